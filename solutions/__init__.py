@@ -1,0 +1,1 @@
+"""Reference solutions: same modules, names and signatures as exercises/, written to be read."""

@@ -1,0 +1,274 @@
+"""Specification of exercises/activations.py, graded against torch's own functions."""
+
+import pytest
+import torch
+
+from torchkata.checks import Suspect, assert_tensor, assert_unchanged, fail
+from torchkata.probes import probe_gradient, probe_inputs_after_call
+
+DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
+SHAPES = [(), (7,), (4, 5), (2, 3, 4)]
+LARGE = torch.tensor([-1e4, -1e3, -100.0, -20.0, -1.0, 0.0, 1.0, 20.0, 100.0, 1e3, 1e4])
+
+
+def autograd_of(fn, x):
+    """The oracle for a derivative: what autograd says f'(x) is."""
+    xc = x.detach().clone().requires_grad_(True)
+    fn(xc).sum().backward()
+    return xc.grad
+
+
+def second_derivative(fn, x, upstream):
+    """d/dx of (f'(x) . upstream), via autograd of autograd."""
+    xc = x.detach().clone().requires_grad_(True)
+    (first,) = torch.autograd.grad(fn(xc).sum(), xc, create_graph=True)
+    first.backward(upstream)
+    return xc.grad
+
+
+class ElementwiseContract:
+    """The rules every elementwise activation (and derivative) follows.
+
+    A subclass sets `oracle` (torch's answer) and may add `suspects` (known mistakes).
+    """
+
+    differentiable = True
+
+    @staticmethod
+    def oracle(x):
+        raise NotImplementedError
+
+    def suspects(self, x):
+        return []
+
+    @pytest.mark.parametrize("shape", SHAPES, ids=str)
+    @pytest.mark.parametrize("dtype", DTYPES, ids=str)
+    def test_matches_torch(self, learner, rand, shape, dtype):
+        x = rand(*shape, dtype=dtype, scale=3.0)
+        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x))
+
+    def test_large_inputs_stay_finite(self, learner, device):
+        x = LARGE.to(device)
+        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x))
+
+    def test_input_not_modified(self, learner, rand):
+        x = rand(4, 5)
+        report = learner.run(probe_inputs_after_call, x)
+        assert_unchanged(x, report["args_after"][0], call=learner.call_text(x))
+
+    def test_gradient_matches_torch(self, learner, rand):
+        x, upstream = rand(3, 4, dtype=torch.float64, scale=2.0), rand(3, 4, dtype=torch.float64)
+        report = learner.run(probe_gradient, x, upstream)
+        expected = self.expected_gradient(x, upstream)
+        if not report["connected"]:
+            if self.differentiable:
+                fail(f"{learner.call_text(x)} returned a tensor that autograd cannot differentiate: build it "
+                     "from torch operations on x (no .detach(), .item(), .numpy() or torch.tensor(...) on x).")
+            return
+        assert_tensor(report["grad"], expected, call=f"the gradient of {learner.call_text(x)}", input=x)
+
+    def expected_gradient(self, x, upstream):
+        xc = x.detach().clone().requires_grad_(True)
+        self.oracle(xc).backward(upstream)
+        return xc.grad
+
+
+@pytest.mark.exercise("activations.sigmoid")
+class TestSigmoid(ElementwiseContract):
+    oracle = staticmethod(torch.sigmoid)
+
+    def suspects(self, x):
+        return [Suspect("1 / (1 + e^x)", torch.sigmoid(-x), "the sign in the exponent is flipped; s(x) = 1 / (1 + e^(-x))."),
+                Suspect("e^(-x) / (1 + e^(-x))", 1 - torch.sigmoid(x), "that is 1 - s(x); s(x) = 1 / (1 + e^(-x)).")]
+
+
+@pytest.mark.exercise("activations.sigmoid_derivative")
+class TestSigmoidDerivative(ElementwiseContract):
+    @staticmethod
+    def oracle(x):
+        return autograd_of(torch.sigmoid, x.double()).to(x.dtype)
+
+    def expected_gradient(self, x, upstream):
+        return second_derivative(torch.sigmoid, x, upstream)
+
+    def suspects(self, x):
+        s = torch.sigmoid(x)
+        return [Suspect("sigmoid(x) itself", s, "that is the function, not its slope: s'(x) = s(x) * (1 - s(x))."),
+                Suspect("s(x) * (1 + s(x))", s * (1 + s), "the sign is wrong: s'(x) = s(x) * (1 - s(x))."),
+                Suspect("x * (1 - x)", x * (1 - x), "apply the formula to s(x), not to x: s = sigmoid(x); s * (1 - s).")]
+
+
+@pytest.mark.exercise("activations.tanh")
+class TestTanh(ElementwiseContract):
+    oracle = staticmethod(torch.tanh)
+
+    def suspects(self, x):
+        return [Suspect("sigmoid(x)", torch.sigmoid(x), "tanh is centred on 0: tanh(x) = 2 * sigmoid(2x) - 1."),
+                Suspect("2 * sigmoid(x) - 1", 2 * torch.sigmoid(x) - 1, "the argument must be doubled too: 2 * sigmoid(2x) - 1.")]
+
+
+@pytest.mark.exercise("activations.tanh_derivative")
+class TestTanhDerivative(ElementwiseContract):
+    @staticmethod
+    def oracle(x):
+        return autograd_of(torch.tanh, x.double()).to(x.dtype)
+
+    def expected_gradient(self, x, upstream):
+        return second_derivative(torch.tanh, x, upstream)
+
+    def suspects(self, x):
+        t = torch.tanh(x)
+        return [Suspect("1 - tanh(x)", 1 - t, "the tanh must be squared: 1 - tanh(x)^2."),
+                Suspect("tanh(x)^2", t * t, "that is tanh^2 itself; the slope is 1 - tanh(x)^2."),
+                Suspect("1 - x^2", 1 - x * x, "apply the formula to tanh(x), not to x.")]
+
+
+@pytest.mark.exercise("activations.relu")
+class TestRelu(ElementwiseContract):
+    oracle = staticmethod(torch.relu)
+
+    def suspects(self, x):
+        return [Suspect("min(0, x)", torch.clamp(x, max=0), "relu keeps the positive part: max(0, x)."),
+                Suspect("|x|", x.abs(), "negative inputs must become 0, not positive.")]
+
+
+@pytest.mark.exercise("activations.relu_derivative")
+class TestReluDerivative(ElementwiseContract):
+    differentiable = False  # a step function: autograd gives 0 or no graph, both are right
+
+    @staticmethod
+    def oracle(x):
+        return autograd_of(torch.relu, x.double()).to(x.dtype)
+
+    def expected_gradient(self, x, upstream):
+        return torch.zeros_like(x)
+
+    def suspects(self, x):
+        return [Suspect("1 where x >= 0", (x >= 0).to(x.dtype), "at exactly x = 0 the slope is 0, as autograd has it: use x > 0."),
+                Suspect("relu(x)", torch.relu(x), "that is the function, not its slope: 1 where x > 0, else 0.")]
+
+    def test_zero_has_slope_zero(self, learner, device):
+        x = torch.tensor([-2.0, -0.0, 0.0, 3.0], device=device)
+        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x))
+
+
+@pytest.mark.exercise("activations.softmax")
+class TestSoftmax:
+    CASES = [((5,), 0), ((5,), -1), ((4, 5), 1), ((4, 5), 0), ((4, 5), -1), ((4, 5), -2),
+             ((2, 3, 4), 0), ((2, 3, 4), 1), ((2, 3, 4), 2), ((2, 3, 4), -1)]
+
+    @staticmethod
+    def suspects(x, dim):
+        found = [Suspect(f"softmax over dim {d}", torch.softmax(x, d),
+                         f"you normalised over the wrong dim; use the `dim` argument ({dim}) for the max and the sum.")
+                 for d in range(x.dim()) if d != dim % x.dim()]
+        if x.dim() > 1:
+            found.append(Suspect("exp(x) / exp(x).sum() over all elements", torch.exp(x) / torch.exp(x).sum(),
+                                 f"sum along `dim` only (dim={dim}, keepdim=True), not over the whole tensor."))
+        found.append(Suspect("x / x.sum(dim)", x / x.sum(dim, keepdim=True), "exponentiate first: e^x / sum(e^x)."))
+        return found
+
+    @staticmethod
+    def check_sums_to_one(got, x, dim, call):
+        if not isinstance(got, torch.Tensor) or got.shape != x.shape:
+            return
+        sums = got.double().sum(dim=dim).flatten()
+        bad = (sums - 1).abs() > 1e-2
+        if bad.any():
+            i = int(bad.nonzero()[0])
+            fail(f"{call}: slice {i} along dim {dim} sums to {sums[i].item():.4g}, expected 1; "
+                 "did you normalise over the wrong dim, or forget to divide by the sum?")
+
+    @pytest.mark.parametrize("shape,dim", CASES, ids=str)
+    @pytest.mark.parametrize("dtype", DTYPES, ids=str)
+    def test_matches_torch(self, learner, rand, shape, dim, dtype):
+        x = rand(*shape, dtype=dtype, scale=3.0)
+        got = learner(x, dim=dim)
+        call = learner.call_text(x, dim=dim)
+        expected = torch.softmax(x, dim)
+        assert_tensor(got, expected, call=call, input=x, suspects=self.suspects(x, dim))
+        self.check_sums_to_one(got, x, dim, call)
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=str)
+    def test_large_inputs_stay_finite_and_sum_to_one(self, learner, rand, dtype):
+        x = rand(4, 6, dtype=torch.float64, scale=1e4).clamp(-1e4, 1e4).to(dtype)
+        got = learner(x, dim=1)
+        call = learner.call_text(x, dim=1)
+        if isinstance(got, torch.Tensor) and got.shape == x.shape and not torch.isfinite(got).all():
+            fail(f"{call} returned NaN or inf for inputs of magnitude 1e4: exp(1e4) overflows. Subtract "
+                 "x.amax(dim, keepdim=True) before exp(); the result does not change, and exp() sees only numbers <= 0.")
+        assert_tensor(got, torch.softmax(x, 1), call=call, input=x)
+        self.check_sums_to_one(got, x, 1, call)
+
+    def test_input_not_modified(self, learner, rand):
+        x = rand(4, 5)
+        report = learner.run(probe_inputs_after_call, x, dim=1)
+        assert_unchanged(x, report["args_after"][0], call=learner.call_text(x, dim=1))
+
+    @pytest.mark.parametrize("dim", [0, 1])
+    def test_gradient_matches_torch(self, learner, rand, dim):
+        x, upstream = rand(3, 4, dtype=torch.float64), rand(3, 4, dtype=torch.float64)
+        report = learner.run(probe_gradient, x, upstream, dim=dim)
+        if not report["connected"]:
+            fail(f"{learner.call_text(x, dim=dim)} returned a tensor that autograd cannot differentiate.")
+        xc = x.clone().requires_grad_(True)
+        torch.softmax(xc, dim).backward(upstream)
+        assert_tensor(report["grad"], xc.grad, call=f"the gradient of {learner.call_text(x, dim=dim)}", input=x)
+
+
+# Functions handed to autograd_derivative, with their derivatives in closed form.
+FUNCTIONS = {
+    "sigmoid": (torch.sigmoid, lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(x))),
+    "tanh": (torch.tanh, lambda x: 1 - torch.tanh(x) ** 2),
+    "relu": (torch.relu, lambda x: (x > 0).to(x.dtype)),
+    "cube": (lambda x: x**3, lambda x: 3 * x**2),
+    "sin": (torch.sin, torch.cos),
+}
+
+
+def probe_autograd_derivative(scene, name, x, x_requires_grad):
+    """Call autograd_derivative(fn, x) on a caller's x, and report what happened to x."""
+    x = x.clone().requires_grad_(x_requires_grad)
+    result = scene.fn(FUNCTIONS[name][0], x)
+    is_tensor = isinstance(result, torch.Tensor)
+    return {
+        "result": result,
+        "result_has_graph": is_tensor and (result.requires_grad or result.grad_fn is not None),
+        "x_requires_grad": x.requires_grad,
+        "x_grad": x.grad,
+        "x_after": x.detach(),
+    }
+
+
+@pytest.mark.exercise("activations.autograd_derivative")
+class TestAutogradDerivative:
+    @pytest.mark.parametrize("name", sorted(FUNCTIONS))
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+    def test_matches_closed_form(self, learner, rand, name, dtype):
+        x = rand(4, 5, dtype=dtype, scale=2.0)
+        report = learner.run(probe_autograd_derivative, name, x, False)
+        call = f"autograd_derivative({name}, x)"
+        assert_tensor(report["result"], FUNCTIONS[name][1](x), call=call, input=x,
+                      suspects=[Suspect(f"{name}(x) itself", FUNCTIONS[name][0](x),
+                                        "return the gradient (the copy's .grad after backward), not fn(x).")])
+
+    @pytest.mark.parametrize("x_requires_grad", [False, True], ids=["plain_x", "x_requires_grad"])
+    def test_leaves_callers_x_untouched(self, learner, rand, x_requires_grad):
+        x = rand(6)
+        report = learner.run(probe_autograd_derivative, "cube", x, x_requires_grad)
+        call = f"autograd_derivative(cube, x) with x.requires_grad={x_requires_grad}"
+        if report["x_requires_grad"] != x_requires_grad:
+            fail(f"{call} changed x.requires_grad to {report['x_requires_grad']}: work on a copy, "
+                 "xc = x.detach().clone().requires_grad_(True), and leave the caller's x alone.")
+        if report["x_grad"] is not None:
+            fail(f"{call} left a .grad on the caller's x: backpropagate through a detached copy instead, "
+                 "so the caller's gradients are not polluted.")
+        assert_unchanged(x, report["x_after"], call=call, what="x")
+
+    def test_result_has_no_graph(self, learner, rand):
+        x = rand(6)
+        report = learner.run(probe_autograd_derivative, "sin", x, False)
+        if report["result_has_graph"]:
+            fail("autograd_derivative(sin, x) returned a tensor that is still part of an autograd graph: "
+                 "return the .grad of your copy, detached (.detach()).")
+        assert_tensor(report["result"], torch.cos(x), call="autograd_derivative(sin, x)", input=x)

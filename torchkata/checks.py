@@ -1,0 +1,186 @@
+"""Assertions that explain themselves to a learner.
+
+Each check names the call, what was expected and what came back, in words: shapes,
+dtypes, devices, where the largest difference is and what the input was there. When
+the wrong answer matches a known mistake (a "suspect": softmax over the wrong dim, a
+missing max-shift, a swapped fan), the message names the mistake and how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from .learner import Handle, Outcome, show
+
+# (atol, rtol) per dtype: tight for float64, loose enough for the rounding of half types.
+TOLERANCES = {
+    torch.float64: (1e-10, 1e-7),
+    torch.float32: (1e-5, 1e-4),
+    torch.float16: (2e-3, 1e-2),
+    torch.bfloat16: (1e-2, 4e-2),
+}
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A known wrong answer: if the learner's result equals `value`, say `advice`."""
+
+    label: str
+    value: object
+    advice: str
+
+
+def fail(message: str):
+    pytest.fail(message, pytrace=False)
+
+
+def tolerance(dtype: torch.dtype, atol=None, rtol=None) -> tuple[float, float]:
+    default_atol, default_rtol = TOLERANCES.get(dtype, (1e-5, 1e-4))
+    return (default_atol if atol is None else atol, default_rtol if rtol is None else rtol)
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _close(got: torch.Tensor, expected: torch.Tensor, atol: float, rtol: float) -> bool:
+    if got.shape != expected.shape:
+        return False
+    return bool(torch.isclose(got.double().cpu(), expected.double().cpu(), atol=atol, rtol=rtol, equal_nan=True).all())
+
+
+def _matching_suspect(got, suspects, atol, rtol) -> Suspect | None:
+    for suspect in suspects:
+        value = suspect.value
+        if isinstance(value, torch.Tensor) and isinstance(got, torch.Tensor) and _close(got, value, atol, rtol):
+            return suspect
+    return None
+
+
+def _index(flat_index: int, shape) -> tuple:
+    index = []
+    for size in reversed(shape):
+        index.append(flat_index % size)
+        flat_index //= size
+    return tuple(reversed(index))
+
+
+def assert_tensor(got, expected: torch.Tensor, *, call: str, atol=None, rtol=None, suspects=(), input=None,
+                  check_dtype: bool = True, check_device: bool = True):
+    """`got` must be a tensor equal to `expected` (torch's answer) in shape, dtype, device and values."""
+    atol, rtol = tolerance(expected.dtype, atol, rtol)
+    if not isinstance(got, torch.Tensor):
+        kind = f"a {got.type_name} object" if isinstance(got, Handle) else f"{type(got).__name__} {show(got)}"
+        fail(f"{call} returned {kind}; expected a tensor of shape {tuple(expected.shape)}.")
+    suspect = _matching_suspect(got, suspects, atol, rtol)
+    if suspect is not None and not _close(got, expected.to(got.dtype) if got.dtype != expected.dtype else expected, atol, rtol):
+        fail(f"{call} returned what {suspect.label} gives, not the right answer: {suspect.advice}")
+    if got.shape != expected.shape:
+        fail(f"{call} returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
+             f"{' (the input has shape ' + str(tuple(input.shape)) + ')' if isinstance(input, torch.Tensor) else ''}. "
+             "Check which dim you reduce over, and use keepdim=True where the result must broadcast back.")
+    if check_dtype and got.dtype != expected.dtype:
+        fail(f"{call} returned {_dtype_name(got.dtype)}, expected {_dtype_name(expected.dtype)}: keep the input's "
+             "dtype (build new tensors with torch.zeros_like / x.new_tensor / .to(x.dtype), not a fixed dtype).")
+    if check_device and got.device != expected.device:
+        fail(f"{call} returned a tensor on {got.device}, expected {expected.device}: create new tensors on the "
+             "input's device (torch.zeros_like(x), or device=x.device).")
+    g, e = got.detach().double().cpu(), expected.detach().double().cpu()
+    bad_finite = torch.isfinite(e) & ~torch.isfinite(g)
+    if bad_finite.any():
+        i = _index(int(bad_finite.flatten().nonzero()[0]), g.shape)
+        where = f" (input there: {input.detach().double().cpu()[i].item():g})" if isinstance(input, torch.Tensor) and input.shape == g.shape else ""
+        fail(f"{call} returned {g[i].item()} at index {i}{where} where torch gives {e[i].item():g}; "
+             f"{int(bad_finite.sum())} of {g.numel()} elements are not finite. Large inputs overflow exp(): "
+             "rearrange the formula so exp() only sees numbers <= 0.")
+    mismatch = ~torch.isclose(g, e, atol=atol, rtol=rtol, equal_nan=True)
+    if mismatch.any():
+        diff = torch.where(mismatch, (g - e).abs().nan_to_num(math.inf), torch.zeros_like(g))
+        i = _index(int(diff.flatten().argmax()), g.shape)
+        where = f" (input there: {input.detach().double().cpu()[i].item():g})" if isinstance(input, torch.Tensor) and input.shape == g.shape else ""
+        fail(f"{call}: {int(mismatch.sum())} of {g.numel()} values are wrong; the largest difference is "
+             f"{diff[i].item():.3g} at index {i}{where}: got {g[i].item():.6g}, expected {e[i].item():.6g} "
+             f"(tolerance atol={atol:g}, rtol={rtol:g}).")
+
+
+def assert_unchanged(before: torch.Tensor, after: torch.Tensor, *, call: str, what: str = "its input"):
+    if not torch.equal(before.cpu(), after.cpu()):
+        n = int((before.cpu() != after.cpu()).sum())
+        fail(f"{call} modified {what} ({n} of {before.numel()} values changed): compute a new tensor "
+             "instead of writing into the input (avoid in-place ops such as x -= ..., x.exp_()).")
+
+
+def assert_raises(outcome: Outcome, exc_type: type[BaseException], *, call: str, mentions=(), why: str = ""):
+    """The call must have raised `exc_type` (or a subclass) with a message naming `mentions`."""
+    reason = f" ({why})" if why else ""
+    if not outcome.raised:
+        fail(f"{call} returned {show(outcome.value)}; it should raise {exc_type.__name__}{reason}.")
+    if not outcome.raised_a(exc_type):
+        fail(f"{call} raised {outcome.error_type}: {outcome.message!r}; it should raise {exc_type.__name__}{reason}.")
+    missing = [m for m in mentions if str(m) not in outcome.message]
+    if missing:
+        fail(f"{call} raised {exc_type.__name__}, but its message {outcome.message!r} does not mention "
+             f"{', '.join(repr(str(m)) for m in missing)}: name the argument and the value received, "
+             "so the caller knows what to fix.")
+
+
+# -- distributions -------------------------------------------------------------------
+def _normal_cdf(x: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+
+
+def ks_distance(sample: torch.Tensor, cdf) -> float:
+    """Kolmogorov-Smirnov distance between a sample and a CDF."""
+    x = sample.detach().double().flatten().sort().values.cpu()
+    n = x.numel()
+    f = cdf(x)
+    upper = torch.arange(1, n + 1, dtype=torch.float64) / n - f
+    lower = f - torch.arange(0, n, dtype=torch.float64) / n
+    return float(torch.maximum(upper, lower).max())
+
+
+def assert_normal(sample: torch.Tensor, *, mean: float, std: float, call: str, suspects=(), std_tol=0.01, ks_tol=0.006):
+    """The sample must look like N(mean, std^2). With a million values a 5% error in std is
+    ~70 standard errors away, while the 1% tolerance is ~14: strict, yet never flaky."""
+    s = sample.detach().double().cpu().flatten()
+    got_mean, got_std = s.mean().item(), s.std().item()
+    if abs(got_std - std) > std_tol * std:
+        _fail_scale(call, "standard deviation", got_std, std, suspects)
+    if abs(got_mean - mean) > 0.01 * std + 1e-12:
+        fail(f"{call}: the values have mean {got_mean:.4g}, expected {mean:.4g} (std {std:.4g}).")
+    ks = ks_distance(s, lambda x: _normal_cdf((x - mean) / std))
+    if ks > ks_tol:
+        fail(f"{call}: the values do not look normally distributed (Kolmogorov-Smirnov distance {ks:.3f} "
+             f"from N({mean:.4g}, {std:.4g}^2), allowed {ks_tol}). Did you draw from a uniform distribution?")
+
+
+def assert_uniform(sample: torch.Tensor, *, low: float, high: float, call: str, suspects=(), ks_tol=0.006):
+    """The sample must look like U(low, high): inside the bounds, reaching both ends, flat."""
+    s = sample.detach().double().cpu().flatten()
+    width = high - low
+    got_low, got_high = s.min().item(), s.max().item()
+    slack = 1e-6 * max(abs(low), abs(high), width)
+    if got_low < low - slack or got_high > high + slack or got_low > low + 0.01 * width or got_high < high - 0.01 * width:
+        scale = max(abs(got_low), abs(got_high))
+        expected = max(abs(low), abs(high))
+        if low == -high and abs(got_low + got_high) < 0.02 * width:
+            _fail_scale(call, "bound", scale, expected, suspects)
+        fail(f"{call}: the values range over [{got_low:.4g}, {got_high:.4g}], expected [{low:.4g}, {high:.4g}).")
+    ks = ks_distance(s, lambda x: ((x - low) / width).clamp(0, 1))
+    if ks > ks_tol:
+        fail(f"{call}: the values do not look uniformly distributed over [{low:.4g}, {high:.4g}) "
+             f"(Kolmogorov-Smirnov distance {ks:.3f}, allowed {ks_tol}). Did you draw from a normal distribution?")
+
+
+def _fail_scale(call, what, got, expected, suspects):
+    ratio = got / expected if expected else math.inf
+    for suspect in suspects:
+        if isinstance(suspect.value, (int, float)) and abs(got - suspect.value) <= 0.01 * abs(suspect.value):
+            fail(f"{call}: the {what} is {got:.4g} (expected {expected:.4g}), which is what {suspect.label} "
+                 f"gives: {suspect.advice}")
+    fail(f"{call}: the {what} is {got:.4g}, expected {expected:.4g} ({ratio:.3f} times the target). "
+         "Check the formula: the fans, the gain, and the square root.")

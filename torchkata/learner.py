@@ -1,0 +1,210 @@
+"""The test side of the boundary: one exercise of one implementation, as a callable.
+
+Tests never import learner code. They get a `Learner` from the `learner` fixture and:
+
+    out = learner(x, dim=1)             # call the exercise; plain data comes back
+    outcome = learner.attempt(x, p=2)   # a call that should raise: the error as data
+    report = learner.run(probe, 3)      # a trusted scenario from tests/, run beside learner code
+    model = learner(device="cpu")       # an nn.Module comes back as a Handle
+    model(x), model.training            # ... whose calls and attributes are plain data again
+
+A stub that still raises NotImplementedError fails as "not attempted yet"; an off-limits
+built-in, an exception or a module that will not import fail with a sentence that says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+import torch
+
+from . import boundary
+from .manifest import Exercise
+
+
+class NotAttempted(pytest.fail.Exception):
+    """The exercise's stub still raises NotImplementedError."""
+
+    def __init__(self, msg: str):
+        super().__init__(msg, pytrace=False)
+
+
+class WrongAnswer(pytest.fail.Exception):
+    """Learner code broke a rule (an off-limits built-in, an exception, a broken module)."""
+
+    def __init__(self, msg: str):
+        super().__init__(msg, pytrace=False)
+
+
+def show(value) -> str:
+    """A short description of a value for messages: never a raw dump of a big tensor."""
+    if isinstance(value, torch.Tensor):
+        dtype = str(value.dtype).removeprefix("torch.")
+        if value.numel() <= 6:
+            items = ", ".join(f"{v:g}" for v in value.detach().flatten().double().tolist()) if value.numel() else ""
+            return f"tensor([{items}], {dtype}, shape {tuple(value.shape)}, {value.device})"
+        return f"{dtype} tensor of shape {tuple(value.shape)} on {value.device}"
+    if isinstance(value, Handle):
+        return f"<{value.type_name} object>"
+    if isinstance(value, (list, tuple)) and len(value) > 4:
+        return f"{type(value).__name__} of {len(value)} items"
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {show(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+@dataclass
+class Outcome:
+    """What a call did: returned `value`, or raised (`error_type`, `error_mro`, `message`)."""
+
+    value: object = None
+    error_type: str | None = None
+    error_mro: tuple[str, ...] = ()
+    message: str = ""
+    where: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def raised(self) -> bool:
+        return self.error_type is not None
+
+    def raised_a(self, exc_type: type[BaseException]) -> bool:
+        return exc_type.__name__ in self.error_mro
+
+
+class Learner:
+    """One exercise of one implementation, reached through a worker."""
+
+    def __init__(self, worker, exercise: Exercise, device: torch.device, seed: int = 0):
+        self.worker = worker
+        self.exercise = exercise
+        self.device = device
+        self.seed = seed
+
+    @property
+    def name(self) -> str:
+        return self.exercise.name
+
+    def call_text(self, *args, **kwargs) -> str:
+        parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
+        return f"{self.exercise.name}({', '.join(parts)})"
+
+    # -- calls ---------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        return self._call(None, self.call_text(*args, **kwargs), args, kwargs)
+
+    def attempt(self, *args, **kwargs) -> Outcome:
+        """Call, expecting it may raise; returns an Outcome instead of failing the test."""
+        return self._outcome(self._send("call", None, args, kwargs), self.call_text(*args, **kwargs))
+
+    def run(self, probe, *args, **kwargs):
+        """Run `probe(scene, *args, **kwargs)`, a module-level function of a test module,
+        where learner code lives; `scene.fn` is the learner's exercise."""
+        text = f"{self.exercise.name} in the scenario {probe.__name__.removeprefix('probe_').replace('_', ' ')!r}"
+        reply = self._send("probe", None, args, kwargs, probe=f"{probe.__module__}:{probe.__qualname__}")
+        outcome = self._outcome(reply, text)
+        if outcome.raised:
+            self._fail_raised(text, outcome)
+        return outcome.value
+
+    def _call(self, target, text, args, kwargs):
+        outcome = self._outcome(self._send("call", target, args, kwargs), text)
+        if outcome.raised:
+            self._fail_raised(text, outcome)
+        return outcome.value
+
+    # -- plumbing --------------------------------------------------------------------
+    def _send(self, op, target, args=(), kwargs=None, **extra):
+        request = {"op": op, "exercise": self.exercise.id, "target": target, "seed": self.seed,
+                   "args": list(args), "kwargs": dict(kwargs or {}), **extra}
+        return boundary.loads(self.worker.handle(boundary.dumps(_refs(request))))
+
+    def _outcome(self, reply: dict, text: str) -> Outcome:
+        status = reply["status"]
+        if status == "not_attempted":
+            where = f" ({reply['where'].splitlines()[-1]})" if reply.get("where") else ""
+            raise NotAttempted(
+                f"{self.exercise.id} is not attempted yet: its stub still raises NotImplementedError{where}. "
+                f"Open {self.exercise.module}.py, read the docstring of {self.exercise.name}, and replace "
+                "the raise with your code."
+            )
+        if status == "broken":
+            raise WrongAnswer(reply["message"])
+        if reply.get("off_limits"):
+            names = ", ".join(reply["off_limits"])
+            raise WrongAnswer(
+                f"{text} calls {names}, which this exercise asks you to write yourself instead of "
+                "calling the built-in. Build it from basic tensor operations (torch.exp, sum, "
+                "clamp, where, ...) as the docstring explains."
+            )
+        if status == "raised":
+            return Outcome(error_type=reply["type"], error_mro=tuple(reply["mro"]),
+                           message=reply["message"], where=reply.get("where", ""))
+        return Outcome(value=_handles(reply["value"], self))
+
+    def _fail_raised(self, text: str, outcome: Outcome):
+        where = f"\n  in your code: {outcome.where.replace(chr(10), chr(10) + '  ')}" if outcome.where else ""
+        raise WrongAnswer(f"{text} raised {outcome.error_type}: {outcome.message}{where}")
+
+
+class Handle:
+    """An object that stayed with the learner's code (e.g. their nn.Module).
+
+    Attribute reads and calls are answered by the worker, in plain data (or new handles).
+    """
+
+    def __init__(self, ref: boundary.HandleRef, learner: Learner):
+        object.__setattr__(self, "_ref", ref)
+        object.__setattr__(self, "_learner", learner)
+
+    @property
+    def type_name(self) -> str:
+        return self._ref.type_name
+
+    def is_a(self, class_name: str) -> bool:
+        """True when the object's class or a base class has this name (e.g. "Module")."""
+        return class_name in self._ref.bases
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        outcome = self._learner._outcome(self._learner._send("getattr", self._ref.id, name=name), f"{self.type_name}.{name}")
+        if outcome.raised:
+            raise AttributeError(f"{self.type_name} has no attribute {name!r} ({outcome.error_type}: {outcome.message})")
+        return outcome.value
+
+    def __call__(self, *args, **kwargs):
+        parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
+        return self._learner._call(self._ref.id, f"{self.type_name}({', '.join(parts)})", args, kwargs)
+
+    def __repr__(self):
+        return f"<handle to {self._ref.text}>"
+
+
+def _handles(value, learner: Learner):
+    if isinstance(value, boundary.HandleRef):
+        return Handle(value, learner)
+    if type(value) is list:
+        return [_handles(v, learner) for v in value]
+    if type(value) is tuple:
+        return tuple(_handles(v, learner) for v in value)
+    if type(value) is dict:
+        return {k: _handles(v, learner) for k, v in value.items()}
+    return value
+
+
+def _refs(value):
+    if isinstance(value, Handle):
+        return value._ref
+    if type(value) is list:
+        return [_refs(v) for v in value]
+    if type(value) is tuple:
+        return tuple(_refs(v) for v in value)
+    if type(value) is dict:
+        return {k: _refs(v) for k, v in value.items()}
+    return value

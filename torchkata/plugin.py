@@ -1,0 +1,176 @@
+"""The pytest plugin: what is graded, on which device, and the verdict per exercise.
+
+Options:
+    --impl=exercises|solutions|PATH   the implementation to grade (default: exercises)
+    --device=cpu|cuda                 where every tensor of the run lives (default: cpu)
+    --exercise=ID                     grade only this exercise (repeatable)
+    --verdicts=FILE                   write {exercise id: verdict} as JSON
+
+Tests of an exercise are marked `@pytest.mark.exercise("module.name")` and reach the
+learner's code only through the `learner` fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import torch
+
+from .learner import Learner, NotAttempted
+from .loader import ImplementationNotFound, resolve
+from .manifest import load
+from .worker import Worker
+
+DONE, WRONG, NOT_ATTEMPTED = "done", "wrong", "not attempted"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("torchkata")
+    group.addoption("--impl", default="exercises",
+                    help="implementation to grade: exercises (default), solutions, or a folder laid out like exercises/")
+    group.addoption("--device", default="cpu", choices=("cpu", "cuda"), help="device every test runs on (default: cpu)")
+    group.addoption("--exercise", action="append", default=[], metavar="ID",
+                    help="grade only this exercise, e.g. activations.softmax (repeatable)")
+    group.addoption("--verdicts", metavar="FILE", help="write the verdict of each exercise to FILE as JSON")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "exercise(id): the curriculum exercise (module.name) a test grades")
+    if config.getoption("device") == "cuda" and not torch.cuda.is_available():
+        build = f"this torch {torch.__version__} was built without CUDA" if torch.version.cuda is None \
+            else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no usable GPU"
+        raise pytest.UsageError(f"--device=cuda: CUDA is not available ({build}). Run with --device=cpu, "
+                                "or on a machine with an NVIDIA GPU and a CUDA build of torch.")
+    try:
+        config._torchkata_impl = resolve(config.getoption("impl"), config.rootpath)
+    except ImplementationNotFound as error:
+        raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(VerdictCollector(config), "torchkata-verdicts")
+
+
+def pytest_report_header(config):
+    device = config.getoption("device")
+    lines = [f"torchkata: grading {config._torchkata_impl} on {device}"]
+    if device != "cuda":
+        lines.append("torchkata: cuda was NOT run in this session (pass --device=cuda on a machine with a GPU)")
+    return lines
+
+
+def exercise_of(item) -> str | None:
+    marker = item.get_closest_marker("exercise")
+    return marker.args[0] if marker else None
+
+
+def pytest_collection_modifyitems(config, items):
+    curriculum = load()
+    known = {e.id for e in curriculum}
+    for item in items:
+        exercise = exercise_of(item)
+        if exercise is not None and exercise not in known:
+            raise pytest.UsageError(f"{item.nodeid} is marked for {exercise!r}, which is not in the curriculum")
+        if exercise is None and "learner" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} uses the learner fixture but has no exercise marker")
+    wanted = config.getoption("exercise")
+    if wanted:
+        for exercise_id in wanted:
+            curriculum.get(exercise_id)  # a typo gets the list of known ids
+        keep = [i for i in items if exercise_of(i) in wanted]
+        config.hook.pytest_deselected(items=[i for i in items if exercise_of(i) not in wanted])
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def device(pytestconfig) -> torch.device:
+    """The device of this run (--device)."""
+    return torch.device(pytestconfig.getoption("device"))
+
+
+@pytest.fixture(scope="session")
+def worker(pytestconfig, device):
+    return Worker(pytestconfig._torchkata_impl, device)
+
+
+@pytest.fixture
+def seed(request) -> int:
+    """A fixed seed per test: the same test always sees the same numbers."""
+    return zlib.crc32(request.node.nodeid.encode()) & 0x7FFFFFFF
+
+
+@pytest.fixture
+def learner(request, worker, device, seed) -> Learner:
+    """The exercise this test grades, in the implementation chosen by --impl."""
+    exercise_id = exercise_of(request.node)
+    if exercise_id is None:
+        raise pytest.UsageError(f"{request.node.nodeid} uses `learner` without @pytest.mark.exercise")
+    return Learner(worker, load().get(exercise_id), device, seed)
+
+
+@pytest.fixture
+def rand(device, seed):
+    """rand(*shape, dtype=float32, scale=1.0): standard-normal values times `scale`, drawn
+    on the CPU from this test's seed (the same numbers on every device), then moved."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def make(*shape, dtype=torch.float32, scale=1.0):
+        return (torch.randn(shape, generator=generator, dtype=torch.float64) * scale).to(dtype).to(device)
+
+    return make
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(NotAttempted):
+        report.user_properties.append(("torchkata", NOT_ATTEMPTED))
+    exercise = exercise_of(item)
+    if exercise is not None:
+        report.user_properties.append(("exercise", exercise))
+    return report
+
+
+class VerdictCollector:
+    """Collects each exercise's test outcomes and turns them into one verdict."""
+
+    def __init__(self, config):
+        self.config = config
+        self.outcomes: dict[str, list[str]] = defaultdict(list)
+
+    def pytest_runtest_logreport(self, report):
+        props = dict(report.user_properties)
+        exercise = props.get("exercise")
+        if exercise is None or not (report.when == "call" or report.failed):
+            return
+        self.outcomes[exercise].append(NOT_ATTEMPTED if props.get("torchkata") == NOT_ATTEMPTED else report.outcome)
+
+    def verdicts(self) -> dict[str, str]:
+        """Per exercise that ran, in course order: done (every test passed), not attempted, or wrong."""
+        results = {}
+        for exercise in load():
+            outcomes = self.outcomes.get(exercise.id)
+            if not outcomes:
+                continue
+            if NOT_ATTEMPTED in outcomes:
+                results[exercise.id] = NOT_ATTEMPTED
+            elif "failed" in outcomes:
+                results[exercise.id] = WRONG
+            else:
+                results[exercise.id] = DONE
+        return results
+
+    def pytest_terminal_summary(self, terminalreporter):
+        graded = self.verdicts()
+        if not graded:
+            return
+        config = self.config
+        terminalreporter.section(f"torchkata verdicts ({config.getoption('impl')}, {config.getoption('device')})")
+        for exercise_id, verdict in graded.items():
+            terminalreporter.write_line(f"  {verdict:<14} {exercise_id}")
+        counts = {v: list(graded.values()).count(v) for v in (DONE, WRONG, NOT_ATTEMPTED)}
+        terminalreporter.write_line(", ".join(f"{n} {v}" for v, n in counts.items()))
+        path = config.getoption("verdicts")
+        if path:
+            Path(path).write_text(json.dumps(graded, indent=2) + "\n", encoding="utf-8")

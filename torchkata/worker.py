@@ -1,0 +1,185 @@
+"""Where learner code runs, answering requests in plain data.
+
+A `Worker` holds one implementation folder. It takes a request (bytes), runs learner code
+under the tripwire with a fixed seed, and returns a reply (bytes). Requests and replies
+both cross through `boundary`, so the caller can only ever see plain data, whether the
+worker lives in the caller's process (today) or in a child process (the class grader).
+
+Requests (dicts):
+    {"op": "call", "exercise": id, "target": None | handle id, "args": [...], "kwargs": {...}, "seed": n}
+    {"op": "getattr", "exercise": id, "target": handle id, "name": str}
+    {"op": "probe", "exercise": id, "probe": "module:function", "args": [...], "kwargs": {...}, "seed": n}
+
+Replies: {"status": "ok", "value": ..., "off_limits": [...]}, or status "raised",
+"not_attempted" or "broken" (the module would not import) with the details in words.
+"""
+
+from __future__ import annotations
+
+import importlib
+import linecache
+import traceback
+from pathlib import Path
+
+import torch
+
+from . import boundary
+from .loader import Implementation
+from .manifest import Curriculum, load
+from .tripwire import Tripwire
+
+
+class Scene:
+    """What a probe (a trusted scenario from tests/) gets to work with.
+
+    `fn` is the learner's exercise, monitored; `attempt` runs a call that is expected to
+    raise and describes what happened instead of letting the error escape.
+    """
+
+    def __init__(self, fn, device: torch.device):
+        self.fn = fn
+        self.device = device
+
+    @staticmethod
+    def attempt(call, *args, **kwargs) -> dict:
+        try:
+            value = call(*args, **kwargs)
+        except NotImplementedError:
+            raise
+        except Exception as error:  # the learner's error, described as data
+            return describe_error(error)
+        return {"status": "returned", "value_type": type(value).__name__}
+
+
+def describe_error(error: BaseException) -> dict:
+    return {
+        "status": "raised",
+        "type": type(error).__name__,
+        "mro": [c.__name__ for c in type(error).__mro__],
+        "message": str(error),
+    }
+
+
+class Worker:
+    def __init__(self, folder: Path, device: str | torch.device = "cpu", curriculum: Curriculum | None = None):
+        self.impl = Implementation(Path(folder))
+        self.device = torch.device(device)
+        self.curriculum = curriculum or load()
+        self._objects: dict[int, tuple[object, str]] = {}
+        self._hits: list[str] = []
+
+    # -- the one entry point -------------------------------------------------------
+    def handle(self, request: bytes) -> bytes:
+        req = boundary.loads(request)
+        self._hits = []
+        self._current_exercise = req["exercise"]
+        try:
+            value = self._serve(req)
+        except _NotAttempted as stop:
+            reply = {"status": "not_attempted", "where": stop.where}
+        except _Broken as broken:
+            reply = {"status": "broken", "message": broken.message}
+        except (Exception, SystemExit) as error:  # sys.exit in learner code is a wrong answer
+            reply = describe_error(error)
+            reply["where"] = self._learner_trace(error)
+        else:
+            reply = {"status": "ok", "value": value}
+        reply["off_limits"] = list(dict.fromkeys(self._hits))
+        return boundary.dumps(reply, to_ref=self._to_ref)
+
+    # -- internals -----------------------------------------------------------------
+    def _serve(self, req: dict):
+        exercise = req["exercise"]
+        if req["op"] == "getattr":
+            obj, _ = self._objects[req["target"]]
+            return getattr(obj, req["name"])
+        args = [self._resolve(a) for a in req.get("args", [])]
+        kwargs = {k: self._resolve(v) for k, v in req.get("kwargs", {}).items()}
+        torch.manual_seed(req.get("seed", 0))
+        if req["op"] == "call":
+            target = self._exercise_fn(exercise) if req.get("target") is None else self._objects[req["target"]][0]
+            return self._monitored(target, exercise)(*args, **kwargs)
+        if req["op"] == "probe":
+            module_name, _, qualname = req["probe"].partition(":")
+            probe = getattr(importlib.import_module(module_name), qualname)
+            scene = Scene(self._monitored(self._exercise_fn(exercise), exercise), self.device)
+            return probe(scene, *args, **kwargs)
+        raise ValueError(f"unknown request op {req['op']!r}")
+
+    def _exercise_fn(self, exercise: str):
+        try:
+            return self.impl.function(exercise)
+        except NotImplementedError as error:
+            raise _NotAttempted(self._learner_trace(error)) from None
+        except Exception as error:
+            lines = traceback.format_exception_only(type(error), error)
+            raise _Broken(f"{self.impl.source_of(exercise)} could not be loaded: {''.join(lines).strip()}") from None
+
+    def _monitored(self, fn, exercise: str):
+        names = self.curriculum.get(exercise).off_limits
+
+        def call(*args, **kwargs):
+            with Tripwire(names) as wire:
+                try:
+                    return fn(*args, **kwargs)
+                except NotImplementedError as error:
+                    if self._is_stub(error):
+                        raise _NotAttempted(self._learner_trace(error)) from None
+                    raise
+                finally:
+                    self._hits.extend(wire.hits)
+
+        return call
+
+    def _is_stub(self, error: BaseException) -> bool:
+        """True when the error comes from a `raise NotImplementedError` line of the learner's
+        file (the untouched stub), not from a torch op that lacks a kernel."""
+        frames = traceback.extract_tb(error.__traceback__)
+        if not frames:
+            return False
+        last = frames[-1]
+        in_impl = Path(last.filename).resolve().is_relative_to(self.impl.folder.resolve())
+        return in_impl and (last.line or "").lstrip().startswith("raise NotImplementedError")
+
+    def _learner_trace(self, error: BaseException) -> str:
+        """The frames of the learner's own files, most recent last, as 'file:line in fn: code'."""
+        folder = self.impl.folder.resolve()
+        lines = []
+        for frame in traceback.extract_tb(error.__traceback__):
+            path = Path(frame.filename).resolve()
+            if path.is_relative_to(folder):
+                code = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
+                lines.append(f"{path.name}:{frame.lineno} in {frame.name}: {code}")
+        return "\n".join(lines)
+
+    def _resolve(self, value):
+        if isinstance(value, boundary.HandleRef):
+            return self._objects[value.id][0]
+        if type(value) is list:
+            return [self._resolve(v) for v in value]
+        if type(value) is tuple:
+            return tuple(self._resolve(v) for v in value)
+        if type(value) is dict:
+            return {k: self._resolve(v) for k, v in value.items()}
+        return value
+
+    def _to_ref(self, obj) -> boundary.HandleRef:
+        key = id(obj)
+        self._objects.setdefault(key, (obj, self._current_exercise))
+        try:
+            text = repr(obj)
+        except Exception:  # a learner's broken __repr__ must not break the reply
+            text = f"<{type(obj).__qualname__}>"
+        return boundary.HandleRef(key, type(obj).__qualname__, tuple(c.__name__ for c in type(obj).__mro__), text[:500])
+
+    _current_exercise = ""
+
+
+class _NotAttempted(Exception):
+    def __init__(self, where: str):
+        self.where = where
+
+
+class _Broken(Exception):
+    def __init__(self, message: str):
+        self.message = message
