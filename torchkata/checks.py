@@ -143,14 +143,22 @@ def ks_distance(sample: torch.Tensor, cdf) -> float:
     return float(torch.maximum(upper, lower).max())
 
 
-def assert_normal(sample: torch.Tensor, *, mean: float, std: float, call: str, suspects=(), std_tol=0.01, ks_tol=0.006):
+def _ks_tolerance(n: int) -> float:
+    # A correct sample of n values stays below 1.95/sqrt(n) with probability 0.999.
+    return 2.5 / math.sqrt(n) + 0.001
+
+
+def assert_normal(sample: torch.Tensor, *, mean: float, std: float, call: str, suspects=(), std_tol=None, ks_tol=None):
     """The sample must look like N(mean, std^2). With a million values a 5% error in std is
-    ~70 standard errors away, while the 1% tolerance is ~14: strict, yet never flaky."""
+    ~70 standard errors away, while the 1% tolerance is ~14: strict, yet never flaky.
+    Smaller samples get tolerances scaled by 1/sqrt(n)."""
     s = sample.detach().double().cpu().flatten()
+    std_tol = std_tol if std_tol is not None else max(0.01, 5 / math.sqrt(2 * s.numel()))
+    ks_tol = ks_tol if ks_tol is not None else _ks_tolerance(s.numel())
     got_mean, got_std = s.mean().item(), s.std().item()
     if abs(got_std - std) > std_tol * std:
         _fail_scale(call, "standard deviation", got_std, std, suspects)
-    if abs(got_mean - mean) > 0.01 * std + 1e-12:
+    if abs(got_mean - mean) > std_tol * std + 1e-12:
         fail(f"{call}: the values have mean {got_mean:.4g}, expected {mean:.4g} (std {std:.4g}).")
     ks = ks_distance(s, lambda x: _normal_cdf((x - mean) / std))
     if ks > ks_tol:
@@ -158,9 +166,10 @@ def assert_normal(sample: torch.Tensor, *, mean: float, std: float, call: str, s
              f"from N({mean:.4g}, {std:.4g}^2), allowed {ks_tol}). Did you draw from a uniform distribution?")
 
 
-def assert_uniform(sample: torch.Tensor, *, low: float, high: float, call: str, suspects=(), ks_tol=0.006):
+def assert_uniform(sample: torch.Tensor, *, low: float, high: float, call: str, suspects=(), ks_tol=None):
     """The sample must look like U(low, high): inside the bounds, reaching both ends, flat."""
     s = sample.detach().double().cpu().flatten()
+    ks_tol = ks_tol if ks_tol is not None else _ks_tolerance(s.numel())
     width = high - low
     got_low, got_high = s.min().item(), s.max().item()
     slack = 1e-6 * max(abs(low), abs(high), width)

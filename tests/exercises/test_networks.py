@@ -1,0 +1,387 @@
+"""Specification of exercises/networks.py: the course's network, inspected and moved.
+
+The oracle is torch itself and the reference `solutions.networks`, always run here, on
+the test's side; the learner's objects stay with the learner's code and answer through
+handles in plain data.
+"""
+
+import io
+import re
+from collections import OrderedDict
+from contextlib import redirect_stdout
+
+import pytest
+import torch
+from torch import nn
+
+import solutions.networks as reference
+from torchkata.checks import Suspect, assert_normal, assert_tensor, assert_uniform, fail
+
+COURSE_PARAMETERS = [("linear1.weight", (4, 3)), ("linear1.bias", (4,)), ("linear2.weight", (4, 4)),
+                     ("linear2.bias", (4,)), ("out.weight", (2, 4)), ("out.bias", (2,))]
+
+
+# -- models built the same way on both sides of the boundary --------------------------
+def course_net(device=None):
+    """The course's architecture from torch's own layers (default initialisation)."""
+    return nn.Sequential(OrderedDict(linear1=nn.Linear(3, 4, device=device), tanh=nn.Tanh(),
+                                     linear2=nn.Linear(4, 4, device=device), relu=nn.ReLU(),
+                                     out=nn.Linear(4, 2, device=device), softmax=nn.Softmax(dim=1)))
+
+
+def course_net_frozen_first_layer(device=None):
+    model = course_net(device)
+    model.linear1.requires_grad_(False)
+    return model
+
+
+class Nested(nn.Module):
+    """Nested containers and a bare nn.Parameter, to check names and order."""
+
+    def __init__(self, device=None):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(3, device=device))
+        self.body = nn.Sequential(nn.Linear(3, 5, device=device), nn.ReLU(), nn.Sequential(nn.Linear(5, 2, device=device)))
+        self.head = nn.Linear(2, 1, bias=False, device=device)
+
+
+def wide_net(device=None):
+    return nn.Sequential(nn.Linear(3, 20, device=device), nn.ReLU(), nn.Linear(20, 7, device=device))
+
+
+FACTORIES = {"course": course_net, "course_frozen_first_layer": course_net_frozen_first_layer,
+             "nested": Nested, "wide": wide_net, "no_parameters": lambda device=None: nn.ReLU()}
+
+
+def probe_build(scene, factory: str):
+    """Build one of FACTORIES beside the learner's code; it comes back as a handle."""
+    return FACTORIES[factory](scene.device)
+
+
+def torchsummary_totals(model) -> tuple[int, int]:
+    """(Total params, Trainable params) as torchsummary prints them: the course's tool."""
+    from torchsummary import summary
+
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        summary(model.cpu(), input_size=(3,), batch_size=10, device="cpu")
+    text = printed.getvalue()
+    total = int(re.search(r"Total params: ([\d,]+)", text).group(1).replace(",", ""))
+    trainable = int(re.search(r"Trainable params: ([\d,]+)", text).group(1).replace(",", ""))
+    return total, trainable
+
+
+# -- Model -------------------------------------------------------------------------------
+def check_parameters(state, call, device):
+    if not isinstance(state, dict):
+        fail(f"{call}.state_dict() returned {type(state).__name__}; is it an nn.Module?")
+    got = [(name, tuple(t.shape)) for name, t in state.items()]
+    if [n for n, _ in got] != [n for n, _ in COURSE_PARAMETERS]:
+        fail(f"{call} has parameters {[n for n, _ in got]}, expected {[n for n, _ in COURSE_PARAMETERS]}: create "
+             "self.linear1, self.linear2 and self.out, in that order, as nn.Linear attributes.")
+    for (name, shape), (_, expected) in zip(got, COURSE_PARAMETERS):
+        if shape != expected:
+            fail(f"{call}: {name} has shape {shape}, expected {expected} (nn.Linear(in, out).weight is (out, in)).")
+    for name, tensor in state.items():
+        if tensor.device != device:
+            fail(f"{call}: {name} is on {tensor.device}, expected {device}: pass device=device to every nn.Linear.")
+
+
+def reference_output(reference_model, state, x):
+    reference_model.load_state_dict(state)
+    with torch.no_grad():
+        return reference_model(x)
+
+
+def forward_suspects(state, x):
+    """Outputs of the course's network with common mistakes, for the same parameters."""
+    def run(act1, act2, final):
+        h = act1(x @ state["linear1.weight"].T + state["linear1.bias"])
+        h = act2(h @ state["linear2.weight"].T + state["linear2.bias"])
+        return final(h @ state["out.weight"].T + state["out.bias"])
+
+    return [
+        Suspect("softmax over dim 0", run(torch.tanh, torch.relu, lambda z: torch.softmax(z, 0)),
+                "softmax must run over dim 1, the classes of each sample; dim 0 mixes different samples."),
+        Suspect("no softmax at the end", run(torch.tanh, torch.relu, lambda z: z),
+                "finish with torch.softmax(x, dim=1)."),
+        Suspect("relu then tanh", run(torch.relu, torch.tanh, lambda z: torch.softmax(z, 1)),
+                "the order is linear1 -> tanh -> linear2 -> relu -> out -> softmax."),
+        Suspect("no activations between layers", run(lambda z: z, lambda z: z, lambda z: torch.softmax(z, 1)),
+                "apply tanh after linear1 and relu after linear2."),
+    ]
+
+
+def probe_many_models(scene, count):
+    """Build `count` models and pool each layer's weights, for the statistics of the init."""
+    pooled = {"linear1.weight": [], "linear2.weight": [], "out.weight": []}
+    for _ in range(count):
+        state = scene.fn(device=scene.device).state_dict()
+        for name in pooled:
+            pooled[name].append(state[name].detach().flatten())
+    return {name: torch.cat(parts) for name, parts in pooled.items()}
+
+
+@pytest.mark.exercise("networks.Model")
+class TestModel:
+    def test_is_a_module_with_the_course_parameters_on_the_device(self, learner, device):
+        model = learner(device=device)
+        if not model.is_a("Module"):
+            fail(f"Model(device={device.type!r}) built a {model.type_name}: subclass nn.Module.")
+        check_parameters(model.state_dict(), f"Model(device={device.type!r})", device)
+
+    def test_default_device_is_the_cpu(self, learner):
+        check_parameters(learner().state_dict(), "Model()", torch.device("cpu"))
+
+    def test_forward_matches_the_reference_for_equal_parameters(self, learner, rand, device):
+        model = learner(device=device)
+        state = model.state_dict()
+        check_parameters(state, f"Model(device={device.type!r})", device)
+        x = rand(10, 3)
+        expected = reference_output(reference.Model(device=device), state, x)
+        assert_tensor(model(x), expected, call=f"Model(device={device.type!r})(x)", input=x,
+                      suspects=forward_suspects(state, x))
+
+    def test_initialisation_statistics(self, learner):
+        """2000 models pool 24000 values for linear1: enough to tell Xavier from the default
+        init, a normal from a uniform, and Kaiming from Xavier."""
+        pooled = learner.run(probe_many_models, 2000)
+        assert_normal(pooled["linear1.weight"], mean=0.0, std=(2 / 7) ** 0.5, call="Model().linear1.weight over 2000 models",
+                      suspects=[Suspect("torch's default init", 1 / 3, "initialise linear1.weight with nn.init.xavier_normal_."),
+                                Suspect("Kaiming normal", (2 / 3) ** 0.5, "linear1 uses Xavier normal; Kaiming is for linear2.")])
+        assert_normal(pooled["linear2.weight"], mean=0.0, std=(2 / 4) ** 0.5, call="Model().linear2.weight over 2000 models",
+                      suspects=[Suspect("torch's default init", 0.5 / 3**0.5, "initialise linear2.weight with nn.init.kaiming_normal_."),
+                                Suspect("Xavier normal", (2 / 8) ** 0.5, "linear2 uses Kaiming normal (it feeds a relu).")])
+        assert_uniform(pooled["out.weight"], low=-0.5, high=0.5, call="Model().out.weight over 2000 models")
+
+
+# -- init_params ---------------------------------------------------------------------------
+def probe_init_linear(scene, fan_in, fan_out):
+    layer = nn.Linear(fan_in, fan_out, device=scene.device)
+    scene.fn(layer)
+    return {"weight": layer.weight.detach(), "bias": layer.bias.detach(),
+            "still_parameters": isinstance(layer.weight, nn.Parameter) and isinstance(layer.bias, nn.Parameter),
+            "history": layer.weight.grad_fn is not None or layer.bias.grad_fn is not None}
+
+
+def probe_init_other_layers(scene):
+    layers = [nn.Conv1d(2, 3, 3, device=scene.device), nn.BatchNorm1d(4, device=scene.device), nn.Tanh(),
+              nn.Bilinear(2, 2, 3, device=scene.device)]
+    before = [{k: v.clone() for k, v in layer.state_dict().items()} for layer in layers]
+    for layer in layers:
+        scene.fn(layer)
+    changed = [type(layer).__name__ for layer, old in zip(layers, before)
+               if any(not torch.equal(old[k], v) for k, v in layer.state_dict().items())]
+    return changed
+
+
+def probe_apply(scene):
+    model = nn.Sequential(nn.Linear(3, 4, device=scene.device), nn.ReLU(), nn.Linear(4, 2, device=scene.device))
+    model.apply(scene.fn)
+    return [model[0].bias.detach(), model[2].bias.detach()]
+
+
+@pytest.mark.exercise("networks.init_params")
+class TestInitParams:
+    def test_linear_gets_xavier_uniform_weight_and_bias_0_1(self, learner, device):
+        report = learner.run(probe_init_linear, 300, 200)
+        bound = (6 / 500) ** 0.5
+        if report["history"] or not report["still_parameters"]:
+            fail("init_params(nn.Linear(300, 200)) replaced the parameters or left autograd history: use the "
+                 "in-place nn.init functions (or work under torch.no_grad()).")
+        assert_tensor(report["bias"], torch.full((200,), 0.1, device=device), call="init_params(layer): the bias",
+                      suspects=[Suspect("zeros", torch.zeros(200, device=device), "fill the bias with 0.1, not 0.")])
+        assert_uniform(report["weight"], low=-bound, high=bound, call="init_params(nn.Linear(300, 200)): the weight",
+                       suspects=[Suspect("Xavier normal", (2 / 500) ** 0.5 * 3**0.5, "use xavier_uniform_, not xavier_normal_.")])
+
+    def test_other_layers_are_left_alone(self, learner):
+        changed = learner.run(probe_init_other_layers)
+        if changed:
+            fail(f"init_params changed {', '.join(changed)}: act on nn.Linear only (isinstance(layer, nn.Linear)).")
+
+    def test_works_with_model_apply(self, learner, device):
+        biases = learner.run(probe_apply)
+        for bias in biases:
+            assert_tensor(bias, torch.full_like(bias, 0.1), call="model.apply(init_params): a Linear bias")
+
+
+# -- build_sequential --------------------------------------------------------------------
+def probe_sequential_structure(scene):
+    model = scene.fn(device=scene.device)
+    layers = list(model) if isinstance(model, nn.Sequential) else []
+    return {"type": type(model).__name__,
+            "layers": [type(layer).__name__ for layer in layers],
+            "linear_shapes": [(layer.in_features, layer.out_features) for layer in layers if isinstance(layer, nn.Linear)],
+            "softmax_dims": [layer.dim for layer in layers if isinstance(layer, nn.Softmax)]}
+
+
+def probe_many_sequentials(scene, count):
+    pooled = {"0.weight": [], "2.weight": [], "4.weight": [], "biases": []}
+    for _ in range(count):
+        state = scene.fn(device=scene.device).state_dict()
+        for name in ("0.weight", "2.weight", "4.weight"):
+            pooled[name].append(state[name].flatten())
+        pooled["biases"] += [state["0.bias"], state["2.bias"], state["4.bias"]]
+    return {name: torch.cat(parts) for name, parts in pooled.items()}
+
+
+@pytest.mark.exercise("networks.build_sequential")
+class TestBuildSequential:
+    def test_layers_in_order(self, learner):
+        report = learner.run(probe_sequential_structure)
+        expected = ["Linear", "Tanh", "Linear", "ReLU", "Linear", "Softmax"]
+        if report["type"] != "Sequential":
+            fail(f"build_sequential() returned a {report['type']}; expected an nn.Sequential.")
+        if report["layers"] != expected:
+            fail(f"build_sequential() has layers {report['layers']}, expected {expected}: activations are layers "
+                 "of the Sequential too.")
+        if report["linear_shapes"] != [(3, 4), (4, 4), (4, 2)]:
+            fail(f"build_sequential(): Linear sizes {report['linear_shapes']}, expected [(3, 4), (4, 4), (4, 2)].")
+        if report["softmax_dims"] != [1]:
+            fail(f"build_sequential(): Softmax(dim={report['softmax_dims'][0]}), expected Softmax(dim=1).")
+
+    def test_forward_matches_the_reference_for_equal_parameters(self, learner, rand, device):
+        model = learner(device=device)
+        state = model.state_dict()
+        for name, tensor in state.items():
+            if tensor.device != device:
+                fail(f"build_sequential(device={device.type!r}): {name} is on {tensor.device}: pass device=device "
+                     "to each nn.Linear.")
+        x = rand(10, 3)
+        expected = reference_output(reference.build_sequential(device=device), state, x)
+        assert_tensor(model(x), expected, call=f"build_sequential(device={device.type!r})(x)", input=x)
+
+    def test_initialised_with_init_params(self, learner):
+        pooled = learner.run(probe_many_sequentials, 1000)
+        assert_tensor(pooled["biases"], torch.full_like(pooled["biases"], 0.1), call="build_sequential(): the biases")
+        for name, fan_in, fan_out in [("0.weight", 3, 4), ("2.weight", 4, 4), ("4.weight", 4, 2)]:
+            bound = (6 / (fan_in + fan_out)) ** 0.5
+            assert_uniform(pooled[name], low=-bound, high=bound,
+                           call=f"build_sequential(): layer {name} over 1000 models (apply init_params)")
+
+
+# -- parameter_shapes ---------------------------------------------------------------------
+@pytest.mark.exercise("networks.parameter_shapes")
+class TestParameterShapes:
+    @pytest.mark.parametrize("factory", ["course", "nested", "no_parameters"])
+    def test_names_shapes_and_order(self, learner, device, factory):
+        model = learner.run(probe_build, factory)
+        got = learner(model)
+        expected = {name: tuple(p.shape) for name, p in FACTORIES[factory]("meta").named_parameters()}
+        call = f"parameter_shapes(<{factory} model>)"
+        if not isinstance(got, dict):
+            fail(f"{call} returned {type(got).__name__}; expected a dict {{name: shape tuple}}.")
+        if list(got) != list(expected):
+            fail(f"{call} has keys {list(got)}, expected {list(expected)} (named_parameters order).")
+        for name, shape in got.items():
+            if not isinstance(shape, tuple) or tuple(shape) != expected[name]:
+                fail(f"{call}[{name!r}] is {shape!r}, expected the tuple {expected[name]}.")
+
+
+# -- count_parameters ------------------------------------------------------------------------
+@pytest.mark.exercise("networks.count_parameters")
+class TestCountParameters:
+    @pytest.mark.parametrize("factory", ["course", "course_frozen_first_layer", "wide"])
+    @pytest.mark.parametrize("trainable_only", [False, True], ids=["total", "trainable"])
+    def test_matches_torchsummary(self, learner, factory, trainable_only):
+        total, trainable = torchsummary_totals(FACTORIES[factory]())
+        expected = trainable if trainable_only else total
+        got = learner(learner.run(probe_build, factory), trainable_only=trainable_only)
+        call = f"count_parameters(<{factory} model>, trainable_only={trainable_only})"
+        if isinstance(got, bool) or not isinstance(got, int):
+            fail(f"{call} returned {got!r}; expected the int {expected} (torchsummary prints "
+                 f"{'Trainable' if trainable_only else 'Total'} params: {expected}).")
+        if got != expected:
+            hint = (" Did you count tensors instead of their elements (p.numel())?" if got < 10 else
+                    " Only parameters with requires_grad count as trainable." if trainable_only else "")
+            fail(f"{call} returned {got}; torchsummary says {'Trainable' if trainable_only else 'Total'} params: "
+                 f"{expected}.{hint}")
+
+    def test_course_model_has_46(self, learner):
+        got = learner(learner.run(probe_build, "course"))
+        if got != 46:
+            fail(f"count_parameters(Model) returned {got!r}; the course's Model has 16 + 20 + 10 = 46 parameters.")
+
+
+# -- default_device -------------------------------------------------------------------------
+def probe_default_device(scene, cuda_available):
+    """Ask default_device() while torch.cuda reports `cuda_available`."""
+    saved = torch.cuda.is_available, torch.cuda.device_count
+    torch.cuda.is_available = lambda: cuda_available
+    torch.cuda.device_count = lambda: 1 if cuda_available else 0
+    try:
+        return scene.fn()
+    finally:
+        torch.cuda.is_available, torch.cuda.device_count = saved
+
+
+@pytest.mark.exercise("networks.default_device")
+class TestDefaultDevice:
+    @pytest.mark.parametrize("cuda_available,expected", [(True, "cuda"), (False, "cpu")], ids=["with_cuda", "without_cuda"])
+    def test_follows_cuda_availability(self, learner, cuda_available, expected):
+        got = learner.run(probe_default_device, cuda_available)
+        call = f"default_device() when torch.cuda.is_available() is {cuda_available}"
+        if isinstance(got, str):
+            fail(f"{call} returned the string {got!r}; return torch.device({expected!r}).")
+        if got != torch.device(expected):
+            fail(f"{call} returned {got!r}, expected torch.device({expected!r}).")
+
+    def test_on_this_machine(self, learner):
+        expected = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        got = learner()
+        if got != expected or isinstance(got, str):
+            fail(f"default_device() returned {got!r} on this machine, expected {expected!r}.")
+
+
+# -- to_device ---------------------------------------------------------------------------------
+def nested_batch():
+    g = torch.Generator().manual_seed(0)
+    return {"x": [torch.randn(2, 3, generator=g), (torch.randn(4, generator=g), 3)], "name": "batch",
+            "mask": torch.tensor([True, False]), "nothing": None, "ids": (torch.arange(3),)}
+
+
+def check_moved(got, original, device, path="obj"):
+    if isinstance(original, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            fail(f"to_device: {path} became {type(got).__name__}, expected a tensor.")
+        if got.device.type != torch.device(device).type:
+            fail(f"to_device(..., {str(device)!r}): {path} is on {got.device}, expected {device}: move every "
+                 "tensor, however deeply nested.")
+        if got.device.type != "meta":
+            assert_tensor(got, original.to(device), call=f"to_device: {path}")
+        return
+    if type(got) is not type(original):
+        fail(f"to_device: {path} became a {type(got).__name__}, expected a {type(original).__name__}: keep each "
+             "container's type (a tuple stays a tuple).")
+    if isinstance(original, dict):
+        if list(got) != list(original):
+            fail(f"to_device: {path} has keys {list(got)}, expected {list(original)}.")
+        for key in original:
+            check_moved(got[key], original[key], device, f"{path}[{key!r}]")
+    elif isinstance(original, (list, tuple)):
+        if len(got) != len(original):
+            fail(f"to_device: {path} has {len(got)} items, expected {len(original)}.")
+        for i, (g, o) in enumerate(zip(got, original)):
+            check_moved(g, o, device, f"{path}[{i}]")
+    elif got != original:
+        fail(f"to_device: {path} is {got!r}, expected it unchanged: {original!r}.")
+
+
+@pytest.mark.exercise("networks.to_device")
+class TestToDevice:
+    @pytest.mark.parametrize("target", ["meta", "run_device", "meta_as_string"])
+    def test_moves_nested_tensors_and_keeps_containers(self, learner, device, target):
+        destination = {"meta": torch.device("meta"), "run_device": device, "meta_as_string": "meta"}[target]
+        batch = nested_batch()
+        check_moved(learner(batch, destination), batch, destination)
+
+    def test_a_bare_tensor(self, learner):
+        x = torch.arange(6.0)
+        check_moved(learner(x, torch.device("meta")), x, "meta", "the tensor")
+
+    def test_callers_containers_not_modified(self, learner):
+        from torchkata.probes import probe_inputs_after_call
+
+        batch = nested_batch()
+        report = learner.run(probe_inputs_after_call, batch, torch.device("meta"))
+        check_moved(report["args_after"][0], batch, "cpu", "the caller's obj after the call")

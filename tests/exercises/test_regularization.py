@@ -1,0 +1,169 @@
+"""Specification of exercises/regularization.py: inverted dropout, as torch.nn.Dropout does it."""
+
+import pytest
+import torch
+
+from torchkata.checks import assert_raises, assert_tensor, assert_unchanged, fail
+from torchkata.probes import probe_inputs_after_call
+
+DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
+
+
+def check_dropout_output(got, x, p, call):
+    """Every element is either 0 or x / (1 - p); the zeroed fraction is p (on 10^6 values,
+    its standard error is 0.0005, and the tolerance 0.005 still tells a 5% error in p)."""
+    if not isinstance(got, torch.Tensor) or got.shape != x.shape:
+        assert_tensor(got, x, call=call)
+    if got.dtype != x.dtype or got.device != x.device:
+        fail(f"{call} returned {got.dtype} on {got.device}; keep the input's dtype ({x.dtype}) and device ({x.device}).")
+    g, xs = got.double().cpu(), x.double().cpu()
+    if not torch.isfinite(g).all():
+        fail(f"{call} returned NaN or inf values.")
+    zeroed = g == 0
+    frac = zeroed.double().mean().item()
+    kept_ratio = (g[~zeroed] / xs[~zeroed])
+    scale = 1 / (1 - p)
+    tol = 2e-2 if x.dtype in (torch.float16, torch.bfloat16) else 1e-5
+    if kept_ratio.numel() and not torch.allclose(kept_ratio, torch.full_like(kept_ratio, scale), rtol=tol):
+        typical = kept_ratio.median().item()
+        hint = ("you did not scale the survivors: multiply them by 1 / (1 - p)" if abs(typical - 1) < tol else
+                "you scaled by 1 / p instead of 1 / (1 - p)" if abs(typical - 1 / p) < tol * 10 else
+                "you scaled by (1 - p) instead of dividing by it" if abs(typical - (1 - p)) < tol * 10 else
+                "survivors must be x / (1 - p)")
+        fail(f"{call}: kept elements are x times {typical:.4g}, expected x times 1/(1-p) = {scale:.4g}: {hint}.")
+    if x.numel() >= 100_000 and abs(frac - p) > 0.005:
+        hint = (" It looks like you zeroed with probability 1 - p: p is the probability of DROPPING."
+                if abs(frac - (1 - p)) < 0.005 else "")
+        fail(f"{call} zeroed a fraction {frac:.4f} of the elements, expected p = {p}.{hint}")
+    return zeroed
+
+
+@pytest.mark.exercise("regularization.dropout")
+class TestDropout:
+    @pytest.mark.parametrize("p", [0.5, 0.2, 0.8], ids=str)
+    def test_zeroes_fraction_p_and_scales_the_rest(self, learner, rand, p):
+        x = rand(1000, 1000).abs() + 0.5  # no zeros of its own
+        check_dropout_output(learner(x, p=p), x, p, learner.call_text(x, p=p))
+
+    def test_default_p_is_one_half(self, learner, rand):
+        x = rand(1000, 1000).abs() + 0.5
+        check_dropout_output(learner(x), x, 0.5, learner.call_text(x))
+
+    @pytest.mark.parametrize("dtype", DTYPES, ids=str)
+    def test_keeps_dtype_device_and_shape(self, learner, rand, dtype):
+        x = rand(3, 50, 20, dtype=dtype) + 10
+        check_dropout_output(learner(x, p=0.3), x, 0.3, learner.call_text(x, p=0.3))
+
+    def test_mask_is_random_everywhere(self, learner, device):
+        """Not a fixed pattern: each block of the tensor loses about p of its elements."""
+        x = torch.ones(1000, 1000, device=device)
+        zeroed = (learner(x, p=0.5).cpu() == 0).double()
+        call = learner.call_text(x, p=0.5)
+        for name, block in [("first rows", zeroed[:100]), ("last rows", zeroed[-100:]),
+                            ("first columns", zeroed[:, :100]), ("last columns", zeroed[:, -100:]),
+                            ("even positions", zeroed.flatten()[::2]), ("odd positions", zeroed.flatten()[1::2])]:
+            if abs(block.mean().item() - 0.5) > 0.02:
+                fail(f"{call}: the {name} lose a fraction {block.mean().item():.3f} of their elements, not about 0.5: "
+                     "draw an independent random mask for every element (torch.rand_like(x) >= p).")
+
+    def test_each_call_draws_a_new_mask(self, learner, device):
+        report = learner.run(probe_two_calls, torch.ones(200, 200, device=device), 0.5)
+        if torch.equal(report["first"].cpu() == 0, report["second"].cpu() == 0):
+            fail("dropout(x, p=0.5) zeroed exactly the same elements on two calls: draw a fresh mask on every call "
+                 "(do not re-seed, cache or store the mask).")
+
+    def test_evaluation_mode_returns_x_unchanged(self, learner, rand):
+        x = rand(4, 5)
+        assert_tensor(learner(x, p=0.5, training=False), x, call=learner.call_text(x, p=0.5, training=False))
+
+    def test_p_zero_returns_x(self, learner, rand):
+        x = rand(4, 5)
+        assert_tensor(learner(x, p=0.0), x, call=learner.call_text(x, p=0.0))
+
+    def test_p_one_returns_zeros_not_nan(self, learner, rand):
+        x = rand(4, 5)
+        got = learner(x, p=1.0)
+        call = learner.call_text(x, p=1.0)
+        if isinstance(got, torch.Tensor) and got.shape == x.shape and not torch.isfinite(got).all():
+            fail(f"{call} returned NaN: with p = 1 every element is dropped, and x * 0 / (1 - 1) is 0/0. "
+                 "Return torch.zeros_like(x) for p = 1.")
+        assert_tensor(got, torch.zeros_like(x), call=call)
+
+    def test_input_not_modified(self, learner, rand):
+        x = rand(40, 50)
+        report = learner.run(probe_inputs_after_call, x, p=0.5)
+        assert_unchanged(x, report["args_after"][0], call=learner.call_text(x, p=0.5))
+
+    def test_gradient_is_the_mask_scaled(self, learner, rand):
+        report = learner.run(probe_dropout_gradient, rand(30, 40, dtype=torch.float64) + 5, 0.25)
+        call = "dropout(x, p=0.25)"
+        if report["grad"] is None:
+            fail(f"{call}: autograd cannot differentiate your result; build it from torch ops on x.")
+        expected = (report["out"] != 0).double() / 0.75
+        assert_tensor(report["grad"], expected.to(report["grad"].device), call=f"the gradient of {call}")
+
+    @pytest.mark.parametrize("p", [-0.1, 1.5], ids=str)
+    def test_p_outside_0_1_is_a_value_error(self, learner, rand, p):
+        x = rand(5)
+        assert_raises(learner.attempt(x, p=p), ValueError, call=learner.call_text(x, p=p), mentions=["p", str(p)],
+                      why="p is a probability, between 0 and 1")
+
+    def test_integer_tensor_is_a_type_error_that_explains(self, learner, device):
+        x = torch.randint(1, 10, (10,), device=device)
+        outcome = learner.attempt(x)
+        assert_raises(outcome, TypeError, call=learner.call_text(x), why="dropout needs a floating-point dtype")
+        if not any(word in outcome.message.lower() for word in ("float", "floating")):
+            fail(f"{learner.call_text(x)} raised TypeError({outcome.message!r}): say that dropout needs a "
+                 "floating-point tensor (e.g. x.float()), the pitfall the course ran into with torch.randint.")
+
+
+def probe_two_calls(scene, x, p):
+    return {"first": scene.fn(x, p=p), "second": scene.fn(x, p=p)}
+
+
+def probe_dropout_gradient(scene, x, p):
+    x = x.clone().requires_grad_(True)
+    out = scene.fn(x, p=p)
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        return {"grad": None, "out": None}
+    out.sum().backward()
+    return {"grad": x.grad, "out": out}
+
+
+def probe_module(scene, p, x):
+    """Build Dropout(p), apply it in training mode, then after .eval()."""
+    module = scene.fn(p)
+    is_module = isinstance(module, torch.nn.Module)
+    training_out = module(x) if is_module else None
+    if is_module:
+        module.eval()
+    eval_out = module(x) if is_module else None
+    if is_module:
+        module.train()
+    return {"is_module": is_module, "type": type(module).__name__, "training_out": training_out,
+            "eval_out": eval_out, "retrained_out": module(x) if is_module else None}
+
+
+@pytest.mark.exercise("regularization.Dropout")
+class TestDropoutModule:
+    @pytest.mark.parametrize("p", [0.5, 0.3], ids=str)
+    def test_drops_in_training_and_not_in_eval(self, learner, rand, p):
+        x = rand(1000, 1000).abs() + 0.5
+        report = learner.run(probe_module, p, x)
+        if not report["is_module"]:
+            fail(f"Dropout({p}) built a {report['type']}, not an nn.Module: subclass nn.Module.")
+        check_dropout_output(report["training_out"], x, p, f"Dropout({p})(x) in training mode")
+        assert_tensor(report["eval_out"], x, call=f"Dropout({p})(x) after .eval()")
+        check_dropout_output(report["retrained_out"], x, p, f"Dropout({p})(x) after .eval() then .train()")
+
+    def test_is_a_module_with_p(self, learner):
+        module = learner(0.25)
+        if not module.is_a("Module"):
+            fail(f"Dropout(0.25) built a {module.type_name}: it must subclass nn.Module.")
+        if module.training is not True:
+            fail("Dropout(0.25).training should be True for a new module: call super().__init__() first.")
+
+    @pytest.mark.parametrize("p", [-0.5, 2.0], ids=str)
+    def test_bad_p_is_a_value_error_at_construction(self, learner, p):
+        assert_raises(learner.attempt(p), ValueError, call=f"Dropout({p})", mentions=["p", str(p)],
+                      why="check p when the module is built, not on the first forward")

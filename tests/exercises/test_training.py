@@ -1,0 +1,160 @@
+"""Specification of exercises/training.py, graded against torch.optim.SGD and the course's worked example."""
+
+import pytest
+import torch
+from torch import nn
+
+from torchkata.checks import assert_tensor, fail
+
+COURSE_LOSS = 839.4167  # the course's printed loss for its worked example (section 4.4)
+
+
+def make_params(values, grads, device):
+    params = [nn.Parameter(v.clone().to(device)) for v in values]
+    for p, g in zip(params, grads):
+        p.grad = None if g is None else g.clone().to(device)
+    return params
+
+
+def probe_optimizer_step(scene, values, grads, as_generator, *args):
+    """Call sgd_step / zero_grad on real parameters and report what became of them."""
+    params = make_params(values, grads, scene.device)
+    originals = list(params)
+    scene.fn((p for p in params) if as_generator else params, *args)
+    return {
+        "values": [p.detach() for p in originals],
+        "grads": [p.grad for p in originals],
+        "history": [p.grad_fn is not None for p in originals],
+        "requires_grad": [p.requires_grad for p in originals],
+    }
+
+
+def example_params(rand):
+    values = [rand(3, 4), rand(4), rand(2, 2)]
+    grads = [rand(3, 4), None, rand(2, 2)]
+    return values, grads
+
+
+@pytest.mark.exercise("training.sgd_step")
+class TestSgdStep:
+    @pytest.mark.parametrize("as_generator", [False, True], ids=["list", "generator"])
+    @pytest.mark.parametrize("lr", [0.1, 0.01])
+    def test_matches_torch_optim_sgd(self, learner, rand, device, as_generator, lr):
+        values, grads = example_params(rand)
+        report = learner.run(probe_optimizer_step, values, grads, as_generator, lr)
+        expected = make_params(values, grads, device)
+        torch.optim.SGD(expected, lr=lr).step()
+        call = f"sgd_step({'a generator of' if as_generator else 'a list of'} 3 parameters, lr={lr})"
+        if any(report["history"]):
+            fail(f"{call} was recorded by autograd: update the parameters under torch.no_grad().")
+        if not all(report["requires_grad"]):
+            fail(f"{call} switched off requires_grad on a parameter: update p in place under torch.no_grad().")
+        for i, (got, want, before) in enumerate(zip(report["values"], expected, values)):
+            if grads[i] is not None and torch.equal(got.cpu(), before.cpu()):
+                fail(f"{call} left parameter {i} unchanged. `p = p - lr * p.grad` only rebinds a local name: "
+                     "change p in place (p -= lr * p.grad, or p.sub_(...)) under torch.no_grad().")
+            if grads[i] is None and not torch.equal(got.cpu(), before.cpu()):
+                fail(f"{call} changed parameter {i}, whose grad is None: skip parameters without a gradient.")
+            if grads[i] is not None and torch.allclose(got.cpu(), (before + lr * grads[i]).cpu()):
+                fail(f"{call} moved parameter {i} along its gradient: descent goes against it, p - lr * grad.")
+            assert_tensor(got, want.detach(), call=f"{call}: parameter {i}")
+
+
+@pytest.mark.exercise("training.zero_grad")
+class TestZeroGrad:
+    @pytest.mark.parametrize("as_generator", [False, True], ids=["list", "generator"])
+    def test_sets_every_grad_to_none(self, learner, rand, as_generator):
+        values, grads = example_params(rand)
+        report = learner.run(probe_optimizer_step, values, grads, as_generator)
+        for i, grad in enumerate(report["grads"]):
+            if isinstance(grad, torch.Tensor) and not grad.any():
+                fail(f"zero_grad left parameter {i} with a grad of zeros: set p.grad = None instead "
+                     "(as optimizer.zero_grad() does by default; it frees the memory too).")
+            if grad is not None:
+                fail(f"zero_grad left parameter {i} with its gradient: set p.grad = None for every parameter.")
+
+    def test_values_untouched(self, learner, rand):
+        values, grads = example_params(rand)
+        report = learner.run(probe_optimizer_step, values, grads, False)
+        for i, (got, before) in enumerate(zip(report["values"], values)):
+            assert_tensor(got, before, call=f"zero_grad: parameter {i}'s values")
+
+
+class CourseModel(nn.Module):
+    """The course's worked example: one Linear(5, 3) with fixed weights."""
+
+    def __init__(self, device=None):
+        super().__init__()
+        self.linear = nn.Linear(5, 3, device=device)
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.tensor([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9],
+                                                   [1.0, 1.1, 1.2], [1.3, 1.4, 1.5]]).T)
+            self.linear.bias.copy_(torch.tensor([1.0, 2.0, 3.0]))
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def course_setup(device):
+    model = CourseModel(device)
+    inputs = torch.tensor([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], dtype=torch.float32, device=device)
+    target = torch.zeros(2, 3, device=device)
+    return model, inputs, target, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def probe_course_steps(scene, steps):
+    model, inputs, target, loss_fn, optimizer = course_setup(scene.device)
+    losses = [scene.fn(model, inputs, target, loss_fn, optimizer) for _ in range(steps)]
+    return {"losses": losses, "loss_types": [type(v).__name__ for v in losses],
+            "state": model.state_dict(), "grads": [p.grad for p in model.parameters()]}
+
+
+def torch_course_steps(device, steps):
+    model, inputs, target, loss_fn, optimizer = course_setup(device)
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn(model(inputs), target)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses, model.state_dict()
+
+
+@pytest.mark.exercise("training.train_step")
+class TestTrainStep:
+    def test_course_example_loss(self, learner):
+        report = learner.run(probe_course_steps, 1)
+        loss = report["losses"][0]
+        if report["loss_types"][0] != "float":
+            fail(f"train_step returned a {report['loss_types'][0]}; return the loss as a Python float (loss.item()).")
+        if abs(loss - COURSE_LOSS) > 1e-3:
+            fail(f"train_step on the course's example returned the loss {loss:.4f}, expected {COURSE_LOSS}: "
+                 "return the loss computed in this step, before the update.")
+
+    def test_course_example_weights_after_one_step(self, learner, device):
+        report = learner.run(probe_course_steps, 1)
+        _, expected = torch_course_steps(device, 1)
+        start = CourseModel(device).state_dict()
+        for name, want in expected.items():
+            got = report["state"][name]
+            if torch.equal(got.cpu(), start[name].cpu()):
+                fail(f"train_step did not change {name}: call loss.backward() and then optimizer.step().")
+            assert_tensor(got, want, call=f"train_step on the course's example: {name} after one step")
+
+    def test_gradients_cleared_after_the_step(self, learner):
+        report = learner.run(probe_course_steps, 1)
+        leftover = [g for g in report["grads"] if g is not None and g.any()]
+        if leftover:
+            fail("train_step left gradients on the parameters after the step: call optimizer.zero_grad() at the "
+                 "end, or the next step adds new gradients to these.")
+
+    def test_three_steps_match_torch(self, learner, device):
+        report = learner.run(probe_course_steps, 3)
+        losses, expected = torch_course_steps(device, 3)
+        for i, (got, want) in enumerate(zip(report["losses"], losses)):
+            if not isinstance(got, float) or abs(got - want) > 1e-3 * max(1.0, abs(want)):
+                fail(f"train_step, step {i + 1} of 3: returned loss {got!r}, expected {want:.4f}. If step 1 was "
+                     "right, gradients are accumulating: zero them after every step.")
+        for name, want in expected.items():
+            assert_tensor(report["state"][name], want, call=f"train_step: {name} after three steps")
