@@ -69,16 +69,22 @@ def _index(flat_index: int, shape) -> tuple:
     return tuple(reversed(index))
 
 
-def assert_tensor(got, expected: torch.Tensor, *, call: str, atol=None, rtol=None, suspects=(), input=None,
-                  check_dtype: bool = True, check_device: bool = True):
-    """`got` must be a tensor equal to `expected` (torch's answer) in shape, dtype, device and values."""
+def check_suspects(got, expected: torch.Tensor, suspects, *, call: str, atol=None, rtol=None):
+    """Fail naming the mistake when `got` is wrong and equals a known wrong answer."""
     atol, rtol = tolerance(expected.dtype, atol, rtol)
     if not isinstance(got, torch.Tensor):
         kind = f"a {got.type_name} object" if isinstance(got, Handle) else f"{type(got).__name__} {show(got)}"
         fail(f"{call} returned {kind}; expected a tensor of shape {tuple(expected.shape)}.")
     suspect = _matching_suspect(got, suspects, atol, rtol)
-    if suspect is not None and not _close(got, expected.to(got.dtype) if got.dtype != expected.dtype else expected, atol, rtol):
+    if suspect is not None and not _close(got, expected, atol, rtol):
         fail(f"{call} returned what {suspect.label} gives, not the right answer: {suspect.advice}")
+
+
+def assert_tensor(got, expected: torch.Tensor, *, call: str, atol=None, rtol=None, suspects=(), input=None,
+                  check_dtype: bool = True, check_device: bool = True):
+    """`got` must be a tensor equal to `expected` (torch's answer) in shape, dtype, device and values."""
+    check_suspects(got, expected, suspects, call=call, atol=atol, rtol=rtol)
+    atol, rtol = tolerance(expected.dtype, atol, rtol)
     if got.shape != expected.shape:
         fail(f"{call} returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
              f"{' (the input has shape ' + str(tuple(input.shape)) + ')' if isinstance(input, torch.Tensor) else ''}. "
@@ -121,7 +127,7 @@ def assert_raises(outcome: Outcome, exc_type: type[BaseException], *, call: str,
         fail(f"{call} returned {show(outcome.value)}; it should raise {exc_type.__name__}{reason}.")
     if not outcome.raised_a(exc_type):
         fail(f"{call} raised {outcome.error_type}: {outcome.message!r}; it should raise {exc_type.__name__}{reason}.")
-    missing = [m for m in mentions if str(m) not in outcome.message]
+    missing = [m for m in mentions if str(m).lower() not in outcome.message.lower()]
     if missing:
         fail(f"{call} raised {exc_type.__name__}, but its message {outcome.message!r} does not mention "
              f"{', '.join(repr(str(m)) for m in missing)}: name the argument and the value received, "

@@ -77,6 +77,21 @@ class Outcome:
         return exc_type.__name__ in self.error_mro
 
 
+# Errors torch raises for common learner mistakes, and what to do about each.
+KNOWN_ERRORS = [
+    ("a leaf Variable that requires grad is being used in an in-place operation",
+     "In-place changes to a parameter must happen inside `with torch.no_grad():`, so autograd neither "
+     "refuses them nor records them."),
+    ("Expected all tensors to be on the same device",
+     "A tensor you created lives on another device than the input: create it with device=x.device "
+     "(or torch.zeros_like(x) and friends)."),
+    ("can't be cast to the desired output type",
+     "An in-place op mixes dtypes: build new tensors in the input's dtype."),
+    ("element 0 of tensors does not require grad",
+     "backward() needs a tensor that requires grad: call requires_grad_(True) on a detached copy first."),
+]
+
+
 class Learner:
     """One exercise of one implementation, reached through a worker."""
 
@@ -149,7 +164,8 @@ class Learner:
 
     def _fail_raised(self, text: str, outcome: Outcome):
         where = f"\n  in your code: {outcome.where.replace(chr(10), chr(10) + '  ')}" if outcome.where else ""
-        raise WrongAnswer(f"{text} raised {outcome.error_type}: {outcome.message}{where}")
+        advice = next((f"\n  {tip}" for fragment, tip in KNOWN_ERRORS if fragment in outcome.message), "")
+        raise WrongAnswer(f"{text} raised {outcome.error_type}: {outcome.message}{advice}{where}")
 
 
 class Handle:

@@ -4,7 +4,7 @@ Options:
     --impl=exercises|solutions|PATH   the implementation to grade (default: exercises)
     --device=cpu|cuda                 where every tensor of the run lives (default: cpu)
     --exercise=ID                     grade only this exercise (repeatable)
-    --verdicts=FILE                   write {exercise id: verdict} as JSON
+    --verdicts=FILE                   write {exercise id: {verdict, messages}} as JSON
 
 Tests of an exercise are marked `@pytest.mark.exercise("module.name")` and reach the
 learner's code only through the `learner` fixture.
@@ -35,7 +35,8 @@ def pytest_addoption(parser):
     group.addoption("--device", default="cpu", choices=("cpu", "cuda"), help="device every test runs on (default: cpu)")
     group.addoption("--exercise", action="append", default=[], metavar="ID",
                     help="grade only this exercise, e.g. activations.softmax (repeatable)")
-    group.addoption("--verdicts", metavar="FILE", help="write the verdict of each exercise to FILE as JSON")
+    group.addoption("--verdicts", metavar="FILE",
+                    help="write each exercise's verdict and first failure messages to FILE as JSON")
 
 
 def pytest_configure(config):
@@ -76,8 +77,9 @@ def pytest_collection_modifyitems(config, items):
             raise pytest.UsageError(f"{item.nodeid} uses the learner fixture but has no exercise marker")
     wanted = config.getoption("exercise")
     if wanted:
-        for exercise_id in wanted:
-            curriculum.get(exercise_id)  # a typo gets the list of known ids
+        unknown = [e for e in wanted if e not in known]
+        if unknown:
+            raise pytest.UsageError(f"--exercise={unknown[0]}: no such exercise; known: {', '.join(e.id for e in curriculum)}")
         keep = [i for i in items if exercise_of(i) in wanted]
         config.hook.pytest_deselected(items=[i for i in items if exercise_of(i) not in wanted])
         items[:] = keep
@@ -138,6 +140,7 @@ class VerdictCollector:
     def __init__(self, config):
         self.config = config
         self.outcomes: dict[str, list[str]] = defaultdict(list)
+        self.messages: dict[str, list[str]] = defaultdict(list)
 
     def pytest_runtest_logreport(self, report):
         props = dict(report.user_properties)
@@ -145,6 +148,8 @@ class VerdictCollector:
         if exercise is None or not (report.when == "call" or report.failed):
             return
         self.outcomes[exercise].append(NOT_ATTEMPTED if props.get("torchkata") == NOT_ATTEMPTED else report.outcome)
+        if report.failed and len(self.messages[exercise]) < 3:
+            self.messages[exercise].append(report.longreprtext.strip())
 
     def verdicts(self) -> dict[str, str]:
         """Per exercise that ran, in course order: done (every test passed), not attempted, or wrong."""
@@ -167,10 +172,16 @@ class VerdictCollector:
             return
         config = self.config
         terminalreporter.section(f"torchkata verdicts ({config.getoption('impl')}, {config.getoption('device')})")
+        width = terminalreporter._tw.fullwidth
         for exercise_id, verdict in graded.items():
-            terminalreporter.write_line(f"  {verdict:<14} {exercise_id}")
+            line = f"  {verdict:<14} {exercise_id}"
+            if verdict == WRONG and self.messages[exercise_id]:
+                first = self.messages[exercise_id][0].splitlines()[0]
+                line = f"{line:<60} {first}"[: max(width - 1, 60)]
+            terminalreporter.write_line(line)
         counts = {v: list(graded.values()).count(v) for v in (DONE, WRONG, NOT_ATTEMPTED)}
         terminalreporter.write_line(", ".join(f"{n} {v}" for v, n in counts.items()))
         path = config.getoption("verdicts")
         if path:
-            Path(path).write_text(json.dumps(graded, indent=2) + "\n", encoding="utf-8")
+            report = {ex: {"verdict": v, "messages": self.messages.get(ex, [])} for ex, v in graded.items()}
+            Path(path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

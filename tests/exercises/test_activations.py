@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from torchkata.checks import Suspect, assert_tensor, assert_unchanged, fail
+from torchkata.checks import Suspect, assert_tensor, assert_unchanged, check_suspects, fail
 from torchkata.probes import probe_gradient, probe_inputs_after_call
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
@@ -33,6 +33,9 @@ class ElementwiseContract:
     """
 
     differentiable = True
+    # Closed-form derivatives such as 1 - tanh(x)^2 cancel near saturation: in half types
+    # the rounding of tanh(x) alone moves the result by ~2 eps, so allow 4 eps there.
+    half_atol_in_eps = None
 
     @staticmethod
     def oracle(x):
@@ -45,7 +48,10 @@ class ElementwiseContract:
     @pytest.mark.parametrize("dtype", DTYPES, ids=str)
     def test_matches_torch(self, learner, rand, shape, dtype):
         x = rand(*shape, dtype=dtype, scale=3.0)
-        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x))
+        atol = None
+        if self.half_atol_in_eps and dtype in (torch.float16, torch.bfloat16):
+            atol = self.half_atol_in_eps * torch.finfo(dtype).eps
+        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x), atol=atol)
 
     def test_large_inputs_stay_finite(self, learner, device):
         x = LARGE.to(device)
@@ -84,6 +90,7 @@ class TestSigmoid(ElementwiseContract):
 
 @pytest.mark.exercise("activations.sigmoid_derivative")
 class TestSigmoidDerivative(ElementwiseContract):
+    half_atol_in_eps = 4
     @staticmethod
     def oracle(x):
         return autograd_of(torch.sigmoid, x.double()).to(x.dtype)
@@ -109,6 +116,7 @@ class TestTanh(ElementwiseContract):
 
 @pytest.mark.exercise("activations.tanh_derivative")
 class TestTanhDerivative(ElementwiseContract):
+    half_atol_in_eps = 4
     @staticmethod
     def oracle(x):
         return autograd_of(torch.tanh, x.double()).to(x.dtype)
@@ -170,10 +178,12 @@ class TestSoftmax:
 
     @staticmethod
     def check_sums_to_one(got, x, dim, call):
+        """Each slice along dim must sum to 1, up to the rounding of its dtype."""
         if not isinstance(got, torch.Tensor) or got.shape != x.shape:
             return
         sums = got.double().sum(dim=dim).flatten()
-        bad = (sums - 1).abs() > 1e-2
+        tolerance = max(1e-3, 2 * torch.finfo(x.dtype).eps * x.shape[dim])
+        bad = (sums - 1).abs() > tolerance
         if bad.any():
             i = int(bad.nonzero()[0])
             fail(f"{call}: slice {i} along dim {dim} sums to {sums[i].item():.4g}, expected 1; "
@@ -186,8 +196,9 @@ class TestSoftmax:
         got = learner(x, dim=dim)
         call = learner.call_text(x, dim=dim)
         expected = torch.softmax(x, dim)
-        assert_tensor(got, expected, call=call, input=x, suspects=self.suspects(x, dim))
+        check_suspects(got, expected, self.suspects(x, dim), call=call)
         self.check_sums_to_one(got, x, dim, call)
+        assert_tensor(got, expected, call=call, input=x)
 
     @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=str)
     def test_large_inputs_stay_finite_and_sum_to_one(self, learner, rand, dtype):
@@ -197,8 +208,8 @@ class TestSoftmax:
         if isinstance(got, torch.Tensor) and got.shape == x.shape and not torch.isfinite(got).all():
             fail(f"{call} returned NaN or inf for inputs of magnitude 1e4: exp(1e4) overflows. Subtract "
                  "x.amax(dim, keepdim=True) before exp(); the result does not change, and exp() sees only numbers <= 0.")
-        assert_tensor(got, torch.softmax(x, 1), call=call, input=x)
         self.check_sums_to_one(got, x, 1, call)
+        assert_tensor(got, torch.softmax(x, 1), call=call, input=x)
 
     def test_input_not_modified(self, learner, rand):
         x = rand(4, 5)

@@ -66,7 +66,8 @@ def check_error(learner, shape, kwargs, exc_type, mentions, why):
         fail(f"{call} returned normally; it should raise {exc_type.__name__} ({why}).")
     if exc_type.__name__ not in outcome["mro"]:
         fail(f"{call} raised {outcome['type']}: {outcome['message']!r}; it should raise {exc_type.__name__} ({why}).")
-    missing = [m for m in mentions if not any(alt in outcome["message"] for alt in (m if isinstance(m, tuple) else (m,)))]
+    message = outcome["message"].lower()
+    missing = [m for m in mentions if not any(alt.lower() in message for alt in (m if isinstance(m, tuple) else (m,)))]
     if missing:
         fail(f"{call} raised {exc_type.__name__}, but its message {outcome['message']!r} does not mention "
              f"{' or '.join(map(repr, missing[0])) if isinstance(missing[0], tuple) else repr(missing[0])}: "

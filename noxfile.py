@@ -1,0 +1,51 @@
+"""Sessions: `tests` (cpu, cuda), `learn` (grade your exercises).
+
+Each session builds its own virtual environment with the light CPU torch from
+requirements/torch-cpu.txt (cpu) or the default CUDA build (cuda). To use a torch you
+already installed instead, set TORCHKATA_USE_INSTALLED_TORCH=1: the environments then see
+your site-packages and install no torch of their own.
+"""
+
+import os
+import shutil
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_venv = "yes"
+
+USE_INSTALLED_TORCH = os.environ.get("TORCHKATA_USE_INSTALLED_TORCH") == "1"
+VENV_PARAMS = ["--system-site-packages"] if USE_INSTALLED_TORCH else []
+
+
+def install(session, device="cpu"):
+    if not USE_INSTALLED_TORCH and device == "cpu":
+        session.install("-r", "requirements/torch-cpu.txt")
+    session.install("-e", ".")
+
+
+def require_cuda(session):
+    if shutil.which("nvidia-smi") is None:
+        session.skip("cuda was NOT run: this machine has no NVIDIA driver (nvidia-smi not found)")
+
+
+@nox.session(venv_params=VENV_PARAMS)
+@nox.parametrize("device", ["cpu", "cuda"])
+def tests(session, device):
+    """The whole suite on one device: every exercise against solutions/, the harness, and
+    the self-check that the untouched stubs fail every exercise test."""
+    if device == "cuda":
+        require_cuda(session)
+    install(session, device)
+    session.run("pytest", f"--device={device}", "--impl=solutions", *session.posargs)
+
+
+@nox.session(venv_params=VENV_PARAMS)
+def learn(session):
+    """Grade your exercises/ and list each exercise as done, wrong or not attempted.
+
+    `nox -s learn -- --exercise activations.softmax --tb=short` shows one exercise's messages.
+    """
+    install(session)
+    session.run("pytest", "tests/exercises", "--impl=exercises", "-q", "--tb=no", *session.posargs,
+                success_codes=[0, 1])

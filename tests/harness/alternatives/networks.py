@@ -1,0 +1,61 @@
+import torch
+from torch import nn
+
+
+class Model(nn.Module):
+    def __init__(self, device=None):
+        super().__init__()
+        self.linear1 = nn.Linear(3, 4, device=device)
+        self.linear2 = nn.Linear(4, 4, device=device)
+        self.out = nn.Linear(4, 2, device=device)
+        torch.nn.init.xavier_normal_(self.linear1.weight)
+        torch.nn.init.kaiming_normal_(self.linear2.weight, nonlinearity="relu")
+
+    def forward(self, x):
+        return self.out(self.linear2(self.linear1(x).tanh()).relu()).softmax(dim=-1)
+
+
+def init_params(layer):
+    if type(layer) is nn.Linear:
+        with torch.no_grad():
+            nn.init.xavier_uniform_(layer.weight)
+            layer.bias.fill_(0.1)
+
+
+def build_sequential(device=None):
+    layers = [nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2), nn.Softmax(dim=1)]
+    for layer in layers:
+        init_params(layer)
+    return nn.Sequential(*layers).to(device)
+
+
+def parameter_shapes(model):
+    shapes = {}
+    for name, parameter in model.named_parameters():
+        shapes[name] = tuple(parameter.size())
+    return shapes
+
+
+def count_parameters(model, trainable_only=False):
+    total = 0
+    for parameter in model.parameters():
+        if trainable_only and not parameter.requires_grad:
+            continue
+        total += parameter.numel()
+    return total
+
+
+def default_device():
+    return torch.device("cuda") if torch.cuda.device_count() > 0 else torch.device("cpu")
+
+
+def to_device(obj, device):
+    if torch.is_tensor(obj):
+        return obj.to(device=device)
+    if isinstance(obj, list):
+        return [to_device(item, device) for item in obj]
+    if isinstance(obj, tuple):
+        return tuple(to_device(item, device) for item in obj)
+    if isinstance(obj, dict):
+        return {key: to_device(value, device) for key, value in obj.items()}
+    return obj
