@@ -101,8 +101,8 @@ def assert_tensor(got, expected: torch.Tensor, *, call: str, atol=None, rtol=Non
         i = _index(int(bad_finite.flatten().nonzero()[0]), g.shape)
         where = f" (input there: {input.detach().double().cpu()[i].item():g})" if isinstance(input, torch.Tensor) and input.shape == g.shape else ""
         fail(f"{call} returned {g[i].item()} at index {i}{where} where torch gives {e[i].item():g}; "
-             f"{int(bad_finite.sum())} of {g.numel()} elements are not finite. Large inputs overflow exp(): "
-             "rearrange the formula so exp() only sees numbers <= 0.")
+             f"{int(bad_finite.sum())} of {g.numel()} elements are not finite. If the inputs are large, exp() "
+             "overflowed: rearrange the formula so exp() only sees numbers <= 0. Otherwise look for a division by zero.")
     mismatch = ~torch.isclose(g, e, atol=atol, rtol=rtol, equal_nan=True)
     if mismatch.any():
         diff = torch.where(mismatch, (g - e).abs().nan_to_num(math.inf), torch.zeros_like(g))

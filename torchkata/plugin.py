@@ -148,7 +148,7 @@ class VerdictCollector:
         if exercise is None or not (report.when == "call" or report.failed):
             return
         self.outcomes[exercise].append(NOT_ATTEMPTED if props.get("torchkata") == NOT_ATTEMPTED else report.outcome)
-        if report.failed and len(self.messages[exercise]) < 3:
+        if report.failed and len(self.messages[exercise]) < 5:
             self.messages[exercise].append(report.longreprtext.strip())
 
     def verdicts(self) -> dict[str, str]:

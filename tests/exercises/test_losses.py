@@ -295,3 +295,17 @@ class TestSmoothL1Loss(LossContract):
                  "beta = 0 is plain L1; handle it separately.")
         assert_tensor(got, self.oracle(a, b, "none", beta=beta), call=call, suspects=[
             Suspect("smooth L1 with beta = 1", self.oracle(a, b, "none"), "use the beta argument, not 1.")] if beta != 1 else [])
+
+    @pytest.mark.parametrize("beta", [0.5, 0.0], ids=str)
+    def test_beta_gradients(self, learner, rand, beta):
+        a, b = self.inputs(rand, (6, 5), torch.float64)
+        report = learner.run(probe_gradient_two, a, b, torch.tensor(1.0, dtype=torch.float64, device=a.device), beta=beta)
+        call = learner.call_text(a, b, beta=beta)
+        if not report["connected"]:
+            fail(f"{call} returned a loss that autograd cannot differentiate.")
+        if not torch.isfinite(report["grad_a"]).all():
+            fail(f"the gradient of {call} has NaN or inf: torch.where still differentiates the branch it does not "
+                 "select, and 0.5 * d^2 / beta divides by zero at beta = 0. Handle beta = 0 as plain L1.")
+        ac = a.clone().requires_grad_(True)
+        self.oracle(ac, b, "mean", beta=beta).backward()
+        assert_tensor(report["grad_a"], ac.grad, call=f"the gradient of {call} with respect to input")

@@ -1,0 +1,257 @@
+"""Plausible learner mistakes fail, each with a message that points at the mistake.
+
+Each case replaces one function of the reference solutions with a mistake real learners
+make, grades that exercise, and checks the verdict is "wrong" (not "done") and that one of
+the first failure messages names the problem.
+"""
+
+import pytest
+
+from .grading import grade, submission_with
+
+MISTAKES = [
+    # (exercise, label, replacement code, a phrase the first failure message must contain)
+    ("activations.softmax", "wrong dim", """
+def softmax(x, dim):
+    e = torch.exp(x - x.amax(dim=0, keepdim=True))
+    return e / e.sum(dim=0, keepdim=True)""", "wrong dim"),
+    ("activations.softmax", "missing max-shift", """
+def softmax(x, dim):
+    e = torch.exp(x)
+    return e / e.sum(dim=dim, keepdim=True)""", "x.amax(dim, keepdim=True) before exp"),
+    ("activations.softmax", "sums over the whole tensor", """
+def softmax(x, dim):
+    e = torch.exp(x - x.max())
+    return e / e.sum()""", "sum along `dim` only"),
+    ("activations.softmax", "calls the built-in", """
+def softmax(x, dim):
+    return torch.softmax(x, dim)""", "calls torch.softmax"),
+    ("activations.softmax", "calls the built-in through an alias", """
+from torch.nn.functional import softmax as _sm
+def softmax(x, dim):
+    return _sm(x, dim=dim)""", "torch.nn.functional.softmax"),
+    ("activations.softmax", "calls the built-in as a method", """
+def softmax(x, dim):
+    return x.softmax(dim)""", "torch.Tensor.softmax"),
+    ("activations.softmax", "calls the built-in through a module", """
+def softmax(x, dim):
+    return torch.nn.Softmax(dim=dim)(x)""", "torch.nn.Softmax"),
+    ("activations.sigmoid", "unstable form", """
+def sigmoid(x):
+    return torch.exp(x) / (1 + torch.exp(x))""", "overflow"),
+    ("activations.sigmoid", "sign flipped", """
+def sigmoid(x):
+    return 1 / (1 + torch.exp(x))""", "sign in the exponent"),
+    ("activations.sigmoid", "dtype not kept", """
+def sigmoid(x):
+    return 1 / (1 + torch.exp(-x.float()))""", "keep the input's dtype"),
+    ("activations.sigmoid", "the special alias", """
+def sigmoid(x):
+    return torch.special.expit(x)""", "torch.special.expit"),
+    ("activations.tanh", "textbook formula", """
+def tanh(x):
+    return (torch.exp(x) - torch.exp(-x)) / (torch.exp(x) + torch.exp(-x))""", "overflow"),
+    ("activations.tanh_derivative", "forgot the square", """
+def tanh_derivative(x):
+    return 1 - tanh(x)""", "must be squared"),
+    ("activations.sigmoid_derivative", "uses autograd", """
+def sigmoid_derivative(x):
+    xc = x.detach().clone().requires_grad_(True)
+    sigmoid(xc).sum().backward()
+    return xc.grad""", "torch.Tensor.backward"),
+    ("activations.relu_derivative", "returns bool", """
+def relu_derivative(x):
+    return x > 0""", "keep the input's dtype"),
+    ("activations.relu_derivative", "slope 1 at zero", """
+def relu_derivative(x):
+    return (x >= 0).to(x.dtype)""", "use x > 0"),
+    ("activations.autograd_derivative", "touches the caller's x", """
+def autograd_derivative(fn, x):
+    x.requires_grad_(True)
+    fn(x).sum().backward()
+    return x.grad.detach()""", "x.requires_grad"),
+    ("initialization.calculate_fan_in_and_fan_out", "swapped fans", """
+def calculate_fan_in_and_fan_out(tensor):
+    if tensor.dim() < 2:
+        raise ValueError(f"tensor: needs 2 dims, got {tensor.dim()}")
+    k = math.prod(tensor.shape[2:])
+    return tensor.shape[0] * k, tensor.shape[1] * k""", "swapped"),
+    ("initialization.calculate_gain", "param or default", """
+def calculate_gain(nonlinearity, param=None):
+    if nonlinearity == "leaky_relu":
+        return math.sqrt(2.0 / (1 + (param or 0.01) ** 2))
+    if nonlinearity not in _GAINS:
+        raise ValueError(f"nonlinearity: unknown {nonlinearity!r}")
+    return _GAINS[nonlinearity]""", "param is None"),
+    ("initialization.constant_", "returns a new tensor", """
+def constant_(tensor, val):
+    return torch.full_like(tensor, val)""", "in place"),
+    ("initialization.normal_", "forgot no_grad", """
+def normal_(tensor, mean=0.0, std=1.0):
+    return tensor.normal_(mean, std)""", "torch.no_grad()"),
+    ("initialization.normal_", "variance for std", """
+def normal_(tensor, mean=0.0, std=1.0):
+    with torch.no_grad():
+        return tensor.normal_(mean, std ** 2)""", "do not square it"),
+    ("initialization.eye_", "checks after filling", """
+def eye_(tensor):
+    with torch.no_grad():
+        tensor.zero_()
+        if tensor.dim() == 2:
+            tensor.diagonal().fill_(1)
+    if tensor.dim() != 2:
+        raise ValueError(f"tensor: needs 2-D, got {tensor.dim()} dims")
+    return tensor""", "only after changing the tensor"),
+    ("initialization.xavier_normal_", "uniform's 6 in the normal std", """
+def xavier_normal_(tensor, gain=1.0):
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(6.0 / (fan_in + fan_out)))""", "uses 2, not 6"),
+    ("initialization.xavier_uniform_", "normal instead of uniform", """
+def xavier_uniform_(tensor, gain=1.0):
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))""", "range over"),
+    ("initialization.kaiming_normal_", "wrong fan", """
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode: bad {mode!r}")
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    fan = fan_out if mode == "fan_in" else fan_in
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))""", "the other fan"),
+    ("initialization.kaiming_uniform_", "missing sqrt", """
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode: bad {mode!r}")
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / fan
+    return uniform_(tensor, -bound, bound)""", "no square root"),
+    ("initialization.kaiming_normal_", "calls nn.init", """
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+    return torch.nn.init.kaiming_normal_(tensor, a, mode, nonlinearity)""", "torch.nn.init.kaiming_normal_"),
+    ("regularization.dropout", "no scaling", """
+def dropout(x, p=0.5, training=True):
+    _check_p(p)
+    if not x.is_floating_point():
+        raise TypeError(f"x: needs floating point, got {x.dtype}")
+    if not training:
+        return x
+    return x * (torch.rand_like(x) >= p)""", "did not scale the survivors"),
+    ("regularization.dropout", "keeps with probability p", """
+def dropout(x, p=0.5, training=True):
+    _check_p(p)
+    if not x.is_floating_point():
+        raise TypeError(f"x: needs floating point, got {x.dtype}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return torch.zeros_like(x)
+    return x * (torch.rand_like(x) < p) / (1 - p)""", "probability of DROPPING"),
+    ("regularization.dropout", "NaN at p = 1", """
+def dropout(x, p=0.5, training=True):
+    _check_p(p)
+    if not x.is_floating_point():
+        raise TypeError(f"x: needs floating point, got {x.dtype}")
+    if not training:
+        return x
+    return x * (torch.rand_like(x) >= p) / (1 - p)""", "0/0"),
+    ("regularization.dropout", "calls the built-in", """
+def dropout(x, p=0.5, training=True):
+    return torch.nn.functional.dropout(x, p, training)""", "torch.nn.functional.dropout"),
+    ("networks.Model", "softmax over dim 0", """
+class Model(nn.Module):
+    def __init__(self, device=None):
+        super().__init__()
+        self.linear1 = nn.Linear(3, 4, device=device)
+        nn.init.xavier_normal_(self.linear1.weight)
+        self.linear2 = nn.Linear(4, 4, device=device)
+        nn.init.kaiming_normal_(self.linear2.weight)
+        self.out = nn.Linear(4, 2, device=device)
+
+    def forward(self, x):
+        return torch.softmax(self.out(torch.relu(self.linear2(torch.tanh(self.linear1(x))))), dim=0)""", "dim 1"),
+    ("networks.init_params", "touches every layer with a weight", """
+def init_params(layer):
+    if hasattr(layer, "weight") and layer.weight is not None and layer.weight.dim() >= 2:
+        nn.init.xavier_uniform_(layer.weight)
+    if getattr(layer, "bias", None) is not None:
+        nn.init.constant_(layer.bias, 0.1)""", "nn.Linear only"),
+    ("networks.count_parameters", "counts tensors", """
+def count_parameters(model, trainable_only=False):
+    return len(list(model.parameters()))""", "p.numel()"),
+    ("networks.default_device", "returns a string", """
+def default_device():
+    return "cuda" if torch.cuda.is_available() else "cpu\"""", "the string"),
+    ("networks.to_device", "tuples become lists", """
+def to_device(obj, device):
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return {k: to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_device(v, device) for v in obj]
+    return obj""", "keep each container's type"),
+    ("losses.binary_cross_entropy_with_logits", "sigmoid then BCE", """
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+    return binary_cross_entropy(1 / (1 + torch.exp(-logits)), target, reduction)""", "sigmoid(1e4)"),
+    ("losses.cross_entropy", "double softmax", """
+def cross_entropy(logits, target, reduction="mean"):
+    e = torch.exp(logits - logits.amax(1, keepdim=True))
+    probs = e / e.sum(1, keepdim=True)
+    log_probs = probs - torch.logsumexp(probs, dim=1, keepdim=True)
+    if target.is_floating_point():
+        loss = -(target * log_probs).sum(dim=1)
+    else:
+        loss = -log_probs.gather(1, target.unsqueeze(1)).squeeze(1)
+    return _reduce(loss, reduction)""", "applies it twice"),
+    ("losses.mse_loss", "silent broadcasting", """
+def mse_loss(input, target, reduction="mean"):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction: bad {reduction!r}")
+    return _reduce((input - target) ** 2, reduction)""", "broadcasting them"),
+    ("losses.l1_loss", "ignores reduction", """
+def l1_loss(input, target, reduction="mean"):
+    _check(input, target, reduction)
+    return (input - target).abs().mean()""", "reduction="),
+    ("losses.smooth_l1_loss", "divides by beta = 0", """
+def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
+    _check(input, target, reduction)
+    d = (input - target).abs()
+    return _reduce(torch.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)""", "beta = 0"),
+    ("training.sgd_step", "rebinds instead of updating", """
+def sgd_step(params, lr):
+    for p in params:
+        if p.grad is not None:
+            p = p - lr * p.grad""", "only rebinds"),
+    ("training.sgd_step", "forgot no_grad", """
+def sgd_step(params, lr):
+    for p in params:
+        if p.grad is not None:
+            p -= lr * p.grad""", "torch.no_grad()"),
+    ("training.zero_grad", "zeros instead of None", """
+def zero_grad(params):
+    for p in params:
+        if p.grad is not None:
+            p.grad.zero_()""", "p.grad = None"),
+    ("training.train_step", "forgot zero_grad", """
+def train_step(model, inputs, target, loss_fn, optimizer):
+    loss = loss_fn(model(inputs), target)
+    loss.backward()
+    optimizer.step()
+    return loss.item()""", "zero_grad"),
+    ("training.train_step", "returns the tensor", """
+def train_step(model, inputs, target, loss_fn, optimizer):
+    loss = loss_fn(model(inputs), target)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss""", "Python float"),
+]
+
+
+@pytest.mark.parametrize("exercise,label,code,phrase", MISTAKES, ids=[f"{m[0]}:{m[1]}" for m in MISTAKES])
+def test_mistake_fails_with_a_pointed_message(tmp_path, exercise, label, code, phrase):
+    submission = submission_with(tmp_path, exercise.split(".")[0], code)
+    verdict = grade(submission, tmp_path, (exercise,))[exercise]
+    assert verdict["verdict"] == "wrong", f"the mistake '{label}' was graded {verdict['verdict']!r}"
+    messages = "\n".join(verdict["messages"])
+    assert phrase.lower() in messages.lower(), f"the messages for '{label}' should mention {phrase!r}; they say:\n{messages}"
