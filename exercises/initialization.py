@@ -48,17 +48,28 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 
 
 def constant_(tensor: torch.Tensor, val: float) -> torch.Tensor:
-    """Fill `tensor` with `val`, in place; return `tensor` itself."""
+    """Fill `tensor` with `val`, in place; return `tensor` itself.
+
+    Check yourself: w = torch.nn.Linear(5, 2).weight; constant_(w, 10) is w, and every
+    entry of w is now 10 while w.requires_grad is still True.
+    """
     raise NotImplementedError("constant_: replace this line with your code")
 
 
 def zeros_(tensor: torch.Tensor) -> torch.Tensor:
-    """Fill `tensor` with 0, in place; return `tensor` itself."""
+    """Fill `tensor` with 0, in place; return `tensor` itself.
+
+    All-zero weights make every neuron of a layer compute the same thing and get the same
+    gradient, so they never learn different features: fine for biases, not for weights.
+    """
     raise NotImplementedError("zeros_: replace this line with your code")
 
 
 def ones_(tensor: torch.Tensor) -> torch.Tensor:
-    """Fill `tensor` with 1, in place; return `tensor` itself."""
+    """Fill `tensor` with 1, in place; return `tensor` itself.
+
+    Check yourself: ones_(torch.empty(2, 3)) is tensor([[1., 1., 1.], [1., 1., 1.]]).
+    """
     raise NotImplementedError("ones_: replace this line with your code")
 
 
@@ -72,12 +83,20 @@ def eye_(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def normal_(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0) -> torch.Tensor:
-    """Fill with samples of N(mean, std^2). `std` is the standard deviation, not the variance."""
+    """Fill with samples of N(mean, std^2). `std` is the standard deviation, not the variance.
+
+    Check yourself: t = normal_(torch.empty(1000, 1000), 2.0, 0.5); t.mean() is about 2.0
+    and t.std() about 0.5.
+    """
     raise NotImplementedError("normal_: replace this line with your code")
 
 
 def uniform_(tensor: torch.Tensor, a: float = 0.0, b: float = 1.0) -> torch.Tensor:
-    """Fill with samples of U(a, b)."""
+    """Fill with samples of U(a, b): every value in [a, b), all equally likely.
+
+    Check yourself: t = uniform_(torch.empty(1000, 1000), -2.0, 3.0); t.min() is just above
+    -2, t.max() just below 3, and t.mean() about 0.5.
+    """
     raise NotImplementedError("uniform_: replace this line with your code")
 
 

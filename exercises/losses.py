@@ -59,12 +59,20 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, reduction: str = "
 
 
 def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """Mean squared error: (input - target)^2, reduced. Punishes large errors heavily."""
+    """Mean squared error: (input - target)^2, reduced. The course's regression loss.
+
+    Squaring punishes large errors heavily, so a few outliers can dominate the loss.
+    Check yourself against torch.nn.MSELoss()(input, target).
+    """
     raise NotImplementedError("mse_loss: replace this line with your code")
 
 
 def l1_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """Mean absolute error: |input - target|, reduced. Robust to outliers."""
+    """Mean absolute error: |input - target|, reduced.
+
+    Every unit of error costs the same, so it is robust to outliers; its gradient is
+    +-1 everywhere, even for tiny errors. Check yourself against torch.nn.L1Loss().
+    """
     raise NotImplementedError("l1_loss: replace this line with your code")
 
 

@@ -181,6 +181,8 @@ class VerdictCollector:
             terminalreporter.write_line(line)
         counts = {v: list(graded.values()).count(v) for v in (DONE, WRONG, NOT_ATTEMPTED)}
         terminalreporter.write_line(", ".join(f"{n} {v}" for v, n in counts.items()))
+        if config.getoption("device") != "cuda":
+            terminalreporter.write_line("cuda was NOT run in this session (graded on cpu only)")
         path = config.getoption("verdicts")
         if path:
             report = {ex: {"verdict": v, "messages": self.messages.get(ex, [])} for ex, v in graded.items()}

@@ -112,8 +112,11 @@ class Worker:
         except NotImplementedError as error:
             raise _NotAttempted(self._learner_trace(error)) from None
         except Exception as error:
-            lines = traceback.format_exception_only(type(error), error)
-            raise _Broken(f"{self.impl.source_of(exercise)} could not be loaded: {''.join(lines).strip()}") from None
+            if isinstance(error, SyntaxError):
+                detail = f"SyntaxError at line {error.lineno}: {error.msg}\n    {(error.text or '').strip()}"
+            else:
+                detail = f"{type(error).__name__}: {error}\n{self._learner_trace(error)}".strip()
+            raise _Broken(f"{self.impl.source_of(exercise)} could not be loaded: {detail}") from None
 
     def _monitored(self, fn, exercise: str):
         names = self.curriculum.get(exercise).off_limits

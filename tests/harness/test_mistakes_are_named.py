@@ -251,7 +251,7 @@ def train_step(model, inputs, target, loss_fn, optimizer):
 @pytest.mark.parametrize("exercise,label,code,phrase", MISTAKES, ids=[f"{m[0]}:{m[1]}" for m in MISTAKES])
 def test_mistake_fails_with_a_pointed_message(tmp_path, exercise, label, code, phrase):
     submission = submission_with(tmp_path, exercise.split(".")[0], code)
-    verdict = grade(submission, tmp_path, (exercise,))[exercise]
+    verdict = grade(submission, tmp_path, (exercise,), "--maxfail=3")[exercise]
     assert verdict["verdict"] == "wrong", f"the mistake '{label}' was graded {verdict['verdict']!r}"
     messages = "\n".join(verdict["messages"])
     assert phrase.lower() in messages.lower(), f"the messages for '{label}' should mention {phrase!r}; they say:\n{messages}"

@@ -1,0 +1,94 @@
+"""Only plain data crosses between learner code and the checks."""
+
+import pytest
+import torch
+from torch import nn
+
+from torchkata import boundary
+from torchkata.learner import Handle, Learner
+from torchkata.manifest import load
+from torchkata.worker import Worker
+
+from .grading import SOLUTIONS
+
+
+class LyingTensor(torch.Tensor):
+    """A rigged result: claims equality with anything."""
+
+    def __eq__(self, other):
+        return True
+
+
+def test_plain_data_round_trips():
+    value = {"t": torch.arange(3.0), "n": [1, 2.5, None, True, "s"], "d": torch.device("cpu"),
+             "dtype": torch.float16, "size": torch.Size([2, 3]), "pair": (1, (2, 3))}
+    back = boundary.cross(value)
+    assert torch.equal(back["t"], value["t"])
+    assert back["n"] == value["n"] and back["pair"] == value["pair"]
+    assert back["d"] == value["d"] and back["dtype"] is torch.float16 and back["size"] == torch.Size([2, 3])
+
+
+@pytest.mark.parametrize("make", [lambda: torch.ones(3, requires_grad=True) * 2, lambda: nn.Parameter(torch.ones(2))],
+                         ids=["non_leaf", "parameter"])
+def test_tensors_cross_as_plain_tensors_cut_from_their_graph(make):
+    back = boundary.cross(make())
+    assert type(back) is torch.Tensor and back.grad_fn is None and not back.requires_grad
+
+
+def test_a_tensor_subclass_does_not_cross_as_a_tensor():
+    with pytest.raises(boundary.BoundaryError, match="LyingTensor"):
+        boundary.cross(torch.ones(2).as_subclass(LyingTensor))
+
+
+def test_objects_stay_behind_as_handles():
+    kept = []
+    back = boundary.cross({"model": nn.Linear(2, 2), "rigged": torch.ones(2).as_subclass(LyingTensor)},
+                          to_ref=lambda obj: kept.append(obj) or boundary.HandleRef(len(kept), type(obj).__name__, (), "x"))
+    assert isinstance(back["model"], boundary.HandleRef) and back["model"].type_name == "Linear"
+    assert isinstance(back["rigged"], boundary.HandleRef) and back["rigged"].type_name == "LyingTensor"
+
+
+def test_a_forged_handle_is_not_trusted():
+    forged = {"__torchkata_handle__": 0, "type": "Tensor", "mro": [], "text": ""}
+    with pytest.raises(boundary.BoundaryError):
+        boundary.cross(forged)
+
+
+def test_weights_only_loading_refuses_arbitrary_objects():
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    with pytest.raises(Exception, match="[Ww]eights only"):
+        boundary.loads(_torch_save(Evil()))
+
+
+def _torch_save(obj):
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def test_learner_objects_come_back_as_handles_answering_in_plain_data():
+    worker = Worker(SOLUTIONS, "cpu")
+    learner = Learner(worker, load().get("networks.Model"), torch.device("cpu"))
+    model = learner(device="cpu")
+    assert isinstance(model, Handle) and model.is_a("Module")
+    state = model.state_dict()
+    assert list(state) == ["linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias", "out.weight", "out.bias"]
+    assert all(type(t) is torch.Tensor for t in state.values())
+    out = model(torch.randn(5, 3))
+    assert type(out) is torch.Tensor and out.shape == (5, 2)
+    assert model.training is True
+    state["linear1.weight"].zero_()  # a copy: the learner's model is not touched from here
+    assert model.state_dict()["linear1.weight"].abs().sum() > 0
+
+
+def test_inputs_are_copies_learner_code_cannot_modify_the_tests_tensors():
+    worker = Worker(SOLUTIONS, "cpu")
+    learner = Learner(worker, load().get("initialization.zeros_"), torch.device("cpu"))
+    x = torch.ones(3)
+    learner(x)
+    assert torch.equal(x, torch.ones(3))

@@ -1,0 +1,70 @@
+"""The command line of the grader: --impl, --device, --exercise, and verdicts that can be trusted."""
+
+import pytest
+import torch
+
+from .grading import ROOT, SOLUTIONS, grade, submission_with
+
+
+def run_pytest(*args) -> int:
+    return pytest.main([str(ROOT / "tests" / "exercises" / "test_training.py"), f"--rootdir={ROOT}",
+                        "-p", "no:cacheprovider", "-q", *args])
+
+
+def test_cuda_without_cuda_fails_at_start_up(capsys):
+    code = run_pytest("--device=cuda", "--impl=solutions")
+    if torch.cuda.is_available():
+        assert code == 0, "with CUDA present, --device=cuda must run the suite"
+    else:
+        assert code == pytest.ExitCode.USAGE_ERROR
+        assert "--device=cuda: CUDA is not available" in capsys.readouterr().err
+
+
+def test_cpu_run_says_cuda_was_not_run(capsys):
+    assert run_pytest("--impl=solutions", "--exercise=training.zero_grad") == 0
+    assert "cuda was NOT run" in capsys.readouterr().out
+
+
+def test_missing_implementation_folder_is_named(capsys):
+    assert run_pytest("--impl=no/such/folder") == pytest.ExitCode.USAGE_ERROR
+    assert "no/such/folder" in capsys.readouterr().err
+
+
+def test_unknown_exercise_lists_the_known_ones(capsys):
+    assert run_pytest("--impl=solutions", "--exercise=training.sgd") == pytest.ExitCode.USAGE_ERROR
+    err = capsys.readouterr().err
+    assert "training.sgd" in err and "training.sgd_step" in err
+
+
+def test_exercise_option_grades_only_that_exercise(tmp_path):
+    verdicts = grade(SOLUTIONS, tmp_path, ("training.zero_grad",))
+    assert verdicts == {"training.zero_grad": {"verdict": "done", "messages": []}}
+
+
+def test_a_module_that_does_not_import_costs_only_that_module(tmp_path):
+    submission = submission_with(tmp_path, "losses", "def broken(:\n    pass")
+    verdicts = grade(submission, tmp_path, ("losses.mse_loss", "training.zero_grad"))
+    assert verdicts["training.zero_grad"]["verdict"] == "done"
+    assert verdicts["losses.mse_loss"]["verdict"] == "wrong"
+    assert "could not be loaded: SyntaxError" in verdicts["losses.mse_loss"]["messages"][0]
+
+
+def test_learner_calling_sys_exit_is_a_wrong_answer_not_a_crash(tmp_path):
+    submission = submission_with(tmp_path, "training", "import sys\ndef zero_grad(params):\n    sys.exit(0)")
+    verdict = grade(submission, tmp_path, ("training.zero_grad",))["training.zero_grad"]
+    assert verdict["verdict"] == "wrong" and "raised SystemExit" in verdict["messages"][0]
+
+
+def test_torch_not_implemented_error_is_not_mistaken_for_a_stub(tmp_path):
+    """A NotImplementedError raised inside torch is a wrong answer, not 'not attempted'."""
+    code = ("def zero_grad(params):\n    torch_op_without_kernel()\n\n"
+            "def torch_op_without_kernel():\n    error = NotImplementedError('no kernel for this dtype')\n    raise error\n")
+    submission = submission_with(tmp_path, "training", code)
+    verdict = grade(submission, tmp_path, ("training.zero_grad",))["training.zero_grad"]
+    assert verdict["verdict"] == "wrong"
+
+
+def test_stub_reads_as_not_attempted_with_where_to_start(tmp_path):
+    verdict = grade(ROOT / "exercises", tmp_path, ("training.zero_grad",))["training.zero_grad"]
+    assert verdict["verdict"] == "not attempted"
+    assert "not attempted yet" in verdict["messages"][0] and "training.py" in verdict["messages"][0]
