@@ -129,3 +129,9 @@ def test_hints_and_points():
 def test_malformed_manifest_is_refused_by_name(text, error):
     with pytest.raises(ValueError, match=re.escape(error)):
         parse(text)
+
+
+def test_readme_lists_every_exercise_in_course_order():
+    readme = (ROOT / "README.md").read_text()
+    listed = re.findall(r"^\| \d+ \| `([a-z_]+\.[A-Za-z_]+)` \|", readme, flags=re.M)
+    assert listed == [e.id for e in CURRICULUM]
