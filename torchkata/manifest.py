@@ -22,6 +22,10 @@ class Exercise:
     points: int
     hints: tuple[str, ...]
     off_limits: tuple[str, ...]
+    hints_zh: tuple[str, ...] = ()
+
+    def hints_in(self, lang: str) -> tuple[str, ...]:
+        return self.hints_zh if lang == "zh" and self.hints_zh else self.hints
 
     @property
     def module(self) -> str:
@@ -82,7 +86,10 @@ def parse(text: str) -> Curriculum:
                 off_limits.extend(groups[item[1:]])
             else:
                 off_limits.append(item)
-        exercises.append(Exercise(ex_id, points, hints, tuple(off_limits)))
+        hints_zh = tuple(entry.get("hints_zh", ()))
+        if hints_zh and len(hints_zh) != len(hints):
+            raise ValueError(f"exercise {ex_id!r}: {len(hints_zh)} Chinese hints for {len(hints)} English ones")
+        exercises.append(Exercise(ex_id, points, hints, tuple(off_limits), hints_zh))
     return Curriculum(tuple(exercises))
 
 

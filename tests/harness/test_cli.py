@@ -1,0 +1,138 @@
+"""The learner's command line, used as a learner would: on a copy of exercises/."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .grading import EXERCISES, ROOT, SOLUTIONS
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    """A learner's folder: a copy of the stubs, with the activations module solved."""
+    folder = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(SOLUTIONS / "activations.py", folder / "activations.py")
+    return folder
+
+
+def torchkata(folder: Path, *args, timeout=120, lang="en"):
+    env = {**os.environ, "COLUMNS": "160", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "torchkata", *args, "--exercises", str(folder), "--lang", lang],
+                          cwd=folder.parent, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def replace(folder: Path, module: str, code: str):
+    with open(folder / f"{module}.py", "a", encoding="utf-8") as handle:
+        handle.write("\n\n" + code.strip() + "\n")
+
+
+def test_status_on_untouched_stubs_grades_nothing_and_shows_every_exercise(tmp_path):
+    folder = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    result = torchkata(folder, "status")
+    assert result.returncode == 0, result.stderr
+    assert "0/38 exercises done" in result.stdout
+    assert result.stdout.count("not attempted") == 38
+    assert "Next: activations.sigmoid" in result.stdout and "activations.py:" in result.stdout
+    assert "Grading" not in result.stdout
+
+
+def test_status_grades_what_changed_then_remembers(checkout):
+    first = torchkata(checkout, "status")
+    assert "8/38 exercises done" in first.stdout, first.stdout
+    assert "Next: initialization.calculate_fan_in_and_fan_out" in first.stdout
+    assert (checkout.parent / ".torchkata" / "progress.json").exists()
+    assert (checkout.parent / ".torchkata" / ".gitignore").read_text() == "*\n"
+    again = torchkata(checkout, "status", lang="zh")
+    assert "已完成 8/38" in again.stdout and "未开始" in again.stdout
+
+
+def test_check_passes_fails_and_says_not_attempted(checkout):
+    passed = torchkata(checkout, "check", "activations.softmax")
+    assert passed.returncode == 0 and "passes every test" in passed.stdout
+    torchkata(checkout, "status")  # grades the rest of activations
+    stub = torchkata(checkout, "check")  # the next unfinished exercise
+    assert stub.returncode == 1 and "initialization.calculate_fan_in_and_fan_out is not attempted yet" in stub.stdout
+    replace(checkout, "training", "def zero_grad(params):\n    for p in params:\n        if p.grad is not None:\n            p.grad.zero_()")
+    wrong = torchkata(checkout, "check", "training.zero_grad")
+    assert wrong.returncode == 1 and "is not right yet" in wrong.stdout and "p.grad = None" in wrong.stdout
+
+
+@pytest.mark.parametrize("code,expected", [
+    ("def zero_grad(params):\n    while True:\n        pass", "did not finish in 8 s"),
+    ("import os\ndef zero_grad(params):\n    os._exit(3)", "exited with status 3"),
+    ("def zero_grad(params):\n    return (", "SyntaxError"),
+], ids=["infinite_loop", "os_exit", "syntax_error"])
+def test_check_survives_code_that_hangs_crashes_or_does_not_parse(checkout, code, expected):
+    replace(checkout, "training", code)
+    start = time.monotonic()
+    result = torchkata(checkout, "check", "training.zero_grad", "--timeout", "8", timeout=60)
+    assert time.monotonic() - start < 40
+    assert result.returncode == 1
+    assert expected in result.stdout, result.stdout + result.stderr
+
+
+def test_hints_come_one_at_a_time_and_are_remembered(checkout):
+    first = torchkata(checkout, "hint", "losses.cross_entropy")
+    second = torchkata(checkout, "hint", "losses.cross_entropy")
+    third = torchkata(checkout, "hint", "losses.cross_entropy", lang="zh")
+    fourth = torchkata(checkout, "hint", "losses.cross_entropy")
+    assert "Hint 1 of 3" in first.stdout and "raw logits" in first.stdout
+    assert "Hint 2 of 3" in second.stdout
+    assert "提示 3/3" in third.stdout and "gather" in third.stdout
+    assert "Hint 3 of 3" in fourth.stdout and "last hint" in fourth.stdout
+
+
+def test_solution_only_after_passing(checkout):
+    locked = torchkata(checkout, "solution", "losses.mse_loss")
+    assert locked.returncode == 1 and "unlocks once your version passes" in locked.stdout
+    shown = torchkata(checkout, "solution", "activations.softmax")
+    assert shown.returncode == 0 and "def softmax" in shown.stdout
+
+
+def test_reset_restores_one_stub_and_keeps_a_backup(checkout):
+    before = (checkout / "activations.py").read_text()
+    result = torchkata(checkout, "reset", "activations.relu")
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = (checkout / "activations.py").read_text()
+    relu = re.search(r"def relu\(x.*?(?=\ndef )", after, flags=re.S).group(0)
+    assert 'raise NotImplementedError("relu: replace this line' in relu
+    assert "def sigmoid(x: torch.Tensor)" in after and "return 1 / (1 + torch.exp(-x))" in after  # others kept
+    backups = list((checkout.parent / ".torchkata" / "backups").glob("activations.relu-*.py"))
+    assert len(backups) == 1 and "torch.clamp(x, min=0)" in backups[0].read_text()
+    assert before != after
+    assert "already the untouched stub" in torchkata(checkout, "reset", "activations.relu").stdout
+
+
+def test_plots_are_png_files(checkout, tmp_path):
+    for kind in ("activations", "init", "dropout"):
+        result = torchkata(checkout, "plot", kind, "--out", str(tmp_path / "plots"))
+        assert result.returncode == 0, result.stdout + result.stderr
+        png = tmp_path / "plots" / f"{kind}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+        assert str(png) in result.stdout.replace("\n", "")
+
+
+def test_watch_regrades_on_save_and_moves_on(tmp_path):
+    folder = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "COLUMNS": "160", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    watcher = subprocess.Popen([sys.executable, "-m", "torchkata", "watch", "--max-checks", "1", "--exercises",
+                                str(folder), "--lang", "en"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        assert "Watching" in watcher.stdout.readline()
+        time.sleep(0.5)
+        replace(folder, "activations", "def sigmoid(x):\n    return 1 / (1 + torch.exp(-x))")
+        output, _ = watcher.communicate(timeout=90)
+    finally:
+        watcher.kill()
+    assert "activations.sigmoid passes every test" in output
+    assert "On to the next exercise: activations.sigmoid_derivative" in output

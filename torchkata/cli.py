@@ -1,0 +1,317 @@
+"""The learner's command line: `torchkata [status|check|hint|watch|reset|solution|plot]`.
+
+Every verdict comes from the pytest suite, run by `session.grade` in a child process with
+a time limit; this module decides what to grade and how to show it. It imports no torch,
+so `torchkata status` answers at once when nothing needs grading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress_bar import ProgressBar
+from rich.syntax import Syntax
+from rich.table import Table
+
+from . import session, source
+from .i18n import language, words
+from .manifest import Exercise, load
+from .progress import Progress
+
+DONE, WRONG, NOT_ATTEMPTED = "done", "wrong", "not attempted"
+MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]"}
+
+
+class Kata:
+    """One learner's checkout: the exercises folder, its progress, and how to talk."""
+
+    def __init__(self, exercises: Path, lang: str, timeout: float, console: Console):
+        self.exercises = Path(exercises).resolve()
+        self.curriculum = load()
+        self.progress = Progress.load(self.exercises)
+        self.w = words(lang)
+        self.lang = lang
+        self.timeout = timeout
+        self.console = console
+
+    # -- state -------------------------------------------------------------------------
+    def _text(self, module: str) -> str | None:
+        try:
+            return (self.exercises / f"{module}.py").read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+    def known_state(self, exercise: Exercise) -> dict | None:
+        """The state without grading: not attempted (the stub), a fresh stored verdict, or None."""
+        text = self._text(exercise.module)
+        if text is not None and source.is_stub(text, exercise.name):
+            return {"verdict": NOT_ATTEMPTED, "messages": []}
+        return self.progress.verdict(exercise.id, source.module_hash(self.exercises, exercise.module))
+
+    def grade(self, exercises: list[Exercise]) -> dict[str, dict]:
+        """Grade these exercises (one child process; one each if that one fails) and record."""
+        if not exercises:
+            return {}
+        ids = [e.id for e in exercises]
+        with self.console.status(self.w["grading"].format(what=", ".join(ids) if len(ids) < 4 else f"{len(ids)} exercises")):
+            run = session.grade(self.exercises, ids, timeout=self.timeout)
+        if (run.timed_out or run.crashed) and len(ids) > 1:
+            results = {}
+            for exercise in exercises:
+                results.update(self.grade([exercise]))
+            return results
+        results = {}
+        for exercise in exercises:
+            if run.timed_out:
+                state = {"verdict": WRONG, "messages": [self.w["timed_out"].format(seconds=self.timeout)]}
+            elif run.crashed:
+                state = {"verdict": WRONG, "messages": [run.crashed]}
+            else:
+                state = run.verdicts.get(exercise.id, {"verdict": WRONG, "messages": ["no test ran:\n" + run.output[-2000:]]})
+            self.progress.record(exercise.id, state["verdict"], source.module_hash(self.exercises, exercise.module),
+                                 state["messages"])
+            results[exercise.id] = state
+        self.progress.save()
+        return results
+
+    def states(self) -> dict[str, dict]:
+        """Every exercise's state; grades (in one run) those whose stored verdict is stale."""
+        states = {e.id: self.known_state(e) for e in self.curriculum}
+        stale = [e for e in self.curriculum if states[e.id] is None]
+        states.update(self.grade(stale))
+        return states
+
+    def next_exercise(self) -> Exercise | None:
+        """The first exercise in course order not known to be done."""
+        for exercise in self.curriculum:
+            state = self.known_state(exercise)
+            if state is None or state["verdict"] != DONE:
+                return exercise
+        return None
+
+    def pick(self, exercise_id: str | None) -> Exercise | None:
+        if exercise_id is None:
+            return self.next_exercise()
+        matches = [e for e in self.curriculum if exercise_id in (e.id, e.name)]
+        if len(matches) != 1:
+            known = ", ".join(e.id for e in self.curriculum)
+            raise SystemExit(f"torchkata: no exercise {exercise_id!r}; known: {known}")
+        return matches[0]
+
+    def where(self, exercise: Exercise) -> tuple[str, int]:
+        location = source.locate(self.exercises, exercise)
+        path = self.exercises / f"{exercise.module}.py"
+        try:
+            shown = path.relative_to(Path.cwd())
+        except ValueError:
+            shown = path
+        return str(shown), (location.line if location else 1)
+
+    # -- commands ----------------------------------------------------------------------
+    def status(self) -> int:
+        states = self.states()
+        done = [e for e in self.curriculum if states[e.id]["verdict"] == DONE]
+        points = sum(e.points for e in done)
+        max_points = sum(e.points for e in self.curriculum)
+        out = self.console
+        out.print(self.w["title"].format(done=len(done), total=len(self.curriculum), points=points, max_points=max_points),
+                  style="bold")
+        out.print(ProgressBar(total=max_points, completed=points, width=60))
+        out.print()
+        table = Table(show_header=False, box=None, pad_edge=False)
+        table.add_column(width=2)
+        table.add_column()
+        table.add_column(justify="right")
+        table.add_column(overflow="ellipsis", no_wrap=True, max_width=70)
+        module = None
+        for exercise in self.curriculum:
+            if exercise.module != module:
+                module = exercise.module
+                table.add_row("", f"[bold]§{self.w['section'][module]}[/]  [dim]exercises/{module}.py[/]", "", "")
+            state = states[exercise.id]
+            first = state["messages"][0].splitlines()[0] if state["verdict"] == WRONG and state["messages"] else ""
+            table.add_row(MARKS[state["verdict"]], exercise.id, f"{exercise.points}",
+                          f"[dim]{escape(self.w[state['verdict']])}[/] {escape(first)}")
+        out.print(table)
+        upcoming = next((e for e in self.curriculum if states[e.id]["verdict"] != DONE), None)
+        if upcoming is None:
+            out.print(self.w["all_done"], style="bold green")
+        else:
+            path, line = self.where(upcoming)
+            out.print(self.w["next"].format(id=upcoming.id, path=path, line=line), style="bold")
+            out.print(self.w["next_help"], style="dim")
+        return 0
+
+    def check(self, exercise_id: str | None) -> int:
+        exercise = self.pick(exercise_id)
+        if exercise is None:
+            self.console.print(self.w["all_done"], style="bold green")
+            return 0
+        state = self.grade([exercise])[exercise.id]
+        return self.show(exercise, state)
+
+    def show(self, exercise: Exercise, state: dict) -> int:
+        path, line = self.where(exercise)
+        if state["verdict"] == DONE:
+            self.console.print(self.w["passed"].format(id=exercise.id), style="bold green")
+            return 0
+        if state["verdict"] == NOT_ATTEMPTED:
+            self.console.print(self.w["not_attempted"].format(id=exercise.id, path=path, line=line), style="yellow")
+            return 1
+        self.console.print(self.w["failed"].format(id=exercise.id), style="bold red")
+        for message in state["messages"][:3]:
+            self.console.print(f"  • {escape(message)}", highlight=False)
+        self.console.print(f"  [dim]{path}:{line}[/]")
+        return 1
+
+    def hint(self, exercise_id: str | None) -> int:
+        exercise = self.pick(exercise_id)
+        if exercise is None:
+            self.console.print(self.w["all_done"], style="bold green")
+            return 0
+        hints = exercise.hints_in(self.lang)
+        shown = min(self.progress.hints_shown.get(exercise.id, 0) + 1, len(hints))
+        self.progress.hints_shown[exercise.id] = shown
+        self.progress.save()
+        self.console.print(self.w["hint"].format(n=shown, total=len(hints), id=exercise.id), style="bold")
+        self.console.print(f"  {escape(hints[shown - 1])}", highlight=False)
+        if shown == len(hints):
+            self.console.print(self.w["last_hint"], style="dim")
+        return 0
+
+    def solution(self, exercise_id: str) -> int:
+        exercise = self.pick(exercise_id)
+        state = self.known_state(exercise)
+        if state is None:
+            state = self.grade([exercise])[exercise.id]
+        if state["verdict"] != DONE:
+            self.console.print(self.w["solution_locked"].format(id=exercise.id), style="yellow")
+            return 1
+        text = (session.ROOT / "solutions" / f"{exercise.module}.py").read_text(encoding="utf-8")
+        self.console.print(self.w["solution"].format(id=exercise.id, module=exercise.module), style="bold")
+        self.console.print(Syntax(source.definition_text(text, exercise.name), "python"))
+        return 0
+
+    def reset(self, exercise_id: str) -> int:
+        exercise = self.pick(exercise_id)
+        path = self.exercises / f"{exercise.module}.py"
+        current = path.read_text(encoding="utf-8")
+        if source.is_stub(current, exercise.name):
+            self.console.print(self.w["reset_stub"].format(id=exercise.id))
+            return 0
+        original = original_stub(exercise)
+        backup = path.resolve().parent.parent / ".torchkata" / "backups" / \
+            f"{exercise.id}-{datetime.datetime.now():%Y%m%d-%H%M%S}.py"
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        backup.write_text(source.definition_text(current, exercise.name) + "\n", encoding="utf-8")
+        path.write_text(source.replace_definition(current, exercise.name, original), encoding="utf-8")
+        self.progress.verdicts.pop(exercise.id, None)
+        self.progress.save()
+        self.console.print(self.w["reset_done"].format(id=exercise.id, path=path, backup=backup))
+        return 0
+
+    def watch(self, max_checks: int | None = None) -> int:
+        from watchfiles import watch
+
+        current = self.next_exercise()
+        if current is None:
+            self.console.print(self.w["all_done"], style="bold green")
+            return 0
+        self.console.print(self.w["watching"].format(folder=self.exercises, id=current.id), style="bold")
+        checks = 0
+        for changes in watch(self.exercises, debounce=50, step=20, rust_timeout=0,
+                             watch_filter=lambda change, path: path.endswith(".py")):
+            state = self.grade([current])[current.id]
+            checks += 1
+            if self.show(current, state) == 0:
+                current = self.next_exercise()
+                if current is None:
+                    self.console.print(self.w["all_done"], style="bold green")
+                    return 0
+                path, line = self.where(current)
+                self.console.print(self.w["moving_on"].format(id=current.id, path=path, line=line), style="bold")
+            if max_checks is not None and checks >= max_checks:
+                return 0
+        return 0
+
+    def plot(self, kind: str, out: Path) -> int:
+        command = [sys.executable, "-m", "torchkata.plots", kind, str(self.exercises), str(out)]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout + 60)
+        except subprocess.TimeoutExpired:
+            self.console.print(self.w["timed_out"].format(seconds=self.timeout + 60), style="red")
+            return 1
+        if result.returncode != 0:
+            self.console.print(escape(result.stdout + result.stderr), style="red")
+            return 1
+        files = [line for line in result.stdout.splitlines() if line.endswith(".png")]
+        self.console.print(self.w["plots_written"].format(files=", ".join(files)))
+        return 0
+
+
+def original_stub(exercise: Exercise) -> str:
+    """The stub's original text: from git history, the newest version that is still a stub."""
+    relative = f"exercises/{exercise.module}.py"
+    try:
+        commits = subprocess.run(["git", "log", "--format=%H", "--", relative], cwd=session.ROOT,
+                                 capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        commits = []
+    for commit in commits:
+        text = subprocess.run(["git", "show", f"{commit}:{relative}"], cwd=session.ROOT,
+                              capture_output=True, text=True).stdout
+        if text and source.is_stub(text, exercise.name):
+            return source.definition_text(text, exercise.name)
+    raise SystemExit(f"torchkata: cannot find the original stub of {exercise.id} in the git history of {relative}")
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--exercises", type=Path, default=session.ROOT / "exercises",
+                        help="the folder you work in (default: exercises/ of this checkout)")
+    common.add_argument("--lang", choices=("en", "zh"), help="language of hints and the status screen (default: locale)")
+    common.add_argument("--timeout", type=float, default=60.0, help="seconds a grading run may take (default: 60)")
+    top = argparse.ArgumentParser(prog="torchkata", parents=[common],
+                                  description="Learn the fundamentals of neural networks in PyTorch, one exercise at a time.")
+    commands = top.add_subparsers(dest="command")
+    commands.add_parser("status", parents=[common], help="progress through the course (the default)")
+    for name, help_text in [("check", "grade one exercise (default: the next unfinished)"),
+                            ("hint", "the next hint for an exercise (default: the next unfinished)")]:
+        command = commands.add_parser(name, parents=[common], help=help_text)
+        command.add_argument("exercise", nargs="?")
+    watch = commands.add_parser("watch", parents=[common], help="regrade the current exercise on every save")
+    watch.add_argument("--max-checks", type=int, help=argparse.SUPPRESS)
+    for name, help_text in [("reset", "restore one exercise to its original stub (your version is backed up)"),
+                            ("solution", "show the reference solution of an exercise you have passed")]:
+        commands.add_parser(name, parents=[common], help=help_text).add_argument("exercise")
+    plot = commands.add_parser("plot", parents=[common], help="draw your functions beside torch's, as PNG files")
+    plot.add_argument("kind", choices=("activations", "init", "dropout"))
+    plot.add_argument("--out", type=Path, default=Path("plots"), help="folder for the PNG files (default: plots/)")
+    return top
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    lang = language(args.lang)
+    kata = Kata(args.exercises, lang, args.timeout, Console(highlight=False))
+    command = args.command or "status"
+    if command == "status":
+        return kata.status()
+    if command in ("check", "hint", "reset", "solution"):
+        return getattr(kata, command)(args.exercise)
+    if command == "watch":
+        try:
+            return kata.watch(args.max_checks)
+        except KeyboardInterrupt:
+            return 0
+    return kata.plot(args.kind, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

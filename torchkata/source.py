@@ -1,0 +1,89 @@
+"""Reading a learner's files without running them: where each exercise is, and whether it
+is still the untouched stub.
+
+Nothing here imports learner code, so `torchkata status` answers at once for exercises
+that are not attempted and can never be hung by a learner's loop.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Location:
+    path: Path
+    line: int          # 1-based line of the `def` / `class`
+    end_line: int      # last line of its body
+
+
+def _definition(tree: ast.Module, name: str):
+    found = None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
+            found = node  # the last definition wins, as in Python
+    return found
+
+
+def locate(folder: Path, exercise) -> Location | None:
+    path = Path(folder) / f"{exercise.module}.py"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return None
+    node = _definition(tree, exercise.name)
+    if node is None:
+        return None
+    start = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+    return Location(path, start, node.end_lineno)
+
+
+def _body_is_stub(body: list[ast.stmt]) -> bool:
+    """A docstring, a super().__init__() at most, then `raise NotImplementedError(...)`."""
+    statements = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    statements = [s for s in statements if "super().__init__" not in ast.unparse(s)]
+    return (len(statements) == 1 and isinstance(statements[0], ast.Raise)
+            and "NotImplementedError" in ast.unparse(statements[0]))
+
+
+def is_stub(text: str, name: str) -> bool:
+    """True when `name` in this module source is still an unattempted stub."""
+    try:
+        node = _definition(ast.parse(text), name)
+    except SyntaxError:
+        return False
+    if isinstance(node, ast.FunctionDef):
+        return _body_is_stub(node.body)
+    if isinstance(node, ast.ClassDef):
+        methods = [n for n in node.body if isinstance(n, ast.FunctionDef)]
+        return bool(methods) and all(_body_is_stub(m.body) for m in methods)
+    return False
+
+
+def module_hash(folder: Path, module: str) -> str:
+    """Fingerprint of a module file: a verdict is stale once its module changed."""
+    try:
+        return hashlib.sha256((Path(folder) / f"{module}.py").read_bytes()).hexdigest()[:16]
+    except OSError:
+        return "missing"
+
+
+def definition_text(text: str, name: str) -> str | None:
+    """The source lines of `name`'s definition in `text`."""
+    node = _definition(ast.parse(text), name)
+    if node is None:
+        return None
+    start = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+    return "\n".join(text.splitlines()[start - 1: node.end_lineno])
+
+
+def replace_definition(text: str, name: str, new_definition: str) -> str:
+    """`text` with the definition of `name` replaced by `new_definition`."""
+    node = _definition(ast.parse(text), name)
+    start = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+    lines = text.splitlines()
+    tail = "\n" if text.endswith("\n") else ""
+    return "\n".join(lines[: start - 1] + new_definition.splitlines() + lines[node.end_lineno:]) + tail
