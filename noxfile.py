@@ -1,4 +1,4 @@
-"""Sessions: `tests` (cpu, cuda), `learn` (grade your exercises).
+"""Sessions: `tests` (cpu, cuda), `learn` (the learner's command line).
 
 Each session builds its own virtual environment with the light CPU torch from
 requirements/torch-cpu.txt (cpu) or the default CUDA build (cuda). To use a torch you
@@ -42,10 +42,7 @@ def tests(session, device):
 
 @nox.session(venv_params=VENV_PARAMS)
 def learn(session):
-    """Grade your exercises/ and list each exercise as done, wrong or not attempted.
-
-    `nox -s learn -- --exercise activations.softmax --tb=short` shows one exercise's messages.
-    """
+    """The learner's command line: `nox -s learn` shows your progress; `nox -s learn -- check`,
+    `-- hint`, `-- watch`, ... run the other torchkata commands."""
     install(session)
-    session.run("pytest", "tests/exercises", "--impl=exercises", "-q", "--tb=no", *session.posargs,
-                success_codes=[0, 1])
+    session.run("torchkata", *(session.posargs or ["status"]))

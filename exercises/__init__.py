@@ -1,4 +1,4 @@
 """Your exercises. Fill in each function, replacing its `raise NotImplementedError`.
 
-Run `nox -s learn` (or `pytest --impl=exercises`) to see which are done.
+Run `torchkata` (or `nox -s learn`) to see which are done, `torchkata watch` to be graded on every save.
 """
