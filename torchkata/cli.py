@@ -227,6 +227,9 @@ class Kata:
         checks = 0
         for changes in watch(self.exercises, debounce=50, step=20, rust_timeout=0,
                              watch_filter=lambda change, path: path.endswith(".py")):
+            saved = ", ".join(sorted({Path(path).name for _, path in changes}))
+            self.console.print(self.w["saved"].format(files=saved, time=datetime.datetime.now(), id=current.id),
+                               style="dim")
             state = self.grade([current])[current.id]
             checks += 1
             if self.show(current, state) == 0:
