@@ -150,6 +150,14 @@ class Learner:
             )
         if status == "broken":
             raise WrongAnswer(reply["message"])
+        if status == "timeout":
+            raise WrongAnswer(f"{text}: your code did not finish in {reply['seconds']:g} s (an infinite loop, or a "
+                              "sleep?) and was stopped.")
+        if status == "crashed":
+            raise WrongAnswer(f"{text}: the process running your code died: {reply['how']}.")
+        if reply.get("tampered"):
+            raise WrongAnswer(f"{text} replaced {', '.join(reply['tampered'])}: your code must not patch torch "
+                              "or the grader. (They were put back.)")
         if reply.get("off_limits"):
             names = ", ".join(reply["off_limits"])
             raise WrongAnswer(

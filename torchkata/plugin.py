@@ -5,6 +5,7 @@ Options:
     --device=cpu|cuda                 where every tensor of the run lives (default: cpu)
     --exercise=ID                     grade only this exercise (repeatable)
     --verdicts=FILE                   write {exercise id: {verdict, messages}} as JSON
+    --isolate                         learner code in a confined child process (see sandbox.py)
 
 Tests of an exercise are marked `@pytest.mark.exercise("module.name")` and reach the
 learner's code only through the `learner` fixture.
@@ -23,6 +24,7 @@ import torch
 from .learner import Learner, NotAttempted
 from .loader import ImplementationNotFound, resolve
 from .manifest import load
+from .sandbox import Confinement, IsolatedWorker, Limits
 from .worker import Worker
 
 DONE, WRONG, NOT_ATTEMPTED = "done", "wrong", "not attempted"
@@ -35,6 +37,14 @@ def pytest_addoption(parser):
     group.addoption("--device", default="cpu", choices=("cpu", "cuda"), help="device every test runs on (default: cpu)")
     group.addoption("--exercise", action="append", default=[], metavar="ID",
                     help="grade only this exercise, e.g. activations.softmax (repeatable)")
+    group.addoption("--isolate", action="store_true",
+                    help="run learner code in a confined child process (what the class grader does)")
+    group.addoption("--call-timeout", type=float, default=20.0, metavar="SECONDS",
+                    help="with --isolate: the time limit of one call into learner code (default: 20)")
+    group.addoption("--sandbox-uid", type=int, default=61000, metavar="UID",
+                    help="with --isolate as root: the unprivileged uid learner code runs as (default: 61000)")
+    group.addoption("--hide", action="append", default=[], metavar="PATH",
+                    help="with --isolate: a folder learner code must not see (repeatable; solutions/ and tests/ always)")
     group.addoption("--verdicts", metavar="FILE",
                     help="write each exercise's verdict and first failure messages to FILE as JSON")
 
@@ -46,6 +56,10 @@ def pytest_configure(config):
             else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no usable GPU"
         raise pytest.UsageError(f"--device=cuda: CUDA is not available ({build}). Run with --device=cpu, "
                                 "or on a machine with an NVIDIA GPU and a CUDA build of torch.")
+    if config.getoption("isolate"):
+        # One thread: forking a process whose OpenMP pool has run can deadlock the child,
+        # and the class grader runs one student per core anyway.
+        torch.set_num_threads(1)
     try:
         config._torchkata_impl = resolve(config.getoption("impl"), config.rootpath)
     except ImplementationNotFound as error:
@@ -93,7 +107,18 @@ def device(pytestconfig) -> torch.device:
 
 @pytest.fixture(scope="session")
 def worker(pytestconfig, device):
-    return Worker(pytestconfig._torchkata_impl, device)
+    """Where learner code runs: this process, or (--isolate) a confined child."""
+    if not pytestconfig.getoption("isolate"):
+        yield Worker(pytestconfig._torchkata_impl, device)
+        return
+    root = pytestconfig.rootpath
+    hide = (root / "solutions", root / "tests", *map(Path, pytestconfig.getoption("hide")))
+    limits = Limits(call_seconds=pytestconfig.getoption("call_timeout"))
+    isolated = IsolatedWorker(pytestconfig._torchkata_impl, device,
+                              Confinement(hide=hide, uid=pytestconfig.getoption("sandbox_uid"), limits=limits))
+    pytestconfig._torchkata_sandbox = isolated
+    yield isolated
+    isolated.close()
 
 
 @pytest.fixture
@@ -186,4 +211,7 @@ class VerdictCollector:
         path = config.getoption("verdicts")
         if path:
             report = {ex: {"verdict": v, "messages": self.messages.get(ex, [])} for ex, v in graded.items()}
+            sandbox = getattr(config, "_torchkata_sandbox", None)
+            if sandbox is not None and sandbox.weaknesses:
+                report["_sandbox_weaknesses"] = sandbox.weaknesses
             Path(path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -96,14 +96,17 @@ def resolve(names: tuple[str, ...]) -> tuple[dict, dict]:
 class Tripwire:
     """Context manager: records the off-limits built-ins called inside it, in order."""
 
-    def __init__(self, names: tuple[str, ...]):
+    def __init__(self, names: tuple[str, ...], forbidden_files: tuple[str, ...] = ()):
         self.codes, self.c_keys = resolve(tuple(names))
+        self.forbidden_files = forbidden_files
         self.hits: list[str] = []
         self._previous = None
 
     def _profile(self, frame, event, arg):
         if event == "call":
             label = self.codes.get(frame.f_code)
+            if label is None and self.forbidden_files and frame.f_code.co_filename.startswith(self.forbidden_files):
+                label = f"the reference solutions ({frame.f_code.co_filename})"
         elif event == "c_call":
             key = _c_key(arg)
             label = self.c_keys.get(key) if key is not None else None
@@ -113,14 +116,14 @@ class Tripwire:
             self.hits.append(label)
 
     def __enter__(self):
-        if self.codes or self.c_keys:
+        if self.codes or self.c_keys or self.forbidden_files:
             self._previous = sys.getprofile()
             sys.setprofile(self._profile)
             threading.setprofile(self._profile)
         return self
 
     def __exit__(self, *exc):
-        if self.codes or self.c_keys:
+        if self.codes or self.c_keys or self.forbidden_files:
             sys.setprofile(self._previous)
             threading.setprofile(None)
         return False

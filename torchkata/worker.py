@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import linecache
+import os
 import traceback
 from pathlib import Path
 
@@ -60,6 +61,14 @@ def describe_error(error: BaseException) -> dict:
     }
 
 
+# What learner code might patch to fool a check; each is restored and reported if replaced.
+WATCHED = [(torch, "allclose"), (torch, "isclose"), (torch, "equal"), (torch, "save"), (torch, "load"),
+           (torch.testing, "assert_close"), (torch.Tensor, "__eq__"), (torch.Tensor, "allclose"),
+           (torch.Tensor, "equal"), (torch.Tensor, "detach"), (torch.Tensor, "__reduce_ex__"),
+           (boundary, "dumps"), (boundary, "flatten")]
+SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+
+
 class Worker:
     def __init__(self, folder: Path, device: str | torch.device = "cpu", curriculum: Curriculum | None = None):
         self.impl = Implementation(Path(folder))
@@ -67,6 +76,10 @@ class Worker:
         self.curriculum = curriculum or load()
         self._objects: dict[int, tuple[object, str]] = {}
         self._hits: list[str] = []
+        self._originals = [(owner, name, vars(owner).get(name)) for owner, name in WATCHED]
+        # Calling into the reference solutions is never the learner's own work.
+        is_reference = self.impl.folder.resolve() == SOLUTIONS
+        self._forbidden_files = () if is_reference else (str(SOLUTIONS) + os.sep,)
 
     # -- the one entry point -------------------------------------------------------
     def handle(self, request: bytes) -> bytes:
@@ -85,7 +98,16 @@ class Worker:
         else:
             reply = {"status": "ok", "value": value}
         reply["off_limits"] = list(dict.fromkeys(self._hits))
+        reply["tampered"] = self._restore_watched()
         return boundary.dumps(reply, to_ref=self._to_ref)
+
+    def _restore_watched(self) -> list[str]:
+        tampered = []
+        for owner, name, original in self._originals:
+            if vars(owner).get(name) is not original:
+                tampered.append(f"{getattr(owner, '__name__', owner)}.{name}")
+                setattr(owner, name, original)
+        return tampered
 
     # -- internals -----------------------------------------------------------------
     def _serve(self, req: dict):
@@ -122,7 +144,7 @@ class Worker:
         names = self.curriculum.get(exercise).off_limits
 
         def call(*args, **kwargs):
-            with Tripwire(names) as wire:
+            with Tripwire(names, self._forbidden_files) as wire:
                 try:
                     return fn(*args, **kwargs)
                 except NotImplementedError as error:

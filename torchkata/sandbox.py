@@ -1,0 +1,309 @@
+"""Learner code in a child process, confined; the checks stay in the parent.
+
+`IsolatedWorker` has the same `handle(bytes) -> bytes` as `Worker`, so the `learner`
+fixture cannot tell them apart. It forks a child (torch is already imported, so this
+costs milliseconds) that confines itself and then serves requests over a pipe:
+
+* its own session, so every process it starts can be killed with it;
+* stdin, stdout and stderr on /dev/null: printed "fake test output" reaches nobody;
+* as root: new mount and network namespaces (no network; the reference solutions, the
+  tests, the reports and the other submissions hidden under empty tmpfs mounts; a private
+  /tmp as scratch space; the submission itself mounted read-only), then an unprivileged
+  uid of its own, so it can write nowhere else and can be cleaned up by uid;
+* resource limits: address space, process count, file size, no core dumps.
+
+Every call has a time limit. A call that hangs, or a child that dies (os._exit, a
+segfault, the memory limit), becomes a reply saying so, and the next call gets a fresh
+child. What the platform does not allow is listed in `weaknesses` (and in the reports).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import select
+import signal
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import boundary
+
+CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+MOUNTS = Path("/run/torchkata")  # inside the child's own mount namespace
+INSIDE = MOUNTS / "submission"
+
+
+@dataclass
+class Limits:
+    call_seconds: float = 20.0
+    memory_bytes: int = 2 << 30    # address space on top of what the preloaded process maps
+    processes: int = 64
+    file_bytes: int = 16 << 20
+
+
+@dataclass
+class Confinement:
+    """Where the child may look, and as whom it runs."""
+
+    hide: tuple[Path, ...] = ()     # folders replaced by empty ones inside the child
+    uid: int = 61000                # the unprivileged uid the child drops to (as root)
+    limits: Limits = field(default_factory=Limits)
+
+
+def _frame(data: bytes) -> bytes:
+    return struct.pack("!Q", len(data)) + data
+
+
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class IsolatedWorker:
+    def __init__(self, folder: Path, device="cpu", confinement: Confinement | None = None):
+        self.folder = Path(folder).resolve()
+        self.device = device
+        self.confinement = confinement or Confinement()
+        self.weaknesses: list[str] = []
+        self._pid = None
+        self._to_child = self._from_child = None
+        self._report_fd = None
+
+    # -- the one entry point, as Worker ---------------------------------------------
+    def handle(self, request: bytes) -> bytes:
+        if self._pid is None:
+            self._start()
+        seconds = self.confinement.limits.call_seconds
+        try:
+            _write_all(self._to_child, _frame(request))
+            deadline = time.monotonic() + seconds
+            header = _read_exact(self._from_child, 8, deadline)
+            reply = None if header is None else _read_exact(self._from_child, struct.unpack("!Q", header)[0], deadline)
+        except TimeoutError:
+            self.close()
+            return boundary.dumps({"status": "timeout", "seconds": seconds, "off_limits": []})
+        except (BrokenPipeError, OSError):
+            reply = None
+        if reply is None:
+            how = self._reap()
+            return boundary.dumps({"status": "crashed", "how": how, "off_limits": []})
+        return reply
+
+    def close(self) -> None:
+        """Kill the child, everything it started, and every process of its uid."""
+        if self._pid is None:
+            return
+        try:
+            os.killpg(self._pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._reap()
+
+    # -- internals ------------------------------------------------------------------
+    def _reap(self) -> str:
+        pid, self._pid = self._pid, None
+        for fd in (self._to_child, self._from_child):
+            try:
+                os.close(fd)
+            except (OSError, TypeError):
+                pass
+        how = "it ended"
+        try:
+            _, status = os.waitpid(pid, 0)
+            if os.WIFSIGNALED(status):
+                sig = os.WTERMSIG(status)
+                name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+                how = f"killed by {name}" + (" (a segmentation fault)" if sig == signal.SIGSEGV else "")
+            else:
+                how = f"exited with status {os.WEXITSTATUS(status)} (sys.exit or os._exit in your code?)"
+        except ChildProcessError:
+            pass
+        self._kill_uid()
+        return how
+
+    def _kill_uid(self) -> None:
+        """Processes the learner's code started and moved out of its session: kill by uid."""
+        if os.geteuid() != 0:
+            return
+        helper = os.fork()
+        if helper == 0:
+            try:
+                os.setgid(self.confinement.uid)
+                os.setuid(self.confinement.uid)
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(helper, 0)
+
+    def _start(self) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        report_r, report_w = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(to_child_w)
+            os.close(from_child_r)
+            os.close(report_r)
+            _child_main(self.folder, self.device, self.confinement, to_child_r, from_child_w, report_w)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        os.close(report_w)
+        self._pid, self._to_child, self._from_child = pid, to_child_w, from_child_r
+        report = b""
+        while chunk := os.read(report_r, 4096):
+            report += chunk
+        os.close(report_r)
+        for line in report.decode().splitlines():
+            if line and line not in self.weaknesses:
+                self.weaknesses.append(line)
+
+
+def _child_main(folder: Path, device, confinement: Confinement, rfd: int, wfd: int, report_fd: int):
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        try:
+            folder, weaknesses = _confine(folder, confinement)
+        except BaseException as error:  # noqa: BLE001 - say why, then end
+            os.write(report_fd, f"the sandbox could not be set up: {type(error).__name__}: {error}".encode())
+            raise
+        os.write(report_fd, "\n".join(weaknesses).encode())
+        os.close(report_fd)
+        sys.dont_write_bytecode = True
+        from .worker import Worker
+
+        worker = Worker(folder, device)
+        while True:
+            header = _read_exact(rfd, 8, None)
+            if header is None:
+                break
+            request = _read_exact(rfd, struct.unpack("!Q", header)[0], None)
+            _write_all(wfd, _frame(worker.handle(request)))
+    except BaseException:  # noqa: BLE001 - the child must end here, whatever happened
+        pass
+    finally:
+        os._exit(0)
+
+
+def _mount(libc, source, target, fstype, flags, data=None) -> bool:
+    def enc(value):
+        return None if value is None else str(value).encode()
+
+    return libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) == 0
+
+
+def _bind_readonly(libc, source, target) -> bool:
+    return _mount(libc, source, target, None, MS_BIND | MS_REC) and \
+        _mount(libc, None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+
+
+def _runtime_folders() -> list[Path]:
+    """What the child still reads after confinement: Python, its site-packages, torchkata."""
+    folders = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(__file__).resolve().parents[1]}
+    folders.update(Path(p) for p in sys.path if p and Path(p).is_dir())
+    return sorted({f.resolve() for f in folders})
+
+
+def _tops_to_cover(needed: list[Path]) -> list[Path]:
+    """/tmp (scratch), and every folder above a needed one that others may not enter."""
+    tops = {Path("/tmp")}
+    for folder in needed:
+        for ancestor in reversed(folder.parents):
+            if ancestor != Path("/") and not os.stat(ancestor).st_mode & 0o001:
+                tops.add(ancestor)
+                break
+    return sorted(tops, key=lambda p: len(p.parts))
+
+
+def _cover(libc, top: Path, keep: list[Path]) -> bool:
+    """An empty tmpfs over `top`, with the folders in `keep` put back read-only."""
+    staged = []
+    keep = [f for f in keep if not any(f != other and f.is_relative_to(other) for other in keep)]
+    for i, folder in enumerate(keep):
+        stage = MOUNTS / f"keep-{top.name}-{i}"
+        stage.mkdir()
+        if _mount(libc, folder, stage, None, MS_BIND | MS_REC):
+            staged.append((folder, stage))
+    mode = "1777" if top == Path("/tmp") else "0755"
+    if not _mount(libc, "tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, f"size=256m,mode={mode}"):
+        return False
+    for folder, stage in staged:
+        folder.mkdir(parents=True, exist_ok=True)
+        for parent in [folder, *folder.parents]:
+            if parent == top:
+                break
+            os.chmod(parent, 0o755)
+        _bind_readonly(libc, stage, folder)
+    return True
+
+
+def _confine(folder: Path, confinement: Confinement) -> tuple[Path, list[str]]:
+    """Confine this (child) process; return the submission's path inside, and what failed."""
+    weaknesses = []
+    limits = confinement.limits
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 and _mount(libc, None, "/", None, MS_REC | MS_PRIVATE):
+            # First the submission, read-only, at a place nothing below hides; then the hiding.
+            MOUNTS.mkdir(parents=True, exist_ok=True)
+            if _mount(libc, "tmpfs", MOUNTS, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
+                INSIDE.mkdir()
+                if _bind_readonly(libc, folder, INSIDE):
+                    folder = INSIDE
+            if folder != INSIDE:
+                weaknesses.append("could not mount the submission read-only")
+            # A private /tmp, and the Python runtime readable by the unprivileged uid even where
+            # it lives under /tmp or /root (mode 700): cover each, then put back what is needed.
+            needed = _runtime_folders()
+            for top in _tops_to_cover(needed):
+                if not _cover(libc, top, [d for d in needed if d.is_relative_to(top)]):
+                    weaknesses.append(f"could not give the learner a private {top}")
+            for path in confinement.hide:
+                if Path(path).is_dir() and not _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
+                    weaknesses.append(f"could not hide {path}")
+            if not _mount(libc, "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777"):
+                weaknesses.append("could not give the learner a private /dev/shm")
+        else:
+            weaknesses.append("no mount/network namespaces: the network, the solutions and the tests stay reachable")
+        os.setgroups([])
+        os.setgid(confinement.uid)
+        os.setuid(confinement.uid)
+    else:
+        weaknesses.append("not running as root: learner code keeps the grader's uid, files and network")
+    scratch = Path("/tmp/scratch") if os.access("/tmp", os.W_OK) else Path.cwd()
+    scratch.mkdir(exist_ok=True)
+    os.chdir(scratch)
+    mapped = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
+    for limit, value in [(resource.RLIMIT_AS, mapped + limits.memory_bytes), (resource.RLIMIT_NPROC, limits.processes),
+                         (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_CORE, 0)]:
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):
+            weaknesses.append(f"could not set {limit}")
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file is an OSError, not a kill
+    return folder, weaknesses
