@@ -293,6 +293,16 @@ def parser() -> argparse.ArgumentParser:
     for name, help_text in [("reset", "restore one exercise to its original stub (your version is backed up)"),
                             ("solution", "show the reference solution of an exercise you have passed")]:
         commands.add_parser(name, parents=[common], help=help_text).add_argument("exercise")
+    grade = commands.add_parser("grade", parents=[common], help="grade a whole class (instructors)",
+                                description="Grade submissions: folders laid out like exercises/, zips of them, or "
+                                "folders of those (one per student). With none, a sample class. "
+                                "`torchkata grade merge SHARD/grades.json ...` combines shards.")
+    grade.add_argument("paths", nargs="*", type=Path, metavar="SUBMISSION")
+    grade.add_argument("--out", type=Path, default=Path("grades"), help="folder for the reports (default: grades/)")
+    grade.add_argument("--jobs", type=int, help="students graded at once (default: one per core)")
+    grade.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices of the class")
+    grade.add_argument("--call-timeout", type=float, default=20.0, help="seconds one call into student code may take")
+    grade.add_argument("--only", action="append", default=[], metavar="EXERCISE", help=argparse.SUPPRESS)
     plot = commands.add_parser("plot", parents=[common], help="draw your functions beside torch's, as PNG files")
     plot.add_argument("kind", choices=("activations", "init", "dropout"))
     plot.add_argument("--out", type=Path, default=Path("plots"), help="folder for the PNG files (default: plots/)")
@@ -308,6 +318,10 @@ def main(argv=None) -> int:
         return kata.status()
     if command in ("check", "hint", "reset", "solution"):
         return getattr(kata, command)(args.exercise)
+    if command == "grade":
+        from .grading_cli import grade_command
+
+        return grade_command(args, Console(highlight=False))
     if command == "watch":
         try:
             return kata.watch(args.max_checks)

@@ -151,8 +151,9 @@ class Learner:
         if status == "broken":
             raise WrongAnswer(reply["message"])
         if status == "timeout":
-            raise WrongAnswer(f"{text}: your code did not finish in {reply['seconds']:g} s (an infinite loop, or a "
-                              "sleep?) and was stopped.")
+            again = " (in an earlier test of this exercise; not run again)" if reply.get("again") else ""
+            raise WrongAnswer(f"{text}: your code did not finish in {reply['seconds']:g} s{again} (an infinite loop, "
+                              "or a sleep?) and was stopped.")
         if status == "crashed":
             raise WrongAnswer(f"{text}: the process running your code died: {reply['how']}.")
         if reply.get("tampered"):

@@ -41,8 +41,9 @@ def pytest_addoption(parser):
                     help="run learner code in a confined child process (what the class grader does)")
     group.addoption("--call-timeout", type=float, default=20.0, metavar="SECONDS",
                     help="with --isolate: the time limit of one call into learner code (default: 20)")
-    group.addoption("--sandbox-uid", type=int, default=61000, metavar="UID",
-                    help="with --isolate as root: the unprivileged uid learner code runs as (default: 61000)")
+    group.addoption("--sandbox-uid", type=int, default=None, metavar="UID",
+                    help="with --isolate as root: the unprivileged uid learner code runs as "
+                    "(default: 200000 + this process id, unique among live sandboxes)")
     group.addoption("--hide", action="append", default=[], metavar="PATH",
                     help="with --isolate: a folder learner code must not see (repeatable; solutions/ and tests/ always)")
     group.addoption("--verdicts", metavar="FILE",

@@ -34,6 +34,7 @@ from . import boundary
 
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+UID_BASE = 200_000  # sandbox uids are UID_BASE + the pid of the process that owns the sandbox
 MOUNTS = Path("/run/torchkata")  # inside the child's own mount namespace
 INSIDE = MOUNTS / "submission"
 
@@ -51,7 +52,8 @@ class Confinement:
     """Where the child may look, and as whom it runs."""
 
     hide: tuple[Path, ...] = ()     # folders replaced by empty ones inside the child
-    uid: int = 61000                # the unprivileged uid the child drops to (as root)
+    uid: int | None = None          # the unprivileged uid the child drops to (as root); by default
+                                    # one derived from this process id, so no two live sandboxes share one
     limits: Limits = field(default_factory=Limits)
 
 
@@ -85,16 +87,21 @@ class IsolatedWorker:
         self.folder = Path(folder).resolve()
         self.device = device
         self.confinement = confinement or Confinement()
+        if self.confinement.uid is None:
+            self.confinement.uid = UID_BASE + os.getpid()
         self.weaknesses: list[str] = []
         self._pid = None
         self._to_child = self._from_child = None
-        self._report_fd = None
+        self._timed_out: set[str] = set()  # exercises that hung once are not run again
 
     # -- the one entry point, as Worker ---------------------------------------------
     def handle(self, request: bytes) -> bytes:
+        seconds = self.confinement.limits.call_seconds
+        exercise = boundary.loads(request).get("exercise")
+        if exercise in self._timed_out:
+            return boundary.dumps({"status": "timeout", "seconds": seconds, "off_limits": [], "again": True})
         if self._pid is None:
             self._start()
-        seconds = self.confinement.limits.call_seconds
         try:
             _write_all(self._to_child, _frame(request))
             deadline = time.monotonic() + seconds
@@ -102,6 +109,7 @@ class IsolatedWorker:
             reply = None if header is None else _read_exact(self._from_child, struct.unpack("!Q", header)[0], deadline)
         except TimeoutError:
             self.close()
+            self._timed_out.add(exercise)
             return boundary.dumps({"status": "timeout", "seconds": seconds, "off_limits": []})
         except (BrokenPipeError, OSError):
             reply = None
@@ -225,8 +233,9 @@ def _bind_readonly(libc, source, target) -> bool:
 def _runtime_folders() -> list[Path]:
     """What the child still reads after confinement: Python, its site-packages, torchkata."""
     folders = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(__file__).resolve().parents[1]}
-    folders.update(Path(p) for p in sys.path if p and Path(p).is_dir())
-    return sorted({f.resolve() for f in folders})
+    folders.update(Path(p) for p in sys.path if p and os.path.isabs(p) and Path(p).is_dir())
+    # Never /tmp itself or a folder above it: that would put back what the private /tmp hides.
+    return sorted({f.resolve() for f in folders} - {Path("/tmp"), *Path("/tmp").parents})
 
 
 def _tops_to_cover(needed: list[Path]) -> list[Path]:

@@ -42,6 +42,10 @@ HOSTILE = [
      "raised"),
     ("tampers with a neighbour's folder", "def zero_grad(params):\n    open(NEIGHBOUR + '/training.py', 'w').write('')",
      "raised"),
+    ("copies a neighbour's answer", "def zero_grad(params):\n    exec(open(NEIGHBOUR + '/training.py').read(), globals())\n"
+     "    return globals()['zero_grad'](params)", "raised"),
+    ("leaves a file in /tmp", "def zero_grad(params):\n    open('/tmp/torchkata-escaped-file', 'w').write('x')\n"
+     "    assert False, 'wrote it'", "wrote it"),
 ]
 
 
@@ -83,6 +87,7 @@ def test_hostile_code_is_contained(tmp_path, alone, label, code, reason):
         assert verdicts[other] == alone[other], f"{label} changed the grade of {other}"
     assert fingerprint(ROOT / "tests", ROOT / "solutions", ROOT / "torchkata", reports, neighbour) == before, \
         f"{label} changed something outside its scratch space"
+    assert not Path("/tmp/torchkata-escaped-file").exists(), f"{label} wrote into the real /tmp"
     leftovers = subprocess.run(["pgrep", "-f", "sleep 987654"], capture_output=True, text=True).stdout.split()
     assert not leftovers, f"{label} left processes running: {leftovers}"
 

@@ -1,0 +1,242 @@
+"""Grade a whole class: many submissions, one preloaded process, a judge per student.
+
+The grader imports torch, pytest and the test modules once. For each student it forks a
+judge (milliseconds, nothing to import again) that runs the real suite with --isolate:
+the judge holds the tests and computes the verdicts, and the student's code runs in the
+judge's confined child (sandbox.py). Judges run in parallel, one per core, each sandbox
+with a uid of its own, and write their verdicts to a file the student's code cannot see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .manifest import load
+
+ROOT = Path(__file__).resolve().parents[1]
+JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
+
+
+@dataclass
+class Submission:
+    student: str
+    source: Path  # a folder laid out like exercises/, or a zip of one
+
+
+@dataclass
+class StudentResult:
+    student: str
+    exercises: dict[str, dict] = field(default_factory=dict)  # id -> {"verdict", "points", "messages"}
+    flags: list[str] = field(default_factory=list)
+    sandbox_weaknesses: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> int:
+        return sum(e["points"] for e in self.exercises.values())
+
+
+# -- finding the class ----------------------------------------------------------------------
+def _looks_like_exercises(folder: Path) -> bool:
+    return any((folder / f"{module}.py").is_file() for module in load().modules)
+
+
+def discover(paths: list[Path]) -> list[Submission]:
+    """Each path: a submission folder, a zip of one, or a folder of those (named by student)."""
+    found: dict[str, Submission] = {}
+    for path in map(Path, paths):
+        if path.is_file() and path.suffix == ".zip":
+            candidates = [path]
+        elif path.is_dir() and _looks_like_exercises(path):
+            candidates = [path]
+        elif path.is_dir():
+            candidates = sorted(p for p in path.iterdir() if p.is_dir() or p.suffix == ".zip")
+        else:
+            raise SystemExit(f"torchkata grade: {path} is neither a folder nor a .zip")
+        for candidate in candidates:
+            student = candidate.stem if candidate.suffix == ".zip" else candidate.name
+            if student in found:
+                raise SystemExit(f"torchkata grade: two submissions for student {student!r}: "
+                                 f"{found[student].source} and {candidate}")
+            found[student] = Submission(student, candidate)
+    return [found[s] for s in sorted(found)]
+
+
+def shard(submissions: list[Submission], spec: str | None) -> list[Submission]:
+    """`K/N`: the K-th of N slices (1-based), by sorted student id: deterministic."""
+    if not spec:
+        return submissions
+    try:
+        k, n = (int(x) for x in spec.split("/"))
+        assert 1 <= k <= n
+    except (ValueError, AssertionError):
+        raise SystemExit(f"torchkata grade: --shard must be K/N with 1 <= K <= N, got {spec!r}") from None
+    return [s for i, s in enumerate(sorted(submissions, key=lambda s: s.student)) if i % n == k - 1]
+
+
+def stage(submission: Submission, staging: Path) -> Path:
+    """A private copy of the submission (a zip is extracted safely), readable by its judge."""
+    target = staging / submission.student
+    if submission.source.suffix == ".zip":
+        target.mkdir(parents=True)
+        with zipfile.ZipFile(submission.source) as archive:
+            for member in archive.infolist():
+                name = Path(member.filename)
+                if member.is_dir() or name.is_absolute() or ".." in name.parts or name.suffix != ".py":
+                    continue
+                (target / name.name).write_bytes(archive.read(member))  # flattened: modules only
+    else:
+        shutil.copytree(submission.source, target, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    for path in [target, *target.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return target
+
+
+# -- grading ----------------------------------------------------------------------------------
+def preload() -> None:
+    """Import everything a judge needs once, in the grader, before any fork."""
+    import importlib
+
+    import torch
+
+    import pytest  # noqa: F401
+
+    torch.set_num_threads(1)
+    from . import plugin, probes, sandbox  # noqa: F401
+
+    for path in sorted((ROOT / "tests" / "exercises").glob("test_*.py")):
+        importlib.import_module(f"tests.exercises.{path.stem}")
+
+
+def _judge(folder: Path, verdicts: Path, log: Path, hide: list[Path], call_seconds: float,
+           exercises: tuple[str, ...]) -> None:
+    """In the forked judge: run the suite on one submission, then end."""
+    import pytest
+
+    code = 3
+    try:
+        with open(log, "w") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = pytest.main([str(ROOT / "tests" / "exercises"), f"--impl={folder}", "--isolate",
+                                f"--call-timeout={call_seconds}", f"--verdicts={verdicts}",
+                                *(f"--hide={h}" for h in hide), *(f"--exercise={e}" for e in exercises),
+                                "-q", "--tb=no", "-p", "no:cacheprovider", f"--rootdir={ROOT}"])
+    finally:
+        os._exit(int(code))
+
+
+def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = None, call_seconds: float = 20.0,
+                exercises: tuple[str, ...] = (), hide: tuple[Path, ...] = (), progress=None) -> list[StudentResult]:
+    """Grade every submission; returns one result per student, in student order."""
+    preload()
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, StudentResult] = {}
+    with tempfile.TemporaryDirectory(prefix="torchkata-class-") as scratch:
+        scratch = Path(scratch)
+        os.chmod(scratch, 0o711)
+        staging = scratch / "submissions"
+        staging.mkdir()
+        os.chmod(staging, 0o711)
+        hidden = [out, scratch, *hide, *_sources_to_hide(submissions)]
+        (scratch / "verdicts").mkdir()
+        pending = list(submissions)
+        running: dict[int, tuple[Submission, int, float, Path]] = {}
+        free_slots = list(range(jobs))
+        while pending or running:
+            while pending and free_slots:
+                submission = pending.pop(0)
+                slot = free_slots.pop(0)
+                verdicts = scratch / "verdicts" / f"{submission.student}.json"
+                try:
+                    folder = stage(submission, staging)
+                except (OSError, zipfile.BadZipFile) as error:
+                    results[submission.student] = _unreadable(submission, error)
+                    free_slots.append(slot)
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    _judge(folder, verdicts, scratch / f"{submission.student}.log", hidden, call_seconds, exercises)
+                running[pid] = (submission, slot, time.monotonic(), verdicts)
+            pid, _ = _wait_any(running)
+            if pid is None:
+                continue
+            submission, slot, _, verdicts = running.pop(pid)
+            free_slots.append(slot)
+            results[submission.student] = _result(submission, verdicts, exercises)
+            if progress:
+                progress(submission.student)
+    return [results[s.student] for s in submissions]
+
+
+def _sources_to_hide(submissions: list[Submission]) -> list[Path]:
+    """The original submissions (a zip's folder too), but never a folder the grader runs from."""
+    import sys
+
+    keep = [ROOT, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
+    folders = set()
+    for submission in submissions:
+        source = submission.source.resolve()
+        folder = source if source.is_dir() else source.parent
+        if not any(k == folder or k.is_relative_to(folder) for k in keep):
+            folders.add(folder)
+    return sorted(folders)
+
+
+def _wait_any(running: dict) -> tuple[int | None, int]:
+    """Wait for a judge to end; kill one that outlived JUDGE_SECONDS."""
+    while True:
+        for pid, (_, _, started, _) in running.items():
+            if time.monotonic() - started > JUDGE_SECONDS:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid in running:
+            return pid, status
+        time.sleep(0.02)
+
+
+def _result(submission: Submission, verdicts_file: Path, only: tuple[str, ...]) -> StudentResult:
+    result = StudentResult(submission.student)
+    try:
+        verdicts = json.loads(verdicts_file.read_text())
+    except (OSError, ValueError):
+        verdicts = {}
+    result.sandbox_weaknesses = verdicts.pop("_sandbox_weaknesses", [])
+    for exercise in load():
+        if only and exercise.id not in only:
+            continue
+        state = verdicts.get(exercise.id, {"verdict": "wrong", "messages": ["grading did not finish for this student"]})
+        result.exercises[exercise.id] = {"verdict": state["verdict"], "messages": state["messages"],
+                                         "points": exercise.points if state["verdict"] == "done" else 0}
+    result.flags = flags_of(result)
+    return result
+
+
+FLAG_MARKERS = {
+    "must not patch torch": "patched torch or the grader",
+    "the reference solutions": "called the reference solutions",
+    "did not finish in": "timed out",
+    "the process running your code died": "crashed the sandbox",
+}
+
+
+def flags_of(result: StudentResult) -> list[str]:
+    text = "\n".join(m for e in result.exercises.values() for m in e["messages"])
+    return [flag for marker, flag in FLAG_MARKERS.items() if marker in text]
+
+
+def _unreadable(submission: Submission, error: Exception) -> StudentResult:
+    result = StudentResult(submission.student)
+    for exercise in load():
+        result.exercises[exercise.id] = {"verdict": "wrong", "points": 0,
+                                         "messages": [f"the submission could not be read: {error}"]}
+    return result

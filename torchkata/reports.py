@@ -1,0 +1,152 @@
+"""The class grader's reports: for spreadsheets, for Gradescope, for people, for plots.
+
+All of them are written from one `grades.json`, so `torchkata grade merge` (combining
+the shards of a class graded on many machines) writes exactly what one run would have.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from .classroom import StudentResult, flags_of
+from .manifest import load
+
+FORMAT = "torchkata-grades-1"
+
+
+def to_json(results: list[StudentResult]) -> dict:
+    curriculum = load()
+    return {
+        "format": FORMAT,
+        "exercises": [{"id": e.id, "points": e.points} for e in curriculum],
+        "max_score": sum(e.points for e in curriculum),
+        "students": {r.student: {"score": r.score, "exercises": r.exercises, "flags": r.flags,
+                                 "sandbox_weaknesses": r.sandbox_weaknesses} for r in sorted(results, key=lambda r: r.student)},
+    }
+
+
+def from_json(data: dict) -> list[StudentResult]:
+    if data.get("format") != FORMAT:
+        raise SystemExit(f"torchkata grade merge: not a grades.json of this format ({data.get('format')!r})")
+    results = []
+    for student, entry in data["students"].items():
+        result = StudentResult(student, entry["exercises"], entry.get("flags", []), entry.get("sandbox_weaknesses", []))
+        result.flags = result.flags or flags_of(result)
+        results.append(result)
+    return results
+
+
+def merge(paths: list[Path]) -> list[StudentResult]:
+    merged: dict[str, StudentResult] = {}
+    for path in paths:
+        for result in from_json(json.loads(Path(path).read_text(encoding="utf-8"))):
+            if result.student in merged:
+                raise SystemExit(f"torchkata grade merge: student {result.student!r} is in two shards")
+            merged[result.student] = result
+    return [merged[s] for s in sorted(merged)]
+
+
+def write_all(results: list[StudentResult], out: Path) -> list[Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = to_json(results)
+    written = [out / "grades.json", out / "grades.csv", out / "report.md"]
+    (out / "grades.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    _csv(data, out / "grades.csv")
+    (out / "report.md").write_text(_markdown(data), encoding="utf-8")
+    for student, entry in data["students"].items():
+        path = out / "gradescope" / student / "results.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(_gradescope(data, entry), indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    written += _plots(data, out)
+    return written
+
+
+def _csv(data: dict, path: Path) -> None:
+    ids = [e["id"] for e in data["exercises"]]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", *ids, "total", "max", "flags"])
+        for student, entry in data["students"].items():
+            points = [entry["exercises"].get(i, {}).get("points", 0) for i in ids]
+            writer.writerow([student, *points, entry["score"], data["max_score"], "; ".join(entry["flags"])])
+
+
+def _gradescope(data: dict, entry: dict) -> dict:
+    """Gradescope's autograder results format: score, and one test per exercise."""
+    tests = []
+    for exercise in data["exercises"]:
+        state = entry["exercises"].get(exercise["id"], {"verdict": "wrong", "points": 0, "messages": []})
+        output = "passes every test" if state["verdict"] == "done" else \
+            state["verdict"] + (":\n" + "\n\n".join(state["messages"]) if state["messages"] else "")
+        tests.append({"name": exercise["id"], "score": state["points"], "max_score": exercise["points"],
+                      "output": output, "visibility": "visible"})
+    return {"score": entry["score"], "tests": tests}
+
+
+def pass_rates(data: dict) -> list[tuple[str, float]]:
+    students = data["students"].values()
+    n = max(1, len(students))
+    return [(e["id"], sum(s["exercises"].get(e["id"], {}).get("verdict") == "done" for s in students) / n)
+            for e in data["exercises"]]
+
+
+def _markdown(data: dict) -> str:
+    students = data["students"]
+    lines = ["# Class report", "", f"{len(students)} students, {len(data['exercises'])} exercises, "
+             f"{data['max_score']} points.", ""]
+    scores = sorted(s["score"] for s in students.values())
+    if scores:
+        lines += [f"Scores: median {scores[len(scores) // 2]}, lowest {scores[0]}, highest {scores[-1]} "
+                  f"(of {data['max_score']}).", ""]
+    lines += ["## Which exercises the class finds hard", "", "| exercise | passed by |", "|---|---|"]
+    for exercise, rate in sorted(pass_rates(data), key=lambda item: (item[1], item[0])):
+        lines.append(f"| `{exercise}` | {rate:.0%} |")
+    lines += ["", "## Score distribution", "", "| score | students |", "|---|---|"]
+    width = max(1, data["max_score"] // 5)
+    for low in range(0, data["max_score"] + 1, width):
+        high = min(low + width - 1, data["max_score"])
+        count = sum(low <= s <= high for s in scores)
+        lines.append(f"| {low}–{high} | {count} {'█' * count} |")
+    lines += ["", "## Students", ""]
+    for student, entry in students.items():
+        lines.append(f"### {student}: {entry['score']} / {data['max_score']}")
+        if entry["flags"]:
+            lines.append(f"**Flagged:** {', '.join(entry['flags'])}")
+        if entry["sandbox_weaknesses"]:
+            lines.append(f"*Sandbox:* {'; '.join(entry['sandbox_weaknesses'])}")
+        failures = [(i, e) for i, e in entry["exercises"].items() if e["verdict"] != "done"]
+        if not failures:
+            lines.append("Every exercise passes.")
+        for exercise, state in failures:
+            first = state["messages"][0].splitlines()[0] if state["messages"] else ""
+            lines.append(f"- `{exercise}` ({state['verdict']}){': ' + first if first and state['verdict'] == 'wrong' else ''}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _plots(data: dict, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = pass_rates(data)
+    fig, ax = plt.subplots(figsize=(10, 9))
+    ax.barh([r[0] for r in rates][::-1], [100 * r[1] for r in rates][::-1], color="tab:purple")
+    ax.set(xlabel="% of students passing", xlim=(0, 100), title="Pass rate per exercise (course order, top to bottom)")
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "pass_rate.png", dpi=100)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    scores = [s["score"] for s in data["students"].values()]
+    ax.hist(scores, bins=range(0, data["max_score"] + 2), color="tab:orange", edgecolor="white")
+    ax.set(xlabel=f"score (of {data['max_score']})", ylabel="students", title="Score distribution")
+    fig.tight_layout()
+    fig.savefig(out / "scores.png", dpi=100)
+    plt.close(fig)
+    return [out / "pass_rate.png", out / "scores.png"]
