@@ -1,0 +1,96 @@
+"""Grading a class: discovery, reports, shards, determinism. (Containment: test_isolation.py.)"""
+
+import csv
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from torchkata import classroom, reports, sample_class
+
+ONLY = ("activations.relu", "activations.tanh", "training.zero_grad", "training.sgd_step")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    return sample_class.build(tmp_path_factory.mktemp("class") / "sample-class")
+
+
+@pytest.fixture(scope="module")
+def graded(sample, tmp_path_factory):
+    out = tmp_path_factory.mktemp("grades")
+    results = classroom.grade_class(classroom.discover([sample]), out, jobs=2, call_seconds=3, exercises=ONLY)
+    reports.write_all(results, out)
+    return out, results
+
+
+def test_sample_class_is_scored_right(graded):
+    _, results = graded
+    scores = {r.student: r.score for r in results}
+    # relu 1 + tanh 1 + zero_grad 1 + sgd_step 2 = 5 points in this subset
+    assert scores == {"s1-perfect": 5, "s2-typical": 4, "s3-not-started": 0, "s4-hostile": 0}
+    hostile = next(r for r in results if r.student == "s4-hostile")
+    assert "patched torch or the grader" in hostile.flags and "timed out" in hostile.flags
+    assert "did not finish in 3 s" in hostile.exercises["activations.tanh"]["messages"][0]
+    assert hostile.exercises["training.sgd_step"]["verdict"] == "wrong"
+
+
+def test_reports_are_written_in_their_formats(graded):
+    out, results = graded
+    rows = list(csv.DictReader(open(out / "grades.csv")))
+    assert [r["student"] for r in rows] == ["s1-perfect", "s2-typical", "s3-not-started", "s4-hostile"]
+    assert rows[1]["training.zero_grad"] == "0" and rows[1]["training.sgd_step"] == "2" and rows[1]["total"] == "4"
+    data = json.loads((out / "grades.json").read_text())
+    assert data["students"]["s2-typical"]["exercises"]["training.zero_grad"]["messages"]
+    gradescope = json.loads((out / "gradescope" / "s2-typical" / "results.json").read_text())
+    assert gradescope["score"] == 4
+    for test in gradescope["tests"]:
+        assert set(test) == {"name", "score", "max_score", "output", "visibility"}
+    report = (out / "report.md").read_text()
+    assert "Which exercises the class finds hard" in report and "s4-hostile" in report and "Flagged" in report
+    for png in ("pass_rate.png", "scores.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_shards_merge_into_the_same_reports(graded, sample, tmp_path):
+    out, results = graded
+    shard_files = []
+    for k in (1, 2):
+        shard_out = tmp_path / f"shard{k}"
+        part = classroom.shard(classroom.discover([sample]), f"{k}/2")
+        reports.write_all(classroom.grade_class(part, shard_out, jobs=2, call_seconds=3, exercises=ONLY), shard_out)
+        shard_files.append(shard_out / "grades.json")
+    merged_out = tmp_path / "merged"
+    reports.write_all(reports.merge(shard_files), merged_out)
+    assert (merged_out / "grades.json").read_text() == (out / "grades.json").read_text()
+    assert (merged_out / "grades.csv").read_text() == (out / "grades.csv").read_text()
+
+
+def test_shards_partition_the_class_deterministically(sample):
+    everyone = classroom.discover([sample])
+    parts = [classroom.shard(everyone, f"{k}/3") for k in (1, 2, 3)]
+    assert sorted(s.student for p in parts for s in p) == sorted(s.student for s in everyone)
+    assert [s.student for s in classroom.shard(list(reversed(everyone)), "2/3")] == [s.student for s in parts[1]]
+    with pytest.raises(SystemExit, match="K/N"):
+        classroom.shard(everyone, "4/3")
+
+
+def test_zip_submissions_and_unsafe_members(sample, tmp_path):
+    archive = tmp_path / "zoe.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for module in sample.joinpath("s1-perfect").glob("*.py"):
+            zipped.write(module, f"zoe/{module.name}")
+        zipped.writestr("../../escape.py", "x = 1")
+    found = classroom.discover([archive])
+    assert [s.student for s in found] == ["zoe"]
+    staged = classroom.stage(found[0], tmp_path / "staging")
+    assert (staged / "training.py").exists() and not (tmp_path / "escape.py").exists()
+    results = classroom.grade_class(found, tmp_path / "out", jobs=1, call_seconds=3, exercises=("training.zero_grad",))
+    assert results[0].score == 1
+
+
+def test_two_submissions_for_one_student_are_refused(sample, tmp_path):
+    (tmp_path / "s1-perfect.zip").write_bytes(b"")
+    with pytest.raises(SystemExit, match="two submissions"):
+        classroom.discover([sample, tmp_path])
