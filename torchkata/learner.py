@@ -137,7 +137,7 @@ class Learner:
     def _send(self, op, target, args=(), kwargs=None, **extra):
         request = {"op": op, "exercise": self.exercise.id, "target": target, "seed": self.seed,
                    "args": list(args), "kwargs": dict(kwargs or {}), **extra}
-        return boundary.loads(self.worker.handle(boundary.dumps(_refs(request))))
+        return boundary.loads(self.worker.handle(boundary.dumps(_refs(request)), exercise=self.exercise.id))
 
     def _outcome(self, reply: dict, text: str) -> Outcome:
         status = reply["status"]

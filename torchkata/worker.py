@@ -82,7 +82,8 @@ class Worker:
         self._forbidden_files = () if is_reference else (str(SOLUTIONS) + os.sep,)
 
     # -- the one entry point -------------------------------------------------------
-    def handle(self, request: bytes) -> bytes:
+    def handle(self, request: bytes, exercise: str | None = None) -> bytes:
+        """Serve one request; `exercise` (also inside the request) is a hint for sandboxes."""
         req = boundary.loads(request)
         self._hits = []
         self._current_exercise = req["exercise"]
