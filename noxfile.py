@@ -1,4 +1,4 @@
-"""Sessions: `tests` (cpu, cuda), `learn` (the learner's command line).
+"""Sessions: `tests` (cpu, cuda), `learn` (the learner's command line), `grade` (a whole class).
 
 Each session builds its own virtual environment with the light CPU torch from
 requirements/torch-cpu.txt (cpu) or the default CUDA build (cuda). To use a torch you
@@ -46,3 +46,11 @@ def learn(session):
     `-- hint`, `-- watch`, ... run the other torchkata commands."""
     install(session)
     session.run("torchkata", *(session.posargs or ["status"]))
+
+
+@nox.session(venv_params=VENV_PARAMS)
+def grade(session):
+    """Grade a class: `nox -s grade -- SUBMISSIONS... [--out grades] [--shard K/N]`; with no
+    submissions, the sample class that ships with the project."""
+    install(session)
+    session.run("torchkata", "grade", *session.posargs)

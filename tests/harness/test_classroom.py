@@ -94,3 +94,27 @@ def test_two_submissions_for_one_student_are_refused(sample, tmp_path):
     (tmp_path / "s1-perfect.zip").write_bytes(b"")
     with pytest.raises(SystemExit, match="two submissions"):
         classroom.discover([sample, tmp_path])
+
+
+def test_command_line_grades_then_merges(sample, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .grading import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
+
+    def torchkata(*args):
+        return subprocess.run([sys.executable, "-m", "torchkata", "grade", *args], capture_output=True, text=True,
+                              env=env, timeout=300, cwd=tmp_path)
+
+    for k in (1, 2):
+        result = torchkata(str(sample), "--shard", f"{k}/2", "--out", f"part{k}", "--only", "training.zero_grad",
+                           "--call-timeout", "3")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "students in" in result.stdout and "grades.csv" in result.stdout
+    merged = torchkata("merge", "part1/grades.json", "part2/grades.json", "--out", "all")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    rows = (tmp_path / "all" / "grades.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["s1-perfect", "s2-typical", "s3-not-started", "s4-hostile"]
