@@ -98,6 +98,7 @@ class Tripwire:
 
     def __init__(self, names: tuple[str, ...], forbidden_files: tuple[str, ...] = ()):
         self.codes, self.c_keys = resolve(tuple(names))
+        self.c_names = frozenset(key[-1] for key in self.c_keys)  # a cheap first filter
         self.forbidden_files = forbidden_files
         self.hits: list[str] = []
         self._previous = None
@@ -108,6 +109,8 @@ class Tripwire:
             if label is None and self.forbidden_files and frame.f_code.co_filename.startswith(self.forbidden_files):
                 label = f"the reference solutions ({frame.f_code.co_filename})"
         elif event == "c_call":
+            if getattr(arg, "__name__", None) not in self.c_names:
+                return
             key = _c_key(arg)
             label = self.c_keys.get(key) if key is not None else None
         else:

@@ -22,4 +22,4 @@ def train_step(model, inputs, target, loss_fn, optimizer):
     loss.backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return float(loss)
+    return float(loss.detach())
