@@ -105,10 +105,14 @@ def preload() -> None:
     """Import everything a judge needs once, in the grader, before any fork."""
     import importlib
 
+    import sys
+
     import torch
 
     import pytest  # noqa: F401
 
+    if str(ROOT) not in sys.path:  # the test modules are imported as tests.exercises.*
+        sys.path.insert(0, str(ROOT))
     torch.set_num_threads(1)
     from . import plugin, probes, sandbox  # noqa: F401
 

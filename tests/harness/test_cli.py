@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .grading import EXERCISES, ROOT, SOLUTIONS
+from .grading import EXERCISES, SOLUTIONS
 
 
 @pytest.fixture
@@ -22,8 +22,13 @@ def checkout(tmp_path):
     return folder
 
 
+def installed_env(**extra):
+    """The environment of an installed torchkata: no PYTHONPATH pointing into the checkout."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"COLUMNS": "160", **extra}
+
+
 def torchkata(folder: Path, *args, timeout=120, lang="en"):
-    env = {**os.environ, "COLUMNS": "160", "PYTHONPATH": str(ROOT)}
+    env = installed_env()
     return subprocess.run([sys.executable, "-m", "torchkata", *args, "--exercises", str(folder), "--lang", lang],
                           cwd=folder.parent, capture_output=True, text=True, timeout=timeout, env=env)
 
@@ -123,7 +128,7 @@ def test_plots_are_png_files(checkout, tmp_path):
 def test_watch_regrades_on_save_and_moves_on(tmp_path):
     folder = tmp_path / "exercises"
     shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, "COLUMNS": "160", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    env = installed_env(PYTHONUNBUFFERED="1")
     watcher = subprocess.Popen([sys.executable, "-m", "torchkata", "watch", "--max-checks", "1", "--exercises",
                                 str(folder), "--lang", "en"], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=env)
