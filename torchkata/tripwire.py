@@ -127,6 +127,8 @@ class Tripwire:
 
     def __exit__(self, *exc):
         if self.codes or self.c_keys or self.forbidden_files:
+            if sys.getprofile() != self._profile:  # learner code switched the watch off
+                self.hits.append("sys.setprofile (switching off the grader's watch)")
             sys.setprofile(self._previous)
             threading.setprofile(None)
         return False

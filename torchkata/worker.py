@@ -107,7 +107,10 @@ class Worker:
         for owner, name, original in self._originals:
             if vars(owner).get(name) is not original:
                 tampered.append(f"{getattr(owner, '__name__', owner)}.{name}")
-                setattr(owner, name, original)
+                if original is None:
+                    delattr(owner, name)
+                else:
+                    setattr(owner, name, original)
         return tampered
 
     # -- internals -----------------------------------------------------------------

@@ -92,3 +92,22 @@ def test_inputs_are_copies_learner_code_cannot_modify_the_tests_tensors():
     x = torch.ones(3)
     learner(x)
     assert torch.equal(x, torch.ones(3))
+
+
+def test_patched_comparisons_are_put_back_and_reported():
+    from torchkata.worker import Worker
+
+    original_eq, original_allclose = torch.Tensor.__eq__, torch.allclose
+    worker = Worker(SOLUTIONS, "cpu")
+    learner = Learner(worker, load().get("activations.relu"), torch.device("cpu"))
+    reply = boundary.loads(worker.handle(boundary.dumps({"op": "probe", "exercise": "activations.relu",
+                                                         "probe": f"{__name__}:probe_patch", "args": [], "kwargs": {}})))
+    assert set(reply["tampered"]) >= {"torch.allclose", "Tensor.__eq__"}
+    assert torch.Tensor.__eq__ is original_eq and torch.allclose is original_allclose
+    assert learner is not None
+
+
+def probe_patch(scene):
+    torch.allclose = lambda *a, **k: True
+    torch.Tensor.__eq__ = lambda self, other: True
+    return None

@@ -71,3 +71,12 @@ def test_previous_profiler_is_restored():
         assert sys.getprofile() is mine
     finally:
         sys.setprofile(None)
+
+
+def test_switching_the_watch_off_is_itself_noticed():
+    def sneaky():
+        sys.setprofile(None)
+        return torch.sigmoid(x)
+
+    found = hits("activations.sigmoid", sneaky)
+    assert any("sys.setprofile" in h for h in found)
