@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,7 @@ class Kata:
         self.lang = lang
         self.timeout = timeout
         self.console = console
+        self.grader = session  # anything with grade(); watch swaps in a WarmGrader
 
     # -- state -------------------------------------------------------------------------
     def _text(self, module: str) -> str | None:
@@ -60,7 +62,7 @@ class Kata:
             return {}
         ids = [e.id for e in exercises]
         with self.console.status(self.w["grading"].format(what=", ".join(ids) if len(ids) < 4 else f"{len(ids)} exercises")):
-            run = session.grade(self.exercises, ids, timeout=self.timeout)
+            run = self.grader.grade(self.exercises, ids, timeout=self.timeout)
         if (run.timed_out or run.crashed) and len(ids) > 1:
             results = {}
             for exercise in exercises:
@@ -223,6 +225,8 @@ class Kata:
         if current is None:
             self.console.print(self.w["all_done"], style="bold green")
             return 0
+        if hasattr(os, "fork"):
+            self.grader = session.WarmGrader()  # import torch once, fork per check
         self.console.print(self.w["watching"].format(folder=self.exercises, id=current.id), style="bold")
         checks = 0
         for changes in watch(self.exercises, debounce=50, step=20, rust_timeout=0,

@@ -8,6 +8,7 @@ not finish in time, or says how the interpreter died.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -32,15 +33,27 @@ class Run:
     seconds: float = 0.0
 
 
+def _pytest_args(exercises: Path, exercise_ids, device: str, verdicts: Path) -> list[str]:
+    modules = sorted({e.split(".")[0] for e in exercise_ids})
+    return [*(str(ROOT / "tests" / "exercises" / f"test_{m}.py") for m in modules),
+            f"--impl={Path(exercises).resolve()}", f"--device={device}", f"--verdicts={verdicts}",
+            *(f"--exercise={e}" for e in exercise_ids), "-q", "--tb=no", "--no-header",
+            "-p", "no:cacheprovider", f"--rootdir={ROOT}"]
+
+
+def _collect(run: Run, verdicts: Path, returncode: int) -> Run:
+    if verdicts.exists():
+        run.verdicts = json.loads(verdicts.read_text(encoding="utf-8"))
+    else:
+        run.crashed = _how_it_ended(returncode, run.output)
+    return run
+
+
 def grade(exercises: Path, exercise_ids, *, timeout: float = 60.0, device: str = "cpu") -> Run:
     """Grade `exercise_ids` of the implementation folder `exercises` in a child process."""
-    modules = sorted({e.split(".")[0] for e in exercise_ids})
     with tempfile.TemporaryDirectory(prefix="torchkata-") as scratch:
         verdicts = Path(scratch) / "verdicts.json"
-        command = [sys.executable, "-m", "pytest", *(str(ROOT / "tests" / "exercises" / f"test_{m}.py") for m in modules),
-                   f"--impl={Path(exercises).resolve()}", f"--device={device}", f"--verdicts={verdicts}",
-                   *(f"--exercise={e}" for e in exercise_ids), "-q", "--tb=no", "--no-header",
-                   "-p", "no:cacheprovider", f"--rootdir={ROOT}"]
+        command = [sys.executable, "-m", "pytest", *_pytest_args(exercises, exercise_ids, device, verdicts)]
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    start_new_session=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
@@ -54,12 +67,58 @@ def grade(exercises: Path, exercise_ids, *, timeout: float = 60.0, device: str =
             return Run(timed_out=True, output=output, seconds=time.perf_counter() - start)
         finally:
             _kill_group(process)  # anything the learner's code left running goes too
-        run = Run(output=output, seconds=time.perf_counter() - start)
-        if verdicts.exists():
-            run.verdicts = json.loads(verdicts.read_text(encoding="utf-8"))
-        else:
-            run.crashed = _how_it_ended(process.returncode, output)
-        return run
+        return _collect(Run(output=output, seconds=time.perf_counter() - start), verdicts, process.returncode)
+
+
+class WarmGrader:
+    """For `watch`: torch, pytest and the tests are imported once, here; each grading run
+    is a fork of this process, so a check costs the tests, not the imports. The fork is
+    the same shield as a child process: a loop is killed at the time limit, a crash ends
+    only the fork."""
+
+    def __init__(self):
+        from .classroom import preload
+
+        preload()
+
+    def grade(self, exercises: Path, exercise_ids, *, timeout: float = 60.0, device: str = "cpu") -> Run:
+        with tempfile.TemporaryDirectory(prefix="torchkata-") as scratch:
+            verdicts, log = Path(scratch) / "verdicts.json", Path(scratch) / "output.txt"
+            args = _pytest_args(exercises, exercise_ids, device, verdicts)
+            start = time.perf_counter()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # the fork: run the suite, then end without returning
+                code = 3
+                try:
+                    os.setsid()
+                    out = os.open(log, os.O_WRONLY | os.O_CREAT, 0o600)
+                    os.dup2(out, 1)
+                    os.dup2(out, 2)
+                    import pytest
+
+                    code = pytest.main(args)
+                finally:
+                    os._exit(int(code))
+            deadline = time.monotonic() + timeout
+            status = None
+            while status is None:
+                done, raw = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    status = raw
+                elif time.monotonic() > deadline:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    return Run(timed_out=True, output=log.read_text(errors="replace"), seconds=time.perf_counter() - start)
+                else:
+                    time.sleep(0.01)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)  # anything the learner's code left running
+            returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            run = Run(output=log.read_text(errors="replace") if log.exists() else "", seconds=time.perf_counter() - start)
+            return _collect(run, verdicts, returncode)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -141,3 +141,18 @@ def test_watch_regrades_on_save_and_moves_on(tmp_path):
         watcher.kill()
     assert "activations.sigmoid passes every test" in output
     assert "On to the next exercise: activations.sigmoid_derivative" in output
+
+
+@pytest.mark.parametrize("code,check", [
+    ("def zero_grad(params):\n    while True:\n        pass", lambda run: run.timed_out),
+    ("import os\ndef zero_grad(params):\n    os._exit(3)", lambda run: "exited with status 3" in run.crashed),
+    ("def zero_grad(params):\n    return (", lambda run: "SyntaxError" in run.verdicts["training.zero_grad"]["messages"][0]),
+    ("def zero_grad(params):\n    for p in params:\n        p.grad = None",
+     lambda run: run.verdicts["training.zero_grad"]["verdict"] == "done"),
+], ids=["infinite_loop", "os_exit", "syntax_error", "correct"])
+def test_watch_grader_forks_survive_what_the_code_does(checkout, code, check):
+    from torchkata.session import WarmGrader
+
+    replace(checkout, "training", code)
+    run = WarmGrader().grade(checkout, ["training.zero_grad"], timeout=5)
+    assert check(run), run
