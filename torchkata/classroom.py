@@ -20,7 +20,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .manifest import load
+from .manifest import DONE, WRONG, load
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
@@ -218,9 +218,9 @@ def _result(submission: Submission, verdicts_file: Path, only: tuple[str, ...]) 
     for exercise in load():
         if only and exercise.id not in only:
             continue
-        state = verdicts.get(exercise.id, {"verdict": "wrong", "messages": ["grading did not finish for this student"]})
+        state = verdicts.get(exercise.id, {"verdict": WRONG, "messages": ["grading did not finish for this student"]})
         result.exercises[exercise.id] = {"verdict": state["verdict"], "messages": state["messages"],
-                                         "points": exercise.points if state["verdict"] == "done" else 0}
+                                         "points": exercise.points if state["verdict"] == DONE else 0}
     result.flags = flags_of(result)
     return result
 
@@ -241,6 +241,6 @@ def flags_of(result: StudentResult) -> list[str]:
 def _unreadable(submission: Submission, error: Exception) -> StudentResult:
     result = StudentResult(submission.student)
     for exercise in load():
-        result.exercises[exercise.id] = {"verdict": "wrong", "points": 0,
+        result.exercises[exercise.id] = {"verdict": WRONG, "points": 0,
                                          "messages": [f"the submission could not be read: {error}"]}
     return result

@@ -22,10 +22,9 @@ from rich.table import Table
 
 from . import session, source
 from .i18n import language, words
-from .manifest import Exercise, load
+from .manifest import DONE, NOT_ATTEMPTED, WRONG, Exercise, load
 from .progress import Progress
 
-DONE, WRONG, NOT_ATTEMPTED = "done", "wrong", "not attempted"
 MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]"}
 
 
@@ -150,10 +149,16 @@ class Kata:
             out.print(self.w["next_help"], style="dim")
         return 0
 
-    def check(self, exercise_id: str | None) -> int:
+    def _pick_or_celebrate(self, exercise_id: str | None) -> Exercise | None:
+        """The exercise asked for, or the next unfinished one; None (said aloud) when all are done."""
         exercise = self.pick(exercise_id)
         if exercise is None:
             self.console.print(self.w["all_done"], style="bold green")
+        return exercise
+
+    def check(self, exercise_id: str | None) -> int:
+        exercise = self._pick_or_celebrate(exercise_id)
+        if exercise is None:
             return 0
         state = self.grade([exercise])[exercise.id]
         return self.show(exercise, state)
@@ -173,9 +178,8 @@ class Kata:
         return 1
 
     def hint(self, exercise_id: str | None) -> int:
-        exercise = self.pick(exercise_id)
+        exercise = self._pick_or_celebrate(exercise_id)
         if exercise is None:
-            self.console.print(self.w["all_done"], style="bold green")
             return 0
         hints = exercise.hints_in(self.lang)
         shown = min(self.progress.hints_shown.get(exercise.id, 0) + 1, len(hints))

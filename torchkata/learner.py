@@ -14,7 +14,7 @@ built-in, an exception or a module that will not import fail with a sentence tha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 import torch
@@ -67,7 +67,6 @@ class Outcome:
     error_mro: tuple[str, ...] = ()
     message: str = ""
     where: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def raised(self) -> bool:
@@ -100,10 +99,6 @@ class Learner:
         self.exercise = exercise
         self.device = device
         self.seed = seed
-
-    @property
-    def name(self) -> str:
-        return self.exercise.name
 
     def call_text(self, *args, **kwargs) -> str:
         parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]

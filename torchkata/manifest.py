@@ -13,6 +13,9 @@ from pathlib import Path
 
 MANIFEST_PATH = Path(__file__).with_name("curriculum.toml")
 
+# The three verdicts an exercise can have, everywhere: pytest plugin, command line, reports.
+DONE, WRONG, NOT_ATTEMPTED = "done", "wrong", "not attempted"
+
 
 @dataclass(frozen=True)
 class Exercise:

@@ -23,11 +23,10 @@ import torch
 
 from .learner import Learner, NotAttempted
 from .loader import ImplementationNotFound, resolve
-from .manifest import load
+from .manifest import DONE, NOT_ATTEMPTED, WRONG, load
 from .sandbox import Confinement, IsolatedWorker, Limits
 from .worker import Worker
 
-DONE, WRONG, NOT_ATTEMPTED = "done", "wrong", "not attempted"
 
 
 def pytest_addoption(parser):

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from .classroom import StudentResult, flags_of
-from .manifest import load
+from .manifest import DONE, WRONG, load
 
 FORMAT = "torchkata-grades-1"
 
@@ -79,8 +79,8 @@ def _gradescope(data: dict, entry: dict) -> dict:
     """Gradescope's autograder results format: score, and one test per exercise."""
     tests = []
     for exercise in data["exercises"]:
-        state = entry["exercises"].get(exercise["id"], {"verdict": "wrong", "points": 0, "messages": []})
-        output = "passes every test" if state["verdict"] == "done" else \
+        state = entry["exercises"].get(exercise["id"], {"verdict": WRONG, "points": 0, "messages": []})
+        output = "passes every test" if state["verdict"] == DONE else \
             state["verdict"] + (":\n" + "\n\n".join(state["messages"]) if state["messages"] else "")
         tests.append({"name": exercise["id"], "score": state["points"], "max_score": exercise["points"],
                       "output": output, "visibility": "visible"})
@@ -90,7 +90,7 @@ def _gradescope(data: dict, entry: dict) -> dict:
 def pass_rates(data: dict) -> list[tuple[str, float]]:
     students = data["students"].values()
     n = max(1, len(students))
-    return [(e["id"], sum(s["exercises"].get(e["id"], {}).get("verdict") == "done" for s in students) / n)
+    return [(e["id"], sum(s["exercises"].get(e["id"], {}).get("verdict") == DONE for s in students) / n)
             for e in data["exercises"]]
 
 
@@ -118,7 +118,7 @@ def _markdown(data: dict) -> str:
             lines.append(f"**Flagged:** {', '.join(entry['flags'])}")
         if entry["sandbox_weaknesses"]:
             lines.append(f"*Sandbox:* {'; '.join(entry['sandbox_weaknesses'])}")
-        failures = [(i, e) for i, e in entry["exercises"].items() if e["verdict"] != "done"]
+        failures = [(i, e) for i, e in entry["exercises"].items() if e["verdict"] != DONE]
         if not failures:
             lines.append("Every exercise passes.")
         for exercise, state in failures:

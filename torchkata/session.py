@@ -62,11 +62,11 @@ def grade(exercises: Path, exercise_ids, *, timeout: float = 60.0, device: str =
         try:
             output, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(process)
+            kill_group(process.pid)
             output, _ = process.communicate()
             return Run(timed_out=True, output=output, seconds=time.perf_counter() - start)
         finally:
-            _kill_group(process)  # anything the learner's code left running goes too
+            kill_group(process.pid)  # anything the learner's code left running goes too
         return _collect(Run(output=output, seconds=time.perf_counter() - start), verdicts, process.returncode)
 
 
@@ -108,24 +108,21 @@ class WarmGrader:
                 if done:
                     status = raw
                 elif time.monotonic() > deadline:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(pid, signal.SIGKILL)
+                    kill_group(pid)
                     os.waitpid(pid, 0)
                     return Run(timed_out=True, output=log.read_text(errors="replace"), seconds=time.perf_counter() - start)
                 else:
                     time.sleep(0.01)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)  # anything the learner's code left running
+            kill_group(pid)  # anything the learner's code left running
             returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
             run = Run(output=log.read_text(errors="replace") if log.exists() else "", seconds=time.perf_counter() - start)
             return _collect(run, verdicts, returncode)
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group (session) led by `pid`, if any of it is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _how_it_ended(code: int, output: str) -> str:

@@ -74,7 +74,7 @@ class Worker:
         self.impl = Implementation(Path(folder))
         self.device = torch.device(device)
         self.curriculum = curriculum or load()
-        self._objects: dict[int, tuple[object, str]] = {}
+        self._objects: dict[int, object] = {}  # what stayed behind, by the id its handle carries
         self._hits: list[str] = []
         self._originals = [(owner, name, vars(owner).get(name)) for owner, name in WATCHED]
         # Calling into the reference solutions is never the learner's own work.
@@ -86,7 +86,6 @@ class Worker:
         """Serve one request; `exercise` (also inside the request) is a hint for sandboxes."""
         req = boundary.loads(request)
         self._hits = []
-        self._current_exercise = req["exercise"]
         try:
             value = self._serve(req)
         except _NotAttempted as stop:
@@ -117,13 +116,12 @@ class Worker:
     def _serve(self, req: dict):
         exercise = req["exercise"]
         if req["op"] == "getattr":
-            obj, _ = self._objects[req["target"]]
-            return getattr(obj, req["name"])
+            return getattr(self._objects[req["target"]], req["name"])
         args = [self._resolve(a) for a in req.get("args", [])]
         kwargs = {k: self._resolve(v) for k, v in req.get("kwargs", {}).items()}
         torch.manual_seed(req.get("seed", 0))
         if req["op"] == "call":
-            target = self._exercise_fn(exercise) if req.get("target") is None else self._objects[req["target"]][0]
+            target = self._exercise_fn(exercise) if req.get("target") is None else self._objects[req["target"]]
             return self._monitored(target, exercise)(*args, **kwargs)
         if req["op"] == "probe":
             module_name, _, qualname = req["probe"].partition(":")
@@ -183,7 +181,7 @@ class Worker:
 
     def _resolve(self, value):
         if isinstance(value, boundary.HandleRef):
-            return self._objects[value.id][0]
+            return self._objects[value.id]
         if type(value) is list:
             return [self._resolve(v) for v in value]
         if type(value) is tuple:
@@ -194,14 +192,12 @@ class Worker:
 
     def _to_ref(self, obj) -> boundary.HandleRef:
         key = id(obj)
-        self._objects.setdefault(key, (obj, self._current_exercise))
+        self._objects.setdefault(key, obj)
         try:
             text = repr(obj)
         except Exception:  # a learner's broken __repr__ must not break the reply
             text = f"<{type(obj).__qualname__}>"
         return boundary.HandleRef(key, type(obj).__qualname__, tuple(c.__name__ for c in type(obj).__mro__), text[:500])
-
-    _current_exercise = ""
 
 
 class _NotAttempted(Exception):
