@@ -102,9 +102,10 @@ def stage(submission: Submission, staging: Path) -> Path:
 
 # -- grading ----------------------------------------------------------------------------------
 def preload() -> None:
-    """Import everything a judge needs once, in the grader, before any fork."""
+    """Import everything a judge needs once, in the grader, before any fork, and pay torch's
+    one-time costs here too, so no judge or sandbox pays them again: the first backward
+    pass, the first optimiser (which imports torch._dynamo, ~1.5 s), the first seed."""
     import importlib
-
     import sys
 
     import torch
@@ -118,6 +119,16 @@ def preload() -> None:
 
     for path in sorted((ROOT / "tests" / "exercises").glob("test_*.py")):
         importlib.import_module(f"tests.exercises.{path.stem}")
+    _warm_up(torch)
+
+
+def _warm_up(torch) -> None:
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(4, 2)
+    optimiser = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer(torch.randn(3, 4)).sum().backward()
+    optimiser.step()
+    optimiser.zero_grad()
 
 
 def _judge(folder: Path, verdicts: Path, log: Path, hide: list[Path], call_seconds: float,
@@ -125,13 +136,16 @@ def _judge(folder: Path, verdicts: Path, log: Path, hide: list[Path], call_secon
     """In the forked judge: run the suite on one submission, then end."""
     import pytest
 
+    from .session import LEAN_ENV, LEAN_OPTIONS
+
     code = 3
     try:
+        os.environ.update(LEAN_ENV)
         with open(log, "w") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = pytest.main([str(ROOT / "tests" / "exercises"), f"--impl={folder}", "--isolate",
+            code = pytest.main([str(ROOT / "tests" / "exercises"), f"--impl={folder}", "--isolate", "--stop-at-verdict",
                                 f"--call-timeout={call_seconds}", f"--verdicts={verdicts}",
                                 *(f"--hide={h}" for h in hide), *(f"--exercise={e}" for e in exercises),
-                                "-q", "--tb=no", "-p", "no:cacheprovider", f"--rootdir={ROOT}"])
+                                *LEAN_OPTIONS])
     finally:
         os._exit(int(code))
 

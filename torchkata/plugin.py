@@ -6,6 +6,7 @@ Options:
     --exercise=ID                     grade only this exercise (repeatable)
     --verdicts=FILE                   write {exercise id: {verdict, messages}} as JSON
     --isolate                         learner code in a confined child process (see sandbox.py)
+    --stop-at-verdict                 skip an exercise's remaining tests once one has failed
 
 Tests of an exercise are marked `@pytest.mark.exercise("module.name")` and reach the
 learner's code only through the `learner` fixture.
@@ -45,6 +46,9 @@ def pytest_addoption(parser):
                     "(default: 200000 + this process id, unique among live sandboxes)")
     group.addoption("--hide", action="append", default=[], metavar="PATH",
                     help="with --isolate: a folder learner code must not see (repeatable; solutions/ and tests/ always)")
+    group.addoption("--stop-at-verdict", action="store_true",
+                    help="stop testing an exercise once its verdict is settled (its first failing or not "
+                    "attempted test): the same verdicts, sooner, with the first failure's message only")
     group.addoption("--verdicts", metavar="FILE",
                     help="write each exercise's verdict and first failure messages to FILE as JSON")
 
@@ -159,6 +163,17 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With --stop-at-verdict, an exercise that has failed a test is wrong (or not attempted)
+    whatever its other tests say, so they are not run (and not reported)."""
+    if item.config.getoption("stop_at_verdict"):
+        collector = item.config.pluginmanager.get_plugin("torchkata-verdicts")
+        if collector.settled(exercise_of(item)):
+            return True
+    return None
+
+
 class VerdictCollector:
     """Collects each exercise's test outcomes and turns them into one verdict."""
 
@@ -175,6 +190,10 @@ class VerdictCollector:
         self.outcomes[exercise].append(NOT_ATTEMPTED if props.get("torchkata") == NOT_ATTEMPTED else report.outcome)
         if report.failed and len(self.messages[exercise]) < 5:
             self.messages[exercise].append(report.longreprtext.strip())
+
+    def settled(self, exercise: str | None) -> bool:
+        outcomes = self.outcomes.get(exercise, ())
+        return NOT_ATTEMPTED in outcomes or "failed" in outcomes
 
     def verdicts(self) -> dict[str, str]:
         """Per exercise that ran, in course order: done (every test passed), not attempted, or wrong."""

@@ -27,7 +27,7 @@ import torch
 from . import boundary
 from .loader import Implementation
 from .manifest import Curriculum, load
-from .tripwire import Tripwire
+from .tripwire import REFERENCE_CALLS, Tripwire, refuse_reference_code
 
 
 class Scene:
@@ -70,7 +70,8 @@ SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 
 
 class Worker:
-    def __init__(self, folder: Path, device: str | torch.device = "cpu", curriculum: Curriculum | None = None):
+    def __init__(self, folder: Path, device: str | torch.device = "cpu", curriculum: Curriculum | None = None,
+                 reference_hidden: bool = False):
         self.impl = Implementation(Path(folder))
         self.device = torch.device(device)
         self.curriculum = curriculum or load()
@@ -78,8 +79,13 @@ class Worker:
         self._hits: list[str] = []
         self._originals = [(owner, name, vars(owner).get(name)) for owner, name in WATCHED]
         # Calling into the reference solutions is never the learner's own work.
+        # Where the folder is hidden (a sandbox), only the copies already in memory can be
+        # reached: disable those once instead of watching every call for their files.
         is_reference = self.impl.folder.resolve() == SOLUTIONS
         self._forbidden_files = () if is_reference else (str(SOLUTIONS) + os.sep,)
+        if reference_hidden and not is_reference:
+            refuse_reference_code(self._forbidden_files[0])
+            self._forbidden_files = ()
 
     # -- the one entry point -------------------------------------------------------
     def handle(self, request: bytes, exercise: str | None = None) -> bytes:
@@ -119,7 +125,7 @@ class Worker:
             return getattr(self._objects[req["target"]], req["name"])
         args = [self._resolve(a) for a in req.get("args", [])]
         kwargs = {k: self._resolve(v) for k, v in req.get("kwargs", {}).items()}
-        torch.manual_seed(req.get("seed", 0))
+        self._seed(req.get("seed", 0))
         if req["op"] == "call":
             target = self._exercise_fn(exercise) if req.get("target") is None else self._objects[req["target"]]
             return self._monitored(target, exercise)(*args, **kwargs)
@@ -129,6 +135,13 @@ class Worker:
             scene = Scene(self._monitored(self._exercise_fn(exercise), exercise), self.device)
             return probe(scene, *args, **kwargs)
         raise ValueError(f"unknown request op {req['op']!r}")
+
+    def _seed(self, seed: int) -> None:
+        # torch.manual_seed would also queue a lazy seeding of every accelerator backend, with
+        # a captured stack, on each call: a cost per request, for generators we never use.
+        torch.default_generator.manual_seed(seed)
+        if self.device.type == "cuda":
+            torch.cuda.manual_seed_all(seed)
 
     def _exercise_fn(self, exercise: str):
         try:
@@ -155,6 +168,8 @@ class Worker:
                     raise
                 finally:
                     self._hits.extend(wire.hits)
+                    self._hits.extend(REFERENCE_CALLS)
+                    REFERENCE_CALLS.clear()
 
         return call
 
