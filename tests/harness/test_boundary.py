@@ -1,5 +1,9 @@
 """Only plain data crosses between learner code and the checks."""
 
+import json
+import pickle
+import struct
+
 import pytest
 import torch
 from torch import nn
@@ -54,21 +58,48 @@ def test_a_forged_handle_is_not_trusted():
         boundary.cross(forged)
 
 
-def test_weights_only_loading_refuses_arbitrary_objects():
+@pytest.mark.parametrize("make", [
+    lambda: torch.randn(3, 4).t(),                              # not contiguous
+    lambda: torch.randn(5, dtype=torch.complex64).conj(),       # a lazy conjugate
+    lambda: torch.randn(4, dtype=torch.bfloat16),               # no numpy dtype
+    lambda: torch.tensor([True, False]),
+    lambda: torch.tensor(2.5),                                   # 0-d
+    lambda: torch.empty(0, 3, dtype=torch.int64),
+    lambda: torch.tensor([float("nan"), float("inf"), -0.0]),
+], ids=["transposed", "conj", "bfloat16", "bool", "0-d", "empty", "nan-inf"])
+def test_awkward_tensors_round_trip_exactly(make):
+    value = make()
+    back = boundary.cross(value)
+    assert back.dtype == value.dtype and back.shape == value.shape
+    assert torch.equal(back.resolve_conj(), value.resolve_conj()) or torch.equal(back.isnan(), value.isnan())
+    assert torch.equal(torch.signbit(back.real if back.is_complex() else back.float()),
+                       torch.signbit(value.resolve_conj().real if value.is_complex() else value.float()))
+
+
+def test_meta_tensors_cross_without_data():
+    back = boundary.cross(torch.empty(2, 3, device="meta"))
+    assert back.device.type == "meta" and back.shape == (2, 3)
+
+
+def test_the_reader_refuses_a_pickle():
     class Evil:
         def __reduce__(self):
             return (print, ("pwned",))
 
-    with pytest.raises(Exception, match="[Ww]eights only"):
-        boundary.loads(_torch_save(Evil()))
+    with pytest.raises(boundary.BoundaryError):
+        boundary.loads(pickle.dumps(Evil()))
 
 
-def _torch_save(obj):
-    import io
-
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
+@pytest.mark.parametrize("header, payload", [
+    ({"$": "tensor", "dtype": "float32", "shape": [4], "device": "cpu", "offset": 0, "nbytes": 8}, b"\0" * 8),
+    ({"$": "tensor", "dtype": "float32", "shape": [1], "device": "cpu", "offset": 4, "nbytes": 4}, b"\0" * 4),
+    ({"$": "tensor", "dtype": "object", "shape": [1], "device": "cpu", "offset": 0, "nbytes": 8}, b"\0" * 8),
+    ({"$": "module", "name": "os"}, b""),
+], ids=["bytes do not match the shape", "data outside the message", "unknown dtype", "unknown entry"])
+def test_the_reader_refuses_malformed_messages(header, payload):
+    text = json.dumps(header).encode()
+    with pytest.raises(boundary.BoundaryError):
+        boundary.loads(struct.pack("<Q", len(text)) + text + payload)
 
 
 def test_learner_objects_come_back_as_handles_answering_in_plain_data():
