@@ -19,6 +19,7 @@ import importlib
 import sys
 import threading
 import types
+import warnings
 from functools import cache
 
 import torch
@@ -132,3 +133,71 @@ class Tripwire:
             sys.setprofile(self._previous)
             threading.setprofile(None)
         return False
+
+
+# -- the reference solutions, where their folder is hidden -----------------------------------
+# A sandbox child is forked from the grader, which imported the reference solutions (the
+# tests compare with them), so their functions are in the child's memory even when the
+# folder is hidden. Watching every Python call for their files triples the cost of
+# Python-heavy learner code (building nn.Modules), so there the child instead replaces the
+# code of each such function by one that records the call and refuses to compute anything.
+REFERENCE_CALLS: list[str] = []
+
+
+class ReferenceCodeCalled(RuntimeError):
+    pass
+
+
+def _refuse(label: str):
+    REFERENCE_CALLS.append(label)
+    raise ReferenceCodeCalled(f"{label} cannot be called from graded code")
+
+
+def _refusing_code(label: str, free_variables: int) -> types.CodeType:
+    """Code that calls _refuse(label), with as many free variables as the function it
+    replaces (Python allows a code swap only when those counts match)."""
+    names = [f"free_{i}" for i in range(free_variables)]
+    source = ("def outer():\n" + "".join(f"    {n} = None\n" for n in names)
+              + "    def refusing(*args, **kwargs):\n"
+              + (f"        ({', '.join(names)},)\n" if names else "")
+              + "        'REFUSE'('LABEL')\n    return refusing\n")
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # "'str' object is not callable": replaced below
+        exec(compile(source, "<torchkata: reference code>", "exec"), namespace)
+    code = namespace["outer"]().__code__
+    consts = tuple(_refuse if c == "REFUSE" else label if c == "LABEL" else c for c in code.co_consts)
+    return code.replace(co_consts=consts)
+
+
+def _functions_in(namespace: dict, seen: set) -> list[types.FunctionType]:
+    found = []
+    for value in list(namespace.values()):
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+        if isinstance(value, property):
+            found += [f for f in (value.fget, value.fset, value.fdel) if isinstance(f, types.FunctionType)]
+        elif isinstance(value, types.FunctionType):
+            found.append(value)
+        elif isinstance(value, type):
+            found += _functions_in(dict(vars(value)), seen)
+    return found
+
+
+def refuse_reference_code(folder: str) -> int:
+    """Disable every function loaded from `folder` (a path ending in a separator) in this
+    process; each later call is recorded in REFERENCE_CALLS. Returns how many were replaced."""
+    seen: set = set()
+    replaced = 0
+    for module in list(sys.modules.values()):
+        if str(getattr(module, "__file__", None) or "").startswith(folder):
+            for function in _functions_in(vars(module), seen):
+                code = function.__code__
+                if code.co_filename.startswith(folder):
+                    label = f"the reference solutions ({code.co_filename})"
+                    function.__code__ = _refusing_code(label, len(code.co_freevars))
+                    replaced += 1
+    return replaced

@@ -16,6 +16,10 @@ import pytest
 
 from .grading import ROOT, grade, submission_with
 
+# The grader holds reference code in memory (the tests compare with it) and a sandbox is
+# forked from it: make sure some is there, for the case that goes looking for it.
+import solutions.networks  # noqa: E402, F401
+
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the sandbox needs fork and Linux namespaces")
 
 HOSTILE = [
@@ -34,6 +38,11 @@ HOSTILE = [
      "    print('torchkata verdicts: done training.zero_grad')", "zero_grad left parameter"),
     ("imports the solutions", "def zero_grad(params):\n    import solutions.training\n    solutions.training.zero_grad(params)",
      "solutions"),
+    ("calls reference code found in memory", "import gc, types\ndef zero_grad(params):\n"
+     "    found = [f for f in gc.get_objects() if isinstance(f, types.FunctionType)\n"
+     "             and (f.__module__ or '').startswith('solutions')]\n"
+     "    found[0](torch.nn.Linear(2, 2))\n"
+     "    for p in params:\n        p.grad = None", "the reference solutions"),
     ("spawns a process that outlives it", "import subprocess\ndef zero_grad(params):\n"
      "    subprocess.Popen(['sleep', '987654'], start_new_session=True)", "zero_grad left parameter"),
     ("writes to the reports", "def zero_grad(params):\n    open(REPORTS + '/grades.csv', 'w').write('me,100')",
