@@ -193,16 +193,16 @@ def _child_main(folder: Path, device, confinement: Confinement, rfd: int, wfd: i
         for fd in (0, 1, 2):
             os.dup2(null, fd)
         try:
-            folder, weaknesses = _confine(folder, confinement)
+            folder, weaknesses, hidden = _confine(folder, confinement)
         except BaseException as error:  # noqa: BLE001 - say why, then end
             os.write(report_fd, f"the sandbox could not be set up: {type(error).__name__}: {error}".encode())
             raise
         os.write(report_fd, "\n".join(weaknesses).encode())
         os.close(report_fd)
         sys.dont_write_bytecode = True
-        from .worker import Worker
+        from .worker import SOLUTIONS, Worker
 
-        worker = Worker(folder, device)
+        worker = Worker(folder, device, reference_hidden=SOLUTIONS in hidden)
         while True:
             header = _read_exact(rfd, 8, None)
             if header is None:
@@ -268,9 +268,10 @@ def _cover(libc, top: Path, keep: list[Path]) -> bool:
     return True
 
 
-def _confine(folder: Path, confinement: Confinement) -> tuple[Path, list[str]]:
-    """Confine this (child) process; return the submission's path inside, and what failed."""
-    weaknesses = []
+def _confine(folder: Path, confinement: Confinement) -> tuple[Path, list[str], list[Path]]:
+    """Confine this (child) process; return the submission's path inside, what failed, and
+    the folders it hid."""
+    weaknesses, hidden = [], []
     limits = confinement.limits
     if os.geteuid() == 0:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -290,7 +291,11 @@ def _confine(folder: Path, confinement: Confinement) -> tuple[Path, list[str]]:
                 if not _cover(libc, top, [d for d in needed if d.is_relative_to(top)]):
                     weaknesses.append(f"could not give the learner a private {top}")
             for path in confinement.hide:
-                if Path(path).is_dir() and not _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
+                if not Path(path).is_dir():
+                    continue
+                if _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
+                    hidden.append(Path(path).resolve())
+                else:
                     weaknesses.append(f"could not hide {path}")
             if not _mount(libc, "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777"):
                 weaknesses.append("could not give the learner a private /dev/shm")
@@ -312,4 +317,4 @@ def _confine(folder: Path, confinement: Confinement) -> tuple[Path, list[str]]:
         except (ValueError, OSError):
             weaknesses.append(f"could not set {limit}")
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file is an OSError, not a kill
-    return folder, weaknesses
+    return folder, weaknesses, hidden
