@@ -139,7 +139,7 @@ def _normal_cdf(x: torch.Tensor) -> torch.Tensor:
     return 0.5 * (1 + torch.erf(x / math.sqrt(2)))
 
 
-KS_MAX_SAMPLES = 50_000
+KS_MAX_SAMPLES = 20_000
 
 
 def ks_distance(sample: torch.Tensor, cdf) -> float:
@@ -162,9 +162,10 @@ def _ks_tolerance(n: int) -> float:
 def assert_normal(sample: torch.Tensor, *, mean: float, std: float, call: str, suspects=(), std_tol=None, ks_tol=None):
     """The sample must look like N(mean, std^2). With 160 000 values a 5% error in std is ~28
     standard errors away, while the 1% tolerance is ~5.7: strict, and (seeds are fixed) never
-    flaky. Smaller samples get tolerances scaled by 1/sqrt(n). The shape test compares at most
-    KS_MAX_SAMPLES evenly strided values with the normal CDF: a uniform of the same std is at
-    distance 0.057, five times the tolerance."""
+    flaky. Smaller samples get tolerances scaled by 1/sqrt(n). Two shape tests: the kurtosis
+    (3 for a normal, 1.8 for a uniform; its standard error is sqrt(24/n), the tolerance 8 of
+    those and at least 0.3), and the Kolmogorov-Smirnov distance of at most KS_MAX_SAMPLES
+    evenly strided values from the normal CDF (a uniform of the same std is at 0.057)."""
     s = sample.detach().double().cpu().flatten()
     std_tol = std_tol if std_tol is not None else max(0.01, 5 / math.sqrt(2 * s.numel()))
     ks_tol = ks_tol if ks_tol is not None else _ks_tolerance(min(s.numel(), KS_MAX_SAMPLES))
@@ -173,6 +174,12 @@ def assert_normal(sample: torch.Tensor, *, mean: float, std: float, call: str, s
         _fail_scale(call, "standard deviation", got_std, std, suspects)
     if abs(got_mean - mean) > std_tol * std + 1e-12:
         fail(f"{call}: the values have mean {got_mean:.4g}, expected {mean:.4g} (std {std:.4g}).")
+    squares = ((s - got_mean) / got_std).square_()
+    kurtosis = squares.square_().mean().item()
+    if abs(kurtosis - 3) > max(0.3, 8 * math.sqrt(24 / s.numel())):
+        looks = " It looks uniform (kurtosis 1.8): draw from a normal distribution." if kurtosis < 2.2 else ""
+        fail(f"{call}: the values do not look normally distributed: their kurtosis (mean fourth power of the "
+             f"standardised values) is {kurtosis:.3f}, and a normal sample's is 3.{looks}")
     ks = ks_distance(s, lambda x: _normal_cdf((x - mean) / std))
     if ks > ks_tol:
         fail(f"{call}: the values do not look normally distributed (Kolmogorov-Smirnov distance {ks:.3f} "

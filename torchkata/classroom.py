@@ -145,7 +145,8 @@ def _judge(folder: Path, verdicts: Path, log: Path, hide: list[Path], call_secon
             code = pytest.main([str(ROOT / "tests" / "exercises"), f"--impl={folder}", "--isolate", "--stop-at-verdict",
                                 f"--call-timeout={call_seconds}", f"--verdicts={verdicts}",
                                 *(f"--hide={h}" for h in hide), *(f"--exercise={e}" for e in exercises),
-                                *LEAN_OPTIONS])
+                                # learner output never reaches the judge, so nothing to capture
+                                "--capture=no", *LEAN_OPTIONS])
     finally:
         os._exit(int(code))
 

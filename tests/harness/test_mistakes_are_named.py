@@ -106,6 +106,11 @@ def eye_(tensor):
 def xavier_normal_(tensor, gain=1.0):
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(6.0 / (fan_in + fan_out)))""", "uses 2, not 6"),
+    ("initialization.xavier_normal_", "uniform of the right std instead of normal", """
+def xavier_normal_(tensor, gain=1.0):
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    bound = gain * math.sqrt(2.0 / (fan_in + fan_out)) * math.sqrt(3.0)
+    return uniform_(tensor, -bound, bound)""", "looks uniform"),
     ("initialization.xavier_uniform_", "normal instead of uniform", """
 def xavier_uniform_(tensor, gain=1.0):
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
@@ -162,6 +167,12 @@ _Reference = Model
 class Model(_Reference):
     def forward(self, x):
         return torch.softmax(self.out(torch.relu(self.linear2(torch.tanh(self.linear1(x))))), dim=0)""", "dim 1"),
+    ("networks.Model", "Xavier uniform where the course uses Xavier normal", """
+_Reference = Model
+class Model(_Reference):
+    def __init__(self, device=None):
+        super().__init__(device)
+        nn.init.xavier_uniform_(self.linear1.weight)""", "looks uniform"),
     ("networks.init_params", "touches every layer with a weight", """
 def init_params(layer):
     if hasattr(layer, "weight") and layer.weight is not None and layer.weight.dim() >= 2:
