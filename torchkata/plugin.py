@@ -130,6 +130,10 @@ def pytest_runtest_setup(item):
     # The test being set up, for the fixtures below: asking pytest for `request` instead
     # costs an inspect.signature() per test, a twentieth of a class grader's time.
     item.config._torchkata_item = item
+    if item.config.getoption("stop_at_verdict"):
+        exercise = exercise_of(item)
+        if item.config.pluginmanager.get_plugin("torchkata-verdicts").settled(exercise):
+            pytest.skip(f"--stop-at-verdict: {exercise} already failed a test, so its verdict is settled")
 
 
 @pytest.fixture
@@ -169,17 +173,6 @@ def pytest_runtest_makereport(item, call):
     if exercise is not None:
         report.user_properties.append(("exercise", exercise))
     return report
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_protocol(item, nextitem):
-    """With --stop-at-verdict, an exercise that has failed a test is wrong (or not attempted)
-    whatever its other tests say, so they are not run (and not reported)."""
-    if item.config.getoption("stop_at_verdict"):
-        collector = item.config.pluginmanager.get_plugin("torchkata-verdicts")
-        if collector.settled(exercise_of(item)):
-            return True
-    return None
 
 
 class VerdictCollector:

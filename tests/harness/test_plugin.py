@@ -68,3 +68,21 @@ def test_stub_reads_as_not_attempted_with_where_to_start(tmp_path):
     verdict = grade(ROOT / "exercises", tmp_path, ("training.zero_grad",))["training.zero_grad"]
     assert verdict["verdict"] == "not attempted"
     assert "not attempted yet" in verdict["messages"][0] and "training.py" in verdict["messages"][0]
+
+
+def test_stop_at_verdict_gives_the_same_verdicts_running_fewer_tests(tmp_path, capsys):
+    """A submission with one wrong, one stub-like and several correct exercises."""
+    submission = submission_with(tmp_path, "activations", "def softmax(x, dim):\n    e = torch.exp(x)\n"
+                                 "    return e / e.sum(dim=dim, keepdim=True)\n\n"
+                                 "def relu(x):\n    raise NotImplementedError('not yet')")
+    ids = ("activations.softmax", "activations.relu", "activations.tanh")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "short").mkdir()
+    full = grade(submission, tmp_path / "full", ids)
+    full_out = capsys.readouterr().out
+    short = grade(submission, tmp_path / "short", ids, "--stop-at-verdict", "-rs")
+    short_out = capsys.readouterr().out
+    assert {e: v["verdict"] for e, v in short.items()} == {e: v["verdict"] for e, v in full.items()} == \
+        {"activations.softmax": "wrong", "activations.relu": "not attempted", "activations.tanh": "done"}
+    assert short["activations.softmax"]["messages"][0] == full["activations.softmax"]["messages"][0]
+    assert "skipped" not in full_out and "already failed a test, so its verdict is settled" in short_out
