@@ -1,4 +1,4 @@
-"""Sessions: `tests` (cpu, cuda), `learn` (the learner's command line), `grade` (a whole class).
+"""Sessions: `tests` (cpu, cuda), `bench` (cpu, cuda), `learn` (the learner's command line), `grade` (a whole class).
 
 Each session builds its own virtual environment with the light CPU torch from
 requirements/torch-cpu.txt (cpu) or the default CUDA build (cuda). To use a torch you
@@ -54,3 +54,18 @@ def grade(session):
     submissions, the sample class that ships with the project."""
     install(session)
     session.run("torchkata", "grade", *session.posargs)
+
+
+@nox.session(venv_params=VENV_PARAMS)
+@nox.parametrize("device", ["cpu", "cuda"])
+def bench(session, device):
+    """Time the reference solutions (or yours: `nox -s bench -- --impl=exercises`) beside
+    torch's built-ins. Prints the table and writes benchmark-results/bench-DEVICE.md and
+    .json; each run is also saved under .benchmarks/ for `--benchmark-compare`."""
+    if device == "cuda":
+        require_cuda(session)
+    install(session, device)
+    session.run("pytest", "benchmarks", f"--device={device}", "--impl=solutions",
+                f"--benchmark-json=benchmark-results/bench-{device}.json", "--benchmark-autosave",
+                "--benchmark-group-by=group", "--benchmark-sort=name", "--benchmark-columns=median,iqr,rounds",
+                "--benchmark-max-time=0.5", "--benchmark-min-rounds=5", "-q", *session.posargs)

@@ -37,8 +37,12 @@ def relu_derivative(x: torch.Tensor) -> torch.Tensor:
 
 
 def softmax(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """e^(x - max) / sum(e^(x - max)) along dim; the shift leaves the result unchanged."""
-    e = torch.exp(x - x.amax(dim=dim, keepdim=True))
+    """e^(x - max) / sum(e^(x - max)) along dim; the shift leaves the result unchanged.
+
+    exp_ works in place on the shifted copy: one large temporary fewer (on a 4096x4096
+    input each new tensor costs as much as a pass over memory).
+    """
+    e = (x - x.amax(dim=dim, keepdim=True)).exp_()
     return e / e.sum(dim=dim, keepdim=True)
 
 

@@ -40,21 +40,22 @@ def cross_entropy(logits, target, reduction="mean"):
     """-sum_c t_c log_softmax(z)_c per row; class indices pick one c. log_softmax = z - logsumexp(z)."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
-    log_probs = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    log_sum_exp = torch.logsumexp(logits, dim=1, keepdim=True)
     if target.is_floating_point():
         _check(logits, target, reduction, ("logits", "target"))
-        loss = -(target * log_probs).sum(dim=1)
+        loss = -(target * (logits - log_sum_exp)).sum(dim=1)
     else:
         if target.shape != logits.shape[:1]:
             raise ValueError(f"target: class indices must have shape ({logits.shape[0]},) for logits of "
                              f"shape {tuple(logits.shape)}, got {tuple(target.shape)}")
-        loss = -log_probs.gather(1, target.unsqueeze(1)).squeeze(1)
+        # -log_softmax at the target class only: no N x C tensor of log-probabilities needed
+        loss = (log_sum_exp - logits.gather(1, target.unsqueeze(1))).squeeze(1)
     return _reduce(loss, reduction)
 
 
 def mse_loss(input, target, reduction="mean"):
     _check(input, target, reduction)
-    return _reduce((input - target) ** 2, reduction)
+    return _reduce((input - target).square_(), reduction)  # squared in place: one temporary
 
 
 def l1_loss(input, target, reduction="mean"):
@@ -63,9 +64,14 @@ def l1_loss(input, target, reduction="mean"):
 
 
 def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
-    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; beta = 0 is plain L1."""
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; beta = 0 is plain L1.
+
+    With m = min(|d|, beta) both pieces are one formula, (|d| - m) + 0.5 m^2 / beta: fewer
+    temporaries than torch.where(|d| < beta, ..., ...), which computes both branches in full.
+    """
     _check(input, target, reduction)
-    d = (input - target).abs()
+    d = (input - target).abs_()
     if beta == 0:
         return _reduce(d, reduction)
-    return _reduce(torch.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
+    m = d.clamp(max=beta)
+    return _reduce((d - m).addcmul_(m, m, value=0.5 / beta), reduction)

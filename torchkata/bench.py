@@ -1,0 +1,255 @@
+"""Benchmarks: the graded implementation beside torch's built-in, and a table people read.
+
+The benchmark files in benchmarks/ (bench_<module>.py, mirroring exercises/) declare one
+`Case` per exercise: the built-in it is timed against, how to make its inputs at a size,
+and the least number of bytes any implementation must read and write. This plugin
+
+* grades the implementation first (the same suite as `pytest tests/exercises`, in a child
+  process): only exercises that pass are timed, the others' rows say why;
+* times each side with pytest-benchmark, in one benchmark group per exercise, after a
+  warm-up, and on cuda with `torch.cuda.synchronize()` inside the timed call, so
+  a figure is the kernel's time and not the launch queue's;
+* prints the table at the end (medians, their ratio, and for the large size the achieved
+  memory bandwidth next to a plain tensor copy measured in the same run), and writes it
+  as Markdown to --bench-out.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import torch
+
+from .loader import Implementation
+from .manifest import DONE, load
+
+SIZES = ("small", "large")
+SHAPES = {"cpu": {"small": (64, 64), "large": (4096, 4096)},
+          "cuda": {"small": (64, 64), "large": (8192, 8192)}}
+COPY = "tensor copy (roofline)"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One exercise to time: `builtin` and the learner's function take the same inputs."""
+
+    exercise: str
+    builtin: Callable
+    builtin_name: str
+    inputs: Callable[[tuple[int, int], torch.device, torch.Generator], tuple[tuple, dict]]
+    bytes_moved: Callable[[tuple[int, int]], int] | None = None  # the least any implementation moves
+    describe: Callable[[tuple[int, int]], str] = lambda shape: f"{shape[0]}x{shape[1]}"
+
+    def __str__(self) -> str:
+        return self.exercise
+
+
+def float_bytes(shape, tensors_read: int = 1, tensors_written: int = 1) -> int:
+    """Bytes of float32 tensors of `shape` read and written once each."""
+    return shape[0] * shape[1] * 4 * (tensors_read + tensors_written)
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("torchkata benchmarks")
+    group.addoption("--bench-out", default="benchmark-results", metavar="DIR",
+                    help="where the Markdown table goes (default: benchmark-results/)")
+    group.addoption("--bench-grade-timeout", type=float, default=300.0, metavar="SECONDS",
+                    help="time limit for grading the implementation before timing it (default: 300)")
+
+
+class Bench:
+    """What a benchmark needs: the implementation, the device, and which exercises passed."""
+
+    def __init__(self, config):
+        self.config = config
+        self.impl_name = config.getoption("impl")
+        self.impl_folder = config._torchkata_impl
+        self.device = torch.device(config.getoption("device"))
+        self.shapes = SHAPES[self.device.type]
+        self._verdicts: dict[str, dict] | None = None
+        self._implementation = None
+        self.not_timed: dict[tuple[str, str], str] = {}  # (exercise, size) -> its verdict
+
+    # -- correct before fast -----------------------------------------------------------
+    def verdicts(self) -> dict[str, dict]:
+        if self._verdicts is None:
+            from .session import grade
+
+            exercises = [c.exercise for c in self.config._torchkata_bench_cases]
+            run = grade(self.impl_folder, exercises, timeout=self.config.getoption("bench_grade_timeout"),
+                        device=self.device.type)
+            reason = ("grading timed out" if run.timed_out else run.crashed) or "was not graded"
+            self._verdicts = {e: run.verdicts.get(e, {"verdict": reason, "messages": []}) for e in exercises}
+        return self._verdicts
+
+    def learner_function(self, exercise: str):
+        if self._implementation is None:
+            self._implementation = Implementation(self.impl_folder)
+        return self._implementation.function(exercise)
+
+    # -- timing ----------------------------------------------------------------------------
+    def measure(self, benchmark, case: Case, size: str, side: str):
+        exercise = case.exercise
+        if side == "impl":
+            verdict = self.verdicts()[exercise]["verdict"]
+            if verdict != DONE:
+                self.not_timed[(exercise, size)] = verdict
+                pytest.skip(f"{exercise} is {verdict}: it is timed once it passes its tests "
+                            f"(torchkata check {exercise})")
+            fn = self.learner_function(exercise)
+        else:
+            fn = case.builtin
+        shape = self.shapes[size]
+        generator = torch.Generator().manual_seed(0)
+        args, kwargs = case.inputs(shape, self.device, generator)
+        benchmark.group = exercise  # both sides and both sizes in one of pytest-benchmark's tables
+        benchmark.extra_info.update(exercise=exercise, size=size, side=side, input=case.describe(shape),
+                                    device=self.device.type, builtin=case.builtin_name,
+                                    bytes_moved=case.bytes_moved(shape) if case.bytes_moved else None)
+        run = self._timed(fn, args, kwargs)
+        for _ in range(3):  # warm-up: first-call allocations, lazy kernels, caches
+            run()
+        benchmark(run)
+
+    def _timed(self, fn, args, kwargs):
+        if self.device.type == "cuda":
+            def run():
+                result = fn(*args, **kwargs)
+                torch.cuda.synchronize()
+                return result
+            return run
+        return lambda: fn(*args, **kwargs)
+
+
+def timing_test(cases: list[Case], sides=("impl", "torch")):
+    """The one benchmark test of a bench_<module>.py: every case, at every size, both sides."""
+
+    @pytest.mark.parametrize("side", sides)
+    @pytest.mark.parametrize("size", SIZES)
+    @pytest.mark.parametrize("case", cases, ids=str)
+    def test_speed(benchmark, bench, case, size, side):
+        bench.measure(benchmark, case, size, side)
+
+    return test_speed
+
+
+@pytest.fixture(scope="session")
+def bench(pytestconfig) -> Bench:
+    return pytestconfig._torchkata_bench
+
+
+@pytest.hookimpl(trylast=True)  # after torchkata.plugin has resolved --impl
+def pytest_configure(config):
+    config._torchkata_bench_cases = []
+    if hasattr(config, "_torchkata_impl"):
+        config._torchkata_bench = Bench(config)
+
+
+def pytest_collection_modifyitems(config, items):
+    known = {e.id for e in load()}
+    seen = {}
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("case") if callspec else None
+        if isinstance(case, Case) and case.exercise in known:  # the roofline is no exercise
+            seen.setdefault(case.exercise, case)
+    config._torchkata_bench_cases[:] = list(seen.values())
+
+
+# -- the table ------------------------------------------------------------------------------
+def _results(config) -> dict[tuple[str, str], dict[str, float]]:
+    """(exercise, size) -> {"impl": seconds, "torch": seconds, "bytes": n} from this run."""
+    session = getattr(config, "_benchmarksession", None)
+    found: dict[tuple[str, str], dict] = {}
+    for metadata in getattr(session, "benchmarks", []):
+        info = metadata.extra_info
+        if "exercise" in info and metadata.stats:
+            row = found.setdefault((info["exercise"], info["size"]), {})
+            row[info["side"]] = metadata.stats.median
+            row["bytes"] = info.get("bytes_moved")
+            row["input"] = info.get("input")
+    return found
+
+
+def _time(seconds: float) -> str:
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def table(config) -> list[str]:
+    bench: Bench = config._torchkata_bench
+    measured = _results(config)
+    copy = measured.get((COPY, "large"), {}).get("torch")
+    copy_bandwidth = None
+    if copy:
+        copy_bandwidth = measured[(COPY, "large")]["bytes"] / copy
+    lines = ["| exercise | size | yours (median) | torch (median) | yours / torch | yours GB/s | torch GB/s |",
+             "|---|---|---|---|---|---|---|"]
+    order = {e.id: i for i, e in enumerate(load())}
+    keys = sorted({*measured, *bench.not_timed}, key=lambda k: (order.get(k[0], len(order)), SIZES.index(k[1])))
+    for exercise, size in keys:
+        if exercise == COPY:
+            continue
+        row = measured.get((exercise, size), {})
+        shape = bench.shapes[size]
+        described = row.get("input") or f"{shape[0]}x{shape[1]}"
+        mine, theirs = row.get("impl"), row.get("torch")
+        yours = _time(mine) if mine else bench.not_timed.get((exercise, size), "not timed")
+        ratio = f"{mine / theirs:.2f}x" if mine and theirs else "—"
+        if size == "large" and row.get("bytes"):
+            def bandwidth(t):
+                if not t:
+                    return "—"
+                gbs = row["bytes"] / t / 1e9
+                share = f" ({100 * row['bytes'] / t / copy_bandwidth:.0f}% of copy)" if copy_bandwidth else ""
+                return f"{gbs:.1f}{share}"
+            mine_bw, theirs_bw = bandwidth(mine), bandwidth(theirs)
+        else:
+            mine_bw = theirs_bw = "—"
+        lines.append(f"| {exercise} | {size} {described} | {yours} | {_time(theirs) if theirs else '—'} "
+                     f"| {ratio} | {mine_bw} | {theirs_bw} |")
+    if copy_bandwidth:
+        lines.append("")
+        lines.append(f"Roofline: a plain copy of a {bench.shapes['large'][0]}x{bench.shapes['large'][1]} float32 "
+                     f"tensor moves {copy_bandwidth / 1e9:.1f} GB/s on this machine ({_time(copy)} median).")
+    return lines
+
+
+def machine() -> str:
+    if torch.cuda.is_available():
+        gpu = torch.cuda.get_device_name()
+    else:
+        gpu = "no GPU"
+    cpu = platform.processor() or platform.machine()
+    return (f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__} with {torch.get_num_threads()} threads, "
+            f"{gpu}, Python {platform.python_version()}")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
+def pytest_terminal_summary(terminalreporter, config):
+    bench = getattr(config, "_torchkata_bench", None)
+    if bench is None or not (bench.not_timed or _results(config)):
+        return
+    lines = table(config)
+    header = [f"# torchkata benchmarks: {bench.impl_name} against torch on {bench.device.type}", "",
+              f"{datetime.date.today().isoformat()}; {machine()}.", "",
+              "Medians of pytest-benchmark's rounds, both sides measured in this run. Bandwidth: the "
+              "least bytes the exercise must read and write, divided by the median time.", ""]
+    terminalreporter.section(f"torchkata benchmarks ({bench.impl_name} vs torch, {bench.device.type})")
+    for line in header[2:] + lines:
+        terminalreporter.write_line(line)
+    if bench.device.type != "cuda":
+        terminalreporter.write_line("cuda was NOT benchmarked in this session (pass --device=cuda on a machine with a GPU)")
+    out = Path(config.getoption("bench_out"))
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"bench-{bench.device.type}.md"
+    path.write_text("\n".join(header + lines) + "\n", encoding="utf-8")
+    terminalreporter.write_line(f"table written to {path}")
