@@ -112,19 +112,22 @@ class Bench:
         benchmark.extra_info.update(exercise=exercise, size=size, side=side, input=case.describe(shape),
                                     device=self.device.type, builtin=case.builtin_name,
                                     bytes_moved=case.bytes_moved(shape) if case.bytes_moved else None)
-        run = self._timed(fn, args, kwargs)
+        run = timed(fn, args, kwargs, self.device)
         for _ in range(3):  # warm-up: first-call allocations, lazy kernels, caches
             run()
         benchmark(run)
 
-    def _timed(self, fn, args, kwargs):
-        if self.device.type == "cuda":
-            def run():
-                result = fn(*args, **kwargs)
-                torch.cuda.synchronize()
-                return result
-            return run
-        return lambda: fn(*args, **kwargs)
+
+def timed(fn, args, kwargs, device: torch.device):
+    """The call pytest-benchmark times. On cuda a call only queues kernels; waiting for
+    them inside the call makes the time the kernels' own."""
+    if device.type == "cuda":
+        def run():
+            result = fn(*args, **kwargs)
+            torch.cuda.synchronize(device)
+            return result
+        return run
+    return lambda: fn(*args, **kwargs)
 
 
 def timing_test(cases: list[Case], sides=("impl", "torch")):
