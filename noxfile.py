@@ -65,6 +65,7 @@ def bench(session, device):
     if device == "cuda":
         require_cuda(session)
     install(session, device)
+    os.makedirs("benchmark-results", exist_ok=True)  # pytest-benchmark writes its JSON there, and needs it
     session.run("pytest", "benchmarks", f"--device={device}", "--impl=solutions",
                 f"--benchmark-json=benchmark-results/bench-{device}.json", "--benchmark-autosave",
                 "--benchmark-group-by=group", "--benchmark-sort=name", "--benchmark-columns=median,iqr,rounds",
