@@ -32,8 +32,9 @@ def binary_cross_entropy(probs, target, reduction="mean"):
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """max(z, 0) - z y + log(1 + e^-|z|): BCE of sigmoid(z), finite for any z."""
     _check(logits, target, reduction, ("logits", "target"))
-    loss = torch.clamp(logits, min=0) - logits * target + torch.log1p(torch.exp(-logits.abs()))
-    return _reduce(loss, reduction)
+    # Built up in place where autograd allows it: three large temporaries instead of eight.
+    loss = logits.clamp(min=0).addcmul_(logits, target, value=-1)
+    return _reduce(loss.add_(torch.log1p(logits.abs().neg_().exp_())), reduction)
 
 
 def cross_entropy(logits, target, reduction="mean"):
@@ -66,12 +67,17 @@ def l1_loss(input, target, reduction="mean"):
 def smooth_l1_loss(input, target, beta=1.0, reduction="mean"):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; beta = 0 is plain L1.
 
-    With m = min(|d|, beta) both pieces are one formula, (|d| - m) + 0.5 m^2 / beta: fewer
-    temporaries than torch.where(|d| < beta, ..., ...), which computes both branches in full.
+    With c = d clamped to [-beta, beta] both pieces are one formula, c (d - c/2) / beta
+    (inside, c = d; outside, c = +-beta). Summed over every element that is
+    (c.d - c.c/2) / beta: two dot products, so "mean" and "sum" need no third large tensor.
     """
     _check(input, target, reduction)
-    d = (input - target).abs_()
+    d = input - target
     if beta == 0:
-        return _reduce(d, reduction)
-    m = d.clamp(max=beta)
-    return _reduce((d - m).addcmul_(m, m, value=0.5 / beta), reduction)
+        return _reduce(d.abs_(), reduction)
+    c = d.clamp(-beta, beta)
+    if reduction == "none":
+        return c * (d - 0.5 * c) / beta
+    flat_c, flat_d = c.flatten(), d.flatten()
+    total = (torch.dot(flat_c, flat_d) - 0.5 * torch.dot(flat_c, flat_c)) / beta
+    return total if reduction == "sum" else total / d.numel()
