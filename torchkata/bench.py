@@ -19,9 +19,9 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
@@ -187,6 +187,13 @@ def _time(seconds: float) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
+def _bandwidth(moved: int, seconds: float | None, copy_bandwidth: float | None) -> str:
+    if not seconds:
+        return "—"
+    share = f" ({100 * moved / seconds / copy_bandwidth:.0f}% of copy)" if copy_bandwidth else ""
+    return f"{moved / seconds / 1e9:.1f}{share}"
+
+
 def table(config) -> list[str]:
     bench: Bench = config._torchkata_bench
     measured = _results(config)
@@ -208,13 +215,7 @@ def table(config) -> list[str]:
         yours = _time(mine) if mine else bench.not_timed.get((exercise, size), "not timed")
         ratio = f"{mine / theirs:.2f}x" if mine and theirs else "—"
         if size == "large" and row.get("bytes"):
-            def bandwidth(t):
-                if not t:
-                    return "—"
-                gbs = row["bytes"] / t / 1e9
-                share = f" ({100 * row['bytes'] / t / copy_bandwidth:.0f}% of copy)" if copy_bandwidth else ""
-                return f"{gbs:.1f}{share}"
-            mine_bw, theirs_bw = bandwidth(mine), bandwidth(theirs)
+            mine_bw, theirs_bw = (_bandwidth(row["bytes"], t, copy_bandwidth) for t in (mine, theirs))
         else:
             mine_bw = theirs_bw = "—"
         lines.append(f"| {exercise} | {size} {described} | {yours} | {_time(theirs) if theirs else '—'} "

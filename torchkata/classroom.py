@@ -108,9 +108,8 @@ def preload() -> None:
     import importlib
     import sys
 
-    import torch
-
     import pytest  # noqa: F401
+    import torch
 
     if str(ROOT) not in sys.path:  # the test modules are imported as tests.exercises.*
         sys.path.insert(0, str(ROOT))

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from .grading import ROOT, grade, submission_with
-
 # The grader holds reference code in memory (the tests compare with it) and a sandbox is
 # forked from it: make sure some is there, for the case that goes looking for it.
-import solutions.networks  # noqa: E402, F401
+import solutions.networks  # noqa: F401
+
+from .grading import ROOT, grade, submission_with
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the sandbox needs fork and Linux namespaces")
 
@@ -28,7 +28,10 @@ HOSTILE = [
     ("sys.exit(0)", "import sys\ndef zero_grad(params):\n    sys.exit(0)", "raised SystemExit"),
     ("os._exit(0)", "import os\ndef zero_grad(params):\n    os._exit(0)", "exited with status 0"),
     ("segfault", "import ctypes\ndef zero_grad(params):\n    ctypes.string_at(0)", "segmentation fault"),
-    ("memory bomb", "def zero_grad(params):\n    hog = [bytearray(1 << 28) for _ in range(64)]", "MemoryError"),
+    # 8 GiB at once: refused at once by the sandbox's 2 GiB address-space limit (without the
+    # limit this machine would grant it). Many smaller blocks would spend the call's time
+    # limit zero-filling memory before reaching the limit.
+    ("memory bomb", "def zero_grad(params):\n    hog = bytearray(8 << 30)", "MemoryError"),
     ("patched assert_close and allclose", "def zero_grad(params):\n    torch.testing.assert_close = lambda *a, **k: None\n"
      "    torch.allclose = lambda *a, **k: True\n    torch.Tensor.__eq__ = lambda self, other: True", "must not patch torch"),
     ("tensor subclass with a lying __eq__", "class Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
