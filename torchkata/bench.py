@@ -35,6 +35,10 @@ SHAPES = {"cpu": {"small": (64, 64), "large": (4096, 4096)},
 COPY = "tensor copy (roofline)"
 
 
+def shape_text(shape) -> str:
+    return f"{shape[0]}x{shape[1]}"
+
+
 @dataclass(frozen=True)
 class Case:
     """One exercise to time: `builtin` and the learner's function take the same inputs."""
@@ -44,7 +48,7 @@ class Case:
     builtin_name: str
     inputs: Callable[[tuple[int, int], torch.device, torch.Generator], tuple[tuple, dict]]
     bytes_moved: Callable[[tuple[int, int]], int] | None = None  # the least any implementation moves
-    describe: Callable[[tuple[int, int]], str] = lambda shape: f"{shape[0]}x{shape[1]}"
+    describe: Callable[[tuple[int, int]], str] = shape_text
 
     def __str__(self) -> str:
         return self.exercise
@@ -194,9 +198,7 @@ def _bandwidth(moved: int, seconds: float | None, copy_bandwidth: float | None) 
     return f"{moved / seconds / 1e9:.1f}{share}"
 
 
-def table(config) -> list[str]:
-    bench: Bench = config._torchkata_bench
-    measured = _results(config)
+def table(bench: Bench, measured: dict[tuple[str, str], dict]) -> list[str]:
     copy = measured.get((COPY, "large"), {}).get("torch")
     copy_bandwidth = None
     if copy:
@@ -209,8 +211,7 @@ def table(config) -> list[str]:
         if exercise == COPY:
             continue
         row = measured.get((exercise, size), {})
-        shape = bench.shapes[size]
-        described = row.get("input") or f"{shape[0]}x{shape[1]}"
+        described = row.get("input") or shape_text(bench.shapes[size])
         mine, theirs = row.get("impl"), row.get("torch")
         yours = _time(mine) if mine else bench.not_timed.get((exercise, size), "not timed")
         ratio = f"{mine / theirs:.2f}x" if mine and theirs else "—"
@@ -222,7 +223,7 @@ def table(config) -> list[str]:
                      f"| {ratio} | {mine_bw} | {theirs_bw} |")
     if copy_bandwidth:
         lines.append("")
-        lines.append(f"Roofline: a plain copy of a {bench.shapes['large'][0]}x{bench.shapes['large'][1]} float32 "
+        lines.append(f"Roofline: a plain copy of a {shape_text(bench.shapes['large'])} float32 "
                      f"tensor moves {copy_bandwidth / 1e9:.1f} GB/s on this machine ({_time(copy)} median).")
     return lines
 
@@ -240,9 +241,10 @@ def machine() -> str:
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
 def pytest_terminal_summary(terminalreporter, config):
     bench = getattr(config, "_torchkata_bench", None)
-    if bench is None or not (bench.not_timed or _results(config)):
+    measured = _results(config)
+    if bench is None or not (bench.not_timed or measured):
         return
-    lines = table(config)
+    lines = table(bench, measured)
     header = [f"# torchkata benchmarks: {bench.impl_name} against torch on {bench.device.type}", "",
               f"{datetime.date.today().isoformat()}; {machine()}.", "",
               "Medians of pytest-benchmark's rounds, both sides measured in this run. Bandwidth: the "

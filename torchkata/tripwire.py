@@ -120,6 +120,7 @@ class Tripwire:
             self.hits.append(label)
 
     def __enter__(self):
+        REFERENCE_CALLS.clear()
         if self.codes or self.c_keys or self.forbidden_files:
             self._previous = sys.getprofile()
             sys.setprofile(self._profile)
@@ -132,6 +133,10 @@ class Tripwire:
                 self.hits.append("sys.setprofile (switching off the grader's watch)")
             sys.setprofile(self._previous)
             threading.setprofile(None)
+        for label in REFERENCE_CALLS:
+            if label not in self.hits:
+                self.hits.append(label)
+        REFERENCE_CALLS.clear()
         return False
 
 
@@ -140,7 +145,8 @@ class Tripwire:
 # tests compare with them), so their functions are in the child's memory even when the
 # folder is hidden. Watching every Python call for their files triples the cost of
 # Python-heavy learner code (building nn.Modules), so there the child instead replaces the
-# code of each such function by one that records the call and refuses to compute anything.
+# code of each such function by one that records the call and refuses to compute anything;
+# the Tripwire around the learner's call reports those records with its own hits.
 REFERENCE_CALLS: list[str] = []
 
 

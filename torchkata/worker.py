@@ -27,7 +27,7 @@ import torch
 from . import boundary
 from .loader import Implementation
 from .manifest import Curriculum, load
-from .tripwire import REFERENCE_CALLS, Tripwire, refuse_reference_code
+from .tripwire import Tripwire, refuse_reference_code
 
 
 class Scene:
@@ -65,7 +65,7 @@ def describe_error(error: BaseException) -> dict:
 WATCHED = [(torch, "allclose"), (torch, "isclose"), (torch, "equal"), (torch, "save"), (torch, "load"),
            (torch.testing, "assert_close"), (torch.Tensor, "__eq__"), (torch.Tensor, "allclose"),
            (torch.Tensor, "equal"), (torch.Tensor, "detach"), (torch.Tensor, "__reduce_ex__"),
-           (boundary, "dumps"), (boundary, "flatten")]
+           (boundary, "dumps"), (boundary, "_encode")]
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 
 
@@ -78,14 +78,14 @@ class Worker:
         self._objects: dict[int, object] = {}  # what stayed behind, by the id its handle carries
         self._hits: list[str] = []
         self._originals = [(owner, name, vars(owner).get(name)) for owner, name in WATCHED]
-        # Calling into the reference solutions is never the learner's own work.
-        # Where the folder is hidden (a sandbox), only the copies already in memory can be
-        # reached: disable those once instead of watching every call for their files.
-        is_reference = self.impl.folder.resolve() == SOLUTIONS
-        self._forbidden_files = () if is_reference else (str(SOLUTIONS) + os.sep,)
-        if reference_hidden and not is_reference:
-            refuse_reference_code(self._forbidden_files[0])
-            self._forbidden_files = ()
+        # Calling into the reference solutions is never the learner's own work. Where the
+        # folder is hidden (a sandbox), only the copies already in memory can be reached:
+        # those are disabled once, instead of watching every call for the folder's files.
+        reference_folder = str(SOLUTIONS) + os.sep
+        grading_the_reference = self.impl.folder.resolve() == SOLUTIONS
+        if reference_hidden and not grading_the_reference:
+            refuse_reference_code(reference_folder)
+        self._forbidden_files = () if grading_the_reference or reference_hidden else (reference_folder,)
 
     # -- the one entry point -------------------------------------------------------
     def handle(self, request: bytes, exercise: str | None = None) -> bytes:
@@ -168,8 +168,6 @@ class Worker:
                     raise
                 finally:
                     self._hits.extend(wire.hits)
-                    self._hits.extend(REFERENCE_CALLS)
-                    REFERENCE_CALLS.clear()
 
         return call
 
