@@ -69,6 +69,19 @@ def pytest_configure(config):
     except ImplementationNotFound as error:
         raise pytest.UsageError(str(error)) from None
     config.pluginmanager.register(VerdictCollector(config), "torchkata-verdicts")
+    _RUNS.append(config)
+
+
+def pytest_unconfigure(config):
+    if config in _RUNS:
+        _RUNS.remove(config)
+
+
+# The configs of the runs in progress, innermost last (a test may run pytest.main inside
+# pytest). Fixtures read the config here instead of asking for `pytestconfig`: that
+# fixture takes `request`, and pytest builds a new fixture definition, with an
+# inspect.signature(), every time a fixture that takes `request` is used (~5 per test).
+_RUNS: list = []
 
 
 def pytest_report_header(config):
@@ -104,14 +117,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def device(pytestconfig) -> torch.device:
+def device() -> torch.device:
     """The device of this run (--device)."""
-    return torch.device(pytestconfig.getoption("device"))
+    return torch.device(_RUNS[-1].getoption("device"))
 
 
 @pytest.fixture(scope="session")
-def worker(pytestconfig, device):
+def worker(device):
     """Where learner code runs: this process, or (--isolate) a confined child."""
+    pytestconfig = _RUNS[-1]
     if not pytestconfig.getoption("isolate"):
         yield Worker(pytestconfig._torchkata_impl, device)
         return
@@ -137,15 +151,15 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture
-def seed(pytestconfig) -> int:
+def seed() -> int:
     """A fixed seed per test: the same test always sees the same numbers."""
-    return zlib.crc32(pytestconfig._torchkata_item.nodeid.encode()) & 0x7FFFFFFF
+    return zlib.crc32(_RUNS[-1]._torchkata_item.nodeid.encode()) & 0x7FFFFFFF
 
 
 @pytest.fixture
-def learner(pytestconfig, worker, device, seed) -> Learner:
+def learner(worker, device, seed) -> Learner:
     """The exercise this test grades, in the implementation chosen by --impl."""
-    item = pytestconfig._torchkata_item
+    item = _RUNS[-1]._torchkata_item
     exercise_id = exercise_of(item)
     if exercise_id is None:
         raise pytest.UsageError(f"{item.nodeid} uses `learner` without @pytest.mark.exercise")
@@ -228,10 +242,13 @@ class VerdictCollector:
         terminalreporter.write_line(", ".join(f"{n} {v}" for v, n in counts.items()))
         if config.getoption("device") != "cuda":
             terminalreporter.write_line("cuda was NOT run in this session (graded on cpu only)")
-        path = config.getoption("verdicts")
-        if path:
-            report = {ex: {"verdict": v, "messages": self.messages.get(ex, [])} for ex, v in graded.items()}
-            sandbox = getattr(config, "_torchkata_sandbox", None)
-            if sandbox is not None and sandbox.weaknesses:
-                report["_sandbox_weaknesses"] = sandbox.weaknesses
-            Path(path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        if config.getoption("verdicts"):
+            self.write(Path(config.getoption("verdicts")))
+
+    def write(self, path: Path) -> None:
+        """The verdicts file: {exercise id: {verdict, messages}}, and what the sandbox lacked."""
+        report = {ex: {"verdict": v, "messages": self.messages.get(ex, [])} for ex, v in self.verdicts().items()}
+        sandbox = getattr(self.config, "_torchkata_sandbox", None)
+        if sandbox is not None and sandbox.weaknesses:
+            report["_sandbox_weaknesses"] = sandbox.weaknesses
+        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
