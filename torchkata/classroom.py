@@ -1,29 +1,28 @@
 """Grade a whole class: many submissions, one preloaded process, a judge per student.
 
-The grader imports torch, pytest and the test modules once. For each student it forks a
-judge (milliseconds, nothing to import again) that runs the real suite with --isolate:
-the judge holds the tests and computes the verdicts, and the student's code runs in the
-judge's confined child (sandbox.py). Judges run in parallel, one per core, each sandbox
-with a uid of its own, and write their verdicts to a file the student's code cannot see.
+The grader imports torch and pytest and collects the real suite once (--isolate). For
+each student it forks a judge from that collected session (judges.py: milliseconds,
+nothing to import or collect again): the judge holds the tests and computes the
+verdicts, and the student's code runs in the judge's confined child (sandbox.py).
+Judges run in parallel, one per core, each sandbox with a uid of its own, and write
+their verdicts to a file the student's code cannot see.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
+import sys
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 from .manifest import DONE, WRONG, load
 
 ROOT = Path(__file__).resolve().parents[1]
-JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
 
 
 @dataclass
@@ -101,12 +100,12 @@ def stage(submission: Submission, staging: Path) -> Path:
 
 
 # -- grading ----------------------------------------------------------------------------------
-def preload() -> None:
-    """Import everything a judge needs once, in the grader, before any fork, and pay torch's
-    one-time costs here too, so no judge or sandbox pays them again: the first backward
-    pass, the first optimiser (which imports torch._dynamo, ~1.5 s), the first seed."""
+def preload(test_modules: bool = True) -> None:
+    """Import everything a judge needs once, before any fork, and pay torch's one-time
+    costs here too, so no judge or sandbox pays them again: the first backward pass, the
+    first optimiser (which imports torch._dynamo, ~1.5 s), the first seed. The class
+    grader leaves the test modules to pytest's collection (`test_modules=False`)."""
     import importlib
-    import sys
 
     import pytest  # noqa: F401
     import torch
@@ -116,8 +115,9 @@ def preload() -> None:
     torch.set_num_threads(1)
     from . import plugin, probes, sandbox  # noqa: F401
 
-    for path in sorted((ROOT / "tests" / "exercises").glob("test_*.py")):
-        importlib.import_module(f"tests.exercises.{path.stem}")
+    if test_modules:
+        for path in sorted((ROOT / "tests" / "exercises").glob("test_*.py")):
+            importlib.import_module(f"tests.exercises.{path.stem}")
     _warm_up(torch)
 
 
@@ -130,75 +130,41 @@ def _warm_up(torch) -> None:
     optimiser.zero_grad()
 
 
-def _judge(folder: Path, verdicts: Path, log: Path, hide: list[Path], call_seconds: float,
-           exercises: tuple[str, ...]) -> None:
-    """In the forked judge: run the suite on one submission, then end."""
-    import pytest
-
-    from .session import LEAN_ENV, LEAN_OPTIONS
-
-    code = 3
-    try:
-        os.environ.update(LEAN_ENV)
-        with open(log, "w") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = pytest.main([str(ROOT / "tests" / "exercises"), f"--impl={folder}", "--isolate", "--stop-at-verdict",
-                                f"--call-timeout={call_seconds}", f"--verdicts={verdicts}",
-                                *(f"--hide={h}" for h in hide), *(f"--exercise={e}" for e in exercises),
-                                # learner output never reaches the judge, so nothing to capture
-                                "--capture=no", *LEAN_OPTIONS])
-    finally:
-        os._exit(int(code))
-
-
 def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = None, call_seconds: float = 20.0,
                 exercises: tuple[str, ...] = (), hide: tuple[Path, ...] = (), progress=None) -> list[StudentResult]:
-    """Grade every submission; returns one result per student, in student order."""
-    preload()
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    """Grade every submission; returns one result per student, in student order.
+
+    One pytest session, in this process, collects the suite once; its run loop then forks
+    a judge per student (at most `jobs` at a time) that runs the collected tests on that
+    student's folder and writes the verdicts.
+    """
+    import pytest
+
+    from .judges import Judges
+    from .session import LEAN_ENV, LEAN_OPTIONS
+
+    preload(test_modules=False)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, StudentResult] = {}
     with tempfile.TemporaryDirectory(prefix="torchkata-class-") as scratch:
         scratch = Path(scratch)
         os.chmod(scratch, 0o711)
-        staging = scratch / "submissions"
-        staging.mkdir()
-        os.chmod(staging, 0o711)
+        judges = Judges(submissions, scratch, max(1, jobs or os.cpu_count() or 1), progress)
         hidden = [out, scratch, *hide, *_sources_to_hide(submissions)]
-        (scratch / "verdicts").mkdir()
-        pending = list(submissions)
-        running: dict[int, tuple[Submission, int, float, Path]] = {}
-        free_slots = list(range(jobs))
-        while pending or running:
-            while pending and free_slots:
-                submission = pending.pop(0)
-                slot = free_slots.pop(0)
-                verdicts = scratch / "verdicts" / f"{submission.student}.json"
-                try:
-                    folder = stage(submission, staging)
-                except (OSError, zipfile.BadZipFile) as error:
-                    results[submission.student] = _unreadable(submission, error)
-                    free_slots.append(slot)
-                    continue
-                pid = os.fork()
-                if pid == 0:
-                    _judge(folder, verdicts, scratch / f"{submission.student}.log", hidden, call_seconds, exercises)
-                running[pid] = (submission, slot, time.monotonic(), verdicts)
-            pid, _ = _wait_any(running)
-            if pid is None:
-                continue
-            submission, slot, _, verdicts = running.pop(pid)
-            free_slots.append(slot)
-            results[submission.student] = _result(submission, verdicts, exercises)
-            if progress:
-                progress(submission.student)
-    return [results[s.student] for s in submissions]
+        # --impl is a placeholder here: each judge points the session at its student's folder.
+        with mock.patch.dict(os.environ, LEAN_ENV):
+            code = pytest.main([str(ROOT / "tests" / "exercises"), "--impl=exercises", "--isolate", "--stop-at-verdict",
+                                f"--call-timeout={call_seconds}", *(f"--hide={h}" for h in hidden),
+                                *(f"--exercise={e}" for e in exercises), "--capture=no", *LEAN_OPTIONS],
+                               plugins=[judges])
+        if judges.problem or code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            raise RuntimeError(f"the grader could not run its own test suite (pytest exit code {code}): "
+                               f"{judges.problem or 'see the messages above'}")
+        return [judges.results[s.student] for s in submissions]
 
 
 def _sources_to_hide(submissions: list[Submission]) -> list[Path]:
     """The original submissions (a zip's folder too), but never a folder the grader runs from."""
-    import sys
-
     keep = [ROOT, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
     folders = set()
     for submission in submissions:
@@ -207,19 +173,6 @@ def _sources_to_hide(submissions: list[Submission]) -> list[Path]:
         if not any(k == folder or k.is_relative_to(folder) for k in keep):
             folders.add(folder)
     return sorted(folders)
-
-
-def _wait_any(running: dict) -> tuple[int | None, int]:
-    """Wait for a judge to end; kill one that outlived JUDGE_SECONDS."""
-    while True:
-        for pid, (_, _, started, _) in running.items():
-            if time.monotonic() - started > JUDGE_SECONDS:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        pid, status = os.waitpid(-1, os.WNOHANG)
-        if pid in running:
-            return pid, status
-        time.sleep(0.02)
 
 
 def _result(submission: Submission, verdicts_file: Path, only: tuple[str, ...]) -> StudentResult:

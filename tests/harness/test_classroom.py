@@ -117,3 +117,20 @@ def test_command_line_grades_then_merges(sample, tmp_path):
     assert merged.returncode == 0, merged.stdout + merged.stderr
     rows = (tmp_path / "all" / "grades.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["s1-perfect", "s2-typical", "s3-not-started", "s4-hostile"]
+
+
+def test_a_grader_that_cannot_run_its_suite_says_so_instead_of_failing_everyone(sample, tmp_path):
+    # The judges run the suite the grader collected; if it could not collect (here: an
+    # exercise the curriculum lacks), no student may get a zero for it.
+    with pytest.raises(RuntimeError, match="could not run its own test suite"):
+        classroom.grade_class(classroom.discover([sample]), tmp_path / "out", jobs=1, exercises=("activations.nope",))
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_the_grader_leaves_its_callers_environment_as_it_was(sample, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    before = dict(os.environ)
+    classroom.grade_class(classroom.discover([sample])[:1], tmp_path / "out", jobs=1, exercises=("training.zero_grad",))
+    assert dict(os.environ) == before

@@ -1,0 +1,114 @@
+"""The class grader's pytest plugin: the suite is collected once, then run once per student,
+each time in a judge forked from the collected session.
+
+A judge inherits the collected items, the imported tests and torch, so grading a student
+costs the tests themselves: no interpreter to start, nothing to import or collect again.
+It points the session at the student's folder, runs every item through pytest's own
+runtest protocol (fixtures, --stop-at-verdict, the sandboxed worker), writes the verdicts
+to a file the student's code cannot see, and ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .classroom import StudentResult, Submission, _result, _unreadable, stage
+
+JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
+
+
+class Judges:
+    """The grader's pytest plugin: once the suite is collected, it runs it once per student,
+    each time in a forked judge, instead of running it here."""
+
+    def __init__(self, submissions: list[Submission], scratch: Path, jobs: int, progress=None):
+        self.pending = list(submissions)
+        self.scratch = scratch
+        self.jobs = jobs
+        self.progress = progress
+        self.results: dict[str, StudentResult] = {}
+        self.problem = ""
+        self.exercises: tuple[str, ...] = ()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config):
+        # Nobody reads a judge's terminal: its report is the verdicts file.
+        config.pluginmanager.unregister(name="terminalreporter")
+        self.exercises = tuple(config.getoption("exercise"))
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.problem += f"{report.nodeid}: {report.longreprtext}\n"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        if self.problem:
+            return True
+        staging = self.scratch / "submissions"
+        staging.mkdir()
+        os.chmod(staging, 0o711)
+        (self.scratch / "verdicts").mkdir()
+        running: dict[int, tuple[Submission, float, Path]] = {}
+        while self.pending or running:
+            while self.pending and len(running) < self.jobs:
+                submission = self.pending.pop(0)
+                verdicts = self.scratch / "verdicts" / f"{submission.student}.json"
+                try:
+                    folder = stage(submission, staging)
+                except (OSError, zipfile.BadZipFile) as error:
+                    self._done(submission, _unreadable(submission, error))
+                    continue
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    _judge(session, folder, verdicts)
+                running[pid] = (submission, time.monotonic(), verdicts)
+            pid = _wait_any(running)
+            if pid is not None:
+                submission, _, verdicts = running.pop(pid)
+                self._done(submission, _result(submission, verdicts, self.exercises))
+        return True
+
+    def _done(self, submission: Submission, result: StudentResult) -> None:
+        self.results[submission.student] = result
+        if self.progress:
+            self.progress(submission.student)
+
+
+def _judge(session, folder: Path, verdicts: Path) -> None:
+    """In the forked judge: run the collected tests on one submission, write the verdicts, end."""
+    code = 3
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        session.config._torchkata_impl = folder
+        items = session.items
+        for i, item in enumerate(items):
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=items[i + 1] if i + 1 < len(items) else None)
+        session.config.pluginmanager.get_plugin("torchkata-verdicts").write(verdicts)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _wait_any(running: dict) -> int | None:
+    """Wait for a judge to end; kill one that outlived JUDGE_SECONDS."""
+    while True:
+        for pid, (_, started, _) in running.items():
+            if time.monotonic() - started > JUDGE_SECONDS:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+        if pid in running:
+            return pid
+        time.sleep(0.02)
