@@ -139,7 +139,11 @@ def _normal_cdf(x: torch.Tensor) -> torch.Tensor:
     return 0.5 * (1 + torch.erf(x / math.sqrt(2)))
 
 
-KS_MAX_SAMPLES = 20_000
+KS_MAX_SAMPLES = 10_000
+# A uniform of standard deviation s lives inside +-sqrt(3) s = +-1.73 s; a normal puts 4.55%
+# of its values beyond +-2 s. Counting them tells the two apart on a few hundred values.
+TAIL_EDGE = 2.0
+NORMAL_BEYOND_EDGE = math.erfc(TAIL_EDGE / math.sqrt(2.0))
 
 
 def ks_distance(sample: torch.Tensor, cdf) -> float:
@@ -160,39 +164,53 @@ def _ks_tolerance(n: int) -> float:
 
 
 def assert_normal(sample: torch.Tensor, *, mean: float, std: float, call: str, suspects=(), std_tol=None, ks_tol=None):
-    """The sample must look like N(mean, std^2). With 160 000 values a 5% error in std is ~28
-    standard errors away, while the 1% tolerance is ~5.7: strict, and (seeds are fixed) never
-    flaky. Smaller samples get tolerances scaled by 1/sqrt(n). Two shape tests: the kurtosis
-    (3 for a normal, 1.8 for a uniform; its standard error is sqrt(24/n), the tolerance 8 of
-    those and at least 0.3), and the Kolmogorov-Smirnov distance of at most KS_MAX_SAMPLES
-    evenly strided values from the normal CDF (a uniform of the same std is at 0.057)."""
-    s = sample.detach().double().cpu().flatten()
-    std_tol = std_tol if std_tol is not None else max(0.01, 5 / math.sqrt(2 * s.numel()))
-    ks_tol = ks_tol if ks_tol is not None else _ks_tolerance(min(s.numel(), KS_MAX_SAMPLES))
+    """The sample must look like N(mean, std^2).
+
+    Scale: with 160 000 values a 5% error in std is ~28 standard errors away, while the 1%
+    tolerance is ~5.7: strict, and (seeds are fixed) never flaky. Smaller samples get
+    tolerances scaled by 1/sqrt(n). Shape, three ways: the share of values beyond 2 std
+    (4.55% for a normal, none for a uniform of the same std; allowed: 6 binomial standard
+    errors), the kurtosis (3 for a normal, 1.8 for a uniform; its
+    standard error is sqrt(24/n), the tolerance 8 of those and at least 0.3), and the
+    Kolmogorov-Smirnov distance of at most KS_MAX_SAMPLES evenly strided values from the
+    normal CDF."""
+    s = sample.detach().to("cpu", torch.float64, copy=True).flatten()
+    n = s.numel()
+    std_tol = std_tol if std_tol is not None else max(0.01, 5 / math.sqrt(2 * n))
+    ks_tol = ks_tol if ks_tol is not None else _ks_tolerance(min(n, KS_MAX_SAMPLES))
     got_mean, got_std = s.mean().item(), s.std().item()
     if abs(got_std - std) > std_tol * std:
-        _fail_scale(call, "standard deviation", got_std, std, suspects)
+        _fail_scale(call, "standard deviation", got_std, std, suspects, match=std_tol)
     if abs(got_mean - mean) > std_tol * std + 1e-12:
         fail(f"{call}: the values have mean {got_mean:.4g}, expected {mean:.4g} (std {std:.4g}).")
-    kurtosis = ((s - got_mean) / got_std).square_().square_().mean().item()  # the mean 4th power
-    if abs(kurtosis - 3) > max(0.3, 8 * math.sqrt(24 / s.numel())):
+    z = s.sub_(got_mean).div_(got_std)  # s is a private copy: standardise it in place
+    beyond = (z.abs() > TAIL_EDGE).double().mean().item()
+    if abs(beyond - NORMAL_BEYOND_EDGE) > 6 * math.sqrt(NORMAL_BEYOND_EDGE * (1 - NORMAL_BEYOND_EDGE) / n):
+        looks = " It looks uniform (a uniform has none there): draw from a normal distribution." if beyond < 0.01 else ""
+        fail(f"{call}: the values do not look normally distributed: {100 * beyond:.2f}% of them lie more than "
+             f"2 standard deviations from the mean, where a normal sample has 4.55%.{looks}")
+    kurtosis = z.square_().square_().mean().item()  # the mean 4th power
+    if abs(kurtosis - 3) > max(0.3, 8 * math.sqrt(24 / n)):
         looks = " It looks uniform (kurtosis 1.8): draw from a normal distribution." if kurtosis < 2.2 else ""
         fail(f"{call}: the values do not look normally distributed: their kurtosis (mean fourth power of the "
              f"standardised values) is {kurtosis:.3f}, and a normal sample's is 3.{looks}")
-    ks = ks_distance(s, lambda x: _normal_cdf((x - mean) / std))
+    ks = ks_distance(sample, lambda x: _normal_cdf((x - mean) / std))
     if ks > ks_tol:
         fail(f"{call}: the values do not look normally distributed (Kolmogorov-Smirnov distance {ks:.3f} "
              f"from N({mean:.4g}, {std:.4g}^2), allowed {ks_tol}). Did you draw from a uniform distribution?")
 
 
 def assert_uniform(sample: torch.Tensor, *, low: float, high: float, call: str, suspects=(), ks_tol=None):
-    """The sample must look like U(low, high): inside the bounds, reaching both ends, flat."""
+    """The sample must look like U(low, high): inside the bounds, reaching both ends (within 1%
+    of the width, or 12/n of it for small samples: a correct sample misses that with
+    probability e^-12), flat (Kolmogorov-Smirnov)."""
     s = sample.detach().double().cpu().flatten()
     ks_tol = ks_tol if ks_tol is not None else _ks_tolerance(min(s.numel(), KS_MAX_SAMPLES))
     width = high - low
+    reach = max(0.01, 12 / s.numel()) * width
     got_low, got_high = s.min().item(), s.max().item()
     slack = 1e-6 * max(abs(low), abs(high), width)
-    if got_low < low - slack or got_high > high + slack or got_low > low + 0.01 * width or got_high < high - 0.01 * width:
+    if got_low < low - slack or got_high > high + slack or got_low > low + reach or got_high < high - reach:
         scale = max(abs(got_low), abs(got_high))
         expected = max(abs(low), abs(high))
         if low == -high and abs(got_low + got_high) < 0.02 * width:
@@ -204,10 +222,11 @@ def assert_uniform(sample: torch.Tensor, *, low: float, high: float, call: str, 
              f"(Kolmogorov-Smirnov distance {ks:.3f}, allowed {ks_tol}). Did you draw from a normal distribution?")
 
 
-def _fail_scale(call, what, got, expected, suspects):
+def _fail_scale(call, what, got, expected, suspects, match=0.01):
+    """Fail on a wrong scale, naming the suspect it matches (within `match`, relative)."""
     ratio = got / expected if expected else math.inf
     for suspect in suspects:
-        if isinstance(suspect.value, (int, float)) and abs(got - suspect.value) <= 0.01 * abs(suspect.value):
+        if isinstance(suspect.value, (int, float)) and abs(got - suspect.value) <= match * abs(suspect.value):
             fail(f"{call}: the {what} is {got:.4g} (expected {expected:.4g}), which is what {suspect.label} "
                  f"gives: {suspect.advice}")
     fail(f"{call}: the {what} is {got:.4g}, expected {expected:.4g} ({ratio:.3f} times the target). "

@@ -173,6 +173,36 @@ class Model(_Reference):
     def __init__(self, device=None):
         super().__init__(device)
         nn.init.xavier_uniform_(self.linear1.weight)""", "looks uniform"),
+    ("networks.Model", "Kaiming uniform where the course uses Kaiming normal", """
+_Reference = Model
+class Model(_Reference):
+    def __init__(self, device=None):
+        super().__init__(device)
+        nn.init.kaiming_uniform_(self.linear2.weight)""", "looks uniform"),
+    ("networks.Model", "keeps torch's default init", """
+class Model(nn.Module):
+    def __init__(self, device=None):
+        super().__init__()
+        self.linear1 = nn.Linear(3, 4, device=device)
+        self.linear2 = nn.Linear(4, 4, device=device)
+        self.out = nn.Linear(4, 2, device=device)
+    def forward(self, x):
+        return torch.softmax(self.out(torch.relu(self.linear2(torch.tanh(self.linear1(x))))), dim=1)""",
+     "xavier_normal_"),
+    ("networks.build_sequential", "never applies init_params", """
+def build_sequential(device=None):
+    return nn.Sequential(nn.Linear(3, 4, device=device), nn.Tanh(), nn.Linear(4, 4, device=device), nn.ReLU(),
+                         nn.Linear(4, 2, device=device), nn.Softmax(dim=1))""", "the biases"),
+    ("regularization.Dropout", "keeps with probability p", """
+class Dropout(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        _check_p(p)
+        self.p = p
+    def forward(self, x):
+        if not self.training:
+            return x
+        return x * (torch.rand_like(x) < self.p) / (1 - self.p)""", "probability of DROPPING"),
     ("networks.init_params", "touches every layer with a weight", """
 def init_params(layer):
     if hasattr(layer, "weight") and layer.weight is not None and layer.weight.dim() >= 2:
