@@ -9,6 +9,8 @@ import pytest
 
 from torchkata import classroom, reports, sample_class
 
+from .grading import grade
+
 ONLY = ("activations.relu", "activations.tanh", "training.zero_grad", "training.sgd_step")
 
 
@@ -34,6 +36,21 @@ def test_sample_class_is_scored_right(graded):
     assert "patched torch or the grader" in hostile.flags and "timed out" in hostile.flags
     assert "did not finish in 3 s" in hostile.exercises["activations.tanh"]["messages"][0]
     assert hostile.exercises["training.sgd_step"]["verdict"] == "wrong"
+
+
+def test_each_student_gets_what_a_lone_pytest_run_gives(graded, sample, tmp_path):
+    """Judges are forked from the grader's collected session, one after another: nothing the
+    grader or an earlier student left behind may change a verdict or a message."""
+    _, results = graded
+    for result in results:
+        if result.student == "s4-hostile":  # its hangs make a lone run slow; test_isolation.py covers it
+            continue
+        (tmp_path / result.student).mkdir()
+        alone = grade(sample / result.student, tmp_path / result.student, ONLY, "--isolate", "--stop-at-verdict")
+        for exercise in ONLY:
+            graded_in_class = result.exercises[exercise]
+            assert graded_in_class["verdict"] == alone[exercise]["verdict"], f"{result.student}: {exercise}"
+            assert graded_in_class["messages"][:1] == alone[exercise]["messages"][:1], f"{result.student}: {exercise}"
 
 
 def test_reports_are_written_in_their_formats(graded):
