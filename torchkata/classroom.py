@@ -175,7 +175,8 @@ def _sources_to_hide(submissions: list[Submission]) -> list[Path]:
     return sorted(folders)
 
 
-def _result(submission: Submission, verdicts_file: Path, only: tuple[str, ...]) -> StudentResult:
+def read_result(submission: Submission, verdicts_file: Path, only: tuple[str, ...]) -> StudentResult:
+    """A student's result from the verdicts file its judge wrote (missing: grading did not finish)."""
     result = StudentResult(submission.student)
     try:
         verdicts = json.loads(verdicts_file.read_text())
@@ -205,7 +206,7 @@ def flags_of(result: StudentResult) -> list[str]:
     return [flag for marker, flag in FLAG_MARKERS.items() if marker in text]
 
 
-def _unreadable(submission: Submission, error: Exception) -> StudentResult:
+def unreadable_result(submission: Submission, error: Exception) -> StudentResult:
     result = StudentResult(submission.student)
     for exercise in load():
         result.exercises[exercise.id] = {"verdict": WRONG, "points": 0,

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from .classroom import StudentResult, Submission, _result, _unreadable, stage
+from .classroom import StudentResult, Submission, read_result, stage, unreadable_result
 
 JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
 
 
 class Judges:
-    """The grader's pytest plugin: once the suite is collected, it runs it once per student,
-    each time in a forked judge, instead of running it here."""
+    """Plugin for the grader's own pytest session: instead of running the collected tests,
+    its run loop forks a judge per student, at most `jobs` at a time, and collects results."""
 
     def __init__(self, submissions: list[Submission], scratch: Path, jobs: int, progress=None):
         self.pending = list(submissions)
@@ -64,7 +64,7 @@ class Judges:
                 try:
                     folder = stage(submission, staging)
                 except (OSError, zipfile.BadZipFile) as error:
-                    self._done(submission, _unreadable(submission, error))
+                    self._done(submission, unreadable_result(submission, error))
                     continue
                 sys.stdout.flush()
                 sys.stderr.flush()
@@ -72,10 +72,8 @@ class Judges:
                 if pid == 0:
                     _judge(session, folder, verdicts)
                 running[pid] = (submission, time.monotonic(), verdicts)
-            pid = _wait_any(running)
-            if pid is not None:
-                submission, _, verdicts = running.pop(pid)
-                self._done(submission, _result(submission, verdicts, self.exercises))
+            submission, _, verdicts = running.pop(_wait_any(running))
+            self._done(submission, read_result(submission, verdicts, self.exercises))
         return True
 
     def _done(self, submission: Submission, result: StudentResult) -> None:
@@ -88,7 +86,7 @@ def _judge(session, folder: Path, verdicts: Path) -> None:
     """In the forked judge: run the collected tests on one submission, write the verdicts, end."""
     code = 3
     try:
-        null = os.open(os.devnull, os.O_WRONLY)
+        null = os.open(os.devnull, os.O_WRONLY)  # a judge reports through its verdicts file only
         os.dup2(null, 1)
         os.dup2(null, 2)
         session.config._torchkata_impl = folder
@@ -101,7 +99,7 @@ def _judge(session, folder: Path, verdicts: Path) -> None:
         os._exit(code)
 
 
-def _wait_any(running: dict) -> int | None:
+def _wait_any(running: dict) -> int:
     """Wait for a judge to end; kill one that outlived JUDGE_SECONDS."""
     while True:
         for pid, (_, started, _) in running.items():
