@@ -149,7 +149,7 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
     with tempfile.TemporaryDirectory(prefix="torchkata-class-") as scratch:
         scratch = Path(scratch)
         os.chmod(scratch, 0o711)
-        judges = Judges(submissions, scratch, max(1, jobs or os.cpu_count() or 1), progress)
+        judges = Judges(submissions, scratch, max(1, jobs or os.cpu_count() or 1), exercises, progress)
         hidden = [out, scratch, *hide, *_sources_to_hide(submissions)]
         # --impl is a placeholder here: each judge points the session at its student's folder.
         with mock.patch.dict(os.environ, LEAN_ENV):

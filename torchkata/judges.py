@@ -29,20 +29,20 @@ class Judges:
     """Plugin for the grader's own pytest session: instead of running the collected tests,
     its run loop forks a judge per student, at most `jobs` at a time, and collects results."""
 
-    def __init__(self, submissions: list[Submission], scratch: Path, jobs: int, progress=None):
+    def __init__(self, submissions: list[Submission], scratch: Path, jobs: int, exercises: tuple[str, ...] = (),
+                 progress=None):
         self.pending = list(submissions)
         self.scratch = scratch
         self.jobs = jobs
+        self.exercises = exercises  # the --exercise selection: a result lists only these
         self.progress = progress
         self.results: dict[str, StudentResult] = {}
         self.problem = ""
-        self.exercises: tuple[str, ...] = ()
 
     @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config):
         # Nobody reads a judge's terminal: its report is the verdicts file.
         config.pluginmanager.unregister(name="terminalreporter")
-        self.exercises = tuple(config.getoption("exercise"))
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -91,8 +91,8 @@ def _judge(session, folder: Path, verdicts: Path) -> None:
         os.dup2(null, 2)
         session.config._torchkata_impl = folder
         items = session.items
-        for i, item in enumerate(items):
-            item.ihook.pytest_runtest_protocol(item=item, nextitem=items[i + 1] if i + 1 < len(items) else None)
+        for item, nextitem in zip(items, [*items[1:], None]):
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
         session.config.pluginmanager.get_plugin("torchkata-verdicts").write(verdicts)
         code = 0
     finally:

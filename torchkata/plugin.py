@@ -141,9 +141,7 @@ def worker(device):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    # The test being set up, for the fixtures below: asking pytest for `request` instead
-    # costs an inspect.signature() per test, a twentieth of a class grader's time.
-    item.config._torchkata_item = item
+    item.config._torchkata_item = item  # the test being set up, for the fixtures (see _RUNS)
     if item.config.getoption("stop_at_verdict"):
         exercise = exercise_of(item)
         if item.config.pluginmanager.get_plugin("torchkata-verdicts").settled(exercise):

@@ -193,11 +193,10 @@ def _functions_in(namespace: dict, seen: set) -> list[types.FunctionType]:
     return found
 
 
-def refuse_reference_code(folder: str) -> int:
+def refuse_reference_code(folder: str) -> None:
     """Disable every function loaded from `folder` (a path ending in a separator) in this
-    process; each later call is recorded in REFERENCE_CALLS. Returns how many were replaced."""
+    process; each later call is recorded in REFERENCE_CALLS."""
     seen: set = set()
-    replaced = 0
     for module in list(sys.modules.values()):
         if str(getattr(module, "__file__", None) or "").startswith(folder):
             for function in _functions_in(vars(module), seen):
@@ -205,5 +204,3 @@ def refuse_reference_code(folder: str) -> int:
                 if code.co_filename.startswith(folder):
                     label = f"the reference solutions ({code.co_filename})"
                     function.__code__ = _refusing_code(label, len(code.co_freevars))
-                    replaced += 1
-    return replaced

@@ -180,15 +180,12 @@ class Model(_Reference):
         super().__init__(device)
         nn.init.kaiming_uniform_(self.linear2.weight)""", "looks uniform"),
     ("networks.Model", "keeps torch's default init", """
-class Model(nn.Module):
+_Reference = Model
+class Model(_Reference):
     def __init__(self, device=None):
-        super().__init__()
-        self.linear1 = nn.Linear(3, 4, device=device)
-        self.linear2 = nn.Linear(4, 4, device=device)
-        self.out = nn.Linear(4, 2, device=device)
-    def forward(self, x):
-        return torch.softmax(self.out(torch.relu(self.linear2(torch.tanh(self.linear1(x))))), dim=1)""",
-     "xavier_normal_"),
+        super().__init__(device)
+        for layer in (self.linear1, self.linear2, self.out):
+            layer.reset_parameters()""", "xavier_normal_"),
     ("networks.build_sequential", "never applies init_params", """
 def build_sequential(device=None):
     return nn.Sequential(nn.Linear(3, 4, device=device), nn.Tanh(), nn.Linear(4, 4, device=device), nn.ReLU(),
