@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
+from .devices import same_device
 from .learner import Handle, Outcome, show
 
 # (atol, rtol) per dtype: tight for float64, loose enough for the rounding of half types.
@@ -94,7 +95,7 @@ def assert_tensor(got, expected: torch.Tensor, *, call: str, atol=None, rtol=Non
     if check_dtype and got.dtype != expected.dtype:
         fail(f"{call} returned {_dtype_name(got.dtype)}, expected {_dtype_name(expected.dtype)}: keep the input's "
              "dtype (build new tensors with torch.zeros_like / x.new_tensor / .to(x.dtype), not a fixed dtype).")
-    if check_device and got.device != expected.device:
+    if check_device and not same_device(got.device, expected.device):
         fail(f"{call} returned a tensor on {got.device}, expected {expected.device}: create new tensors on the "
              "input's device (torch.zeros_like(x), or device=x.device).")
     g, e = got.detach().double().cpu(), expected.detach().double().cpu()

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from torchkata.devices import same_device
 from torchkata.checks import Suspect, assert_normal, assert_raises, assert_tensor, assert_uniform, fail
 
 HALF_AND_FULL = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
@@ -92,7 +93,7 @@ class InPlaceContract:
     @pytest.mark.parametrize("dtype", HALF_AND_FULL, ids=str)
     def test_keeps_dtype_and_device(self, learner, device, dtype):
         values, call = fill(learner, (40, 30), self.KWARGS, dtype=dtype)
-        if values.dtype != dtype or values.device != device:
+        if values.dtype != dtype or not same_device(values.device, device):
             fail(f"{call} turned a {dtype} tensor on {device} into {values.dtype} on {values.device}.")
         if not torch.isfinite(values.float()).all() or torch.equal(values.cpu(), torch.full((40, 30), 7.0, dtype=dtype)):
             fail(f"{call} on a {dtype} tensor left it unfilled or non-finite.")

@@ -16,6 +16,7 @@ from torch import nn
 
 import solutions.networks as reference
 from torchkata.checks import Suspect, assert_normal, assert_tensor, assert_uniform, fail
+from torchkata.devices import same_device
 
 COURSE_PARAMETERS = [("linear1.weight", (4, 3)), ("linear1.bias", (4,)), ("linear2.weight", (4, 4)),
                      ("linear2.bias", (4,)), ("out.weight", (2, 4)), ("out.bias", (2,))]
@@ -82,9 +83,17 @@ def check_parameters(state, call, device):
     for (name, shape), (_, expected) in zip(got, COURSE_PARAMETERS):
         if shape != expected:
             fail(f"{call}: {name} has shape {shape}, expected {expected} (nn.Linear(in, out).weight is (out, in)).")
+    check_devices(state, call, device)
+
+
+def check_devices(state, call, device):
+    """Every tensor of `state` is on `device`; the message teaches the course's §3.4."""
     for name, tensor in state.items():
-        if tensor.device != device:
-            fail(f"{call}: {name} is on {tensor.device}, expected {device}: pass device=device to every nn.Linear.")
+        if not same_device(tensor.device, device):
+            why = (" (The meta device keeps shapes without values, so this check runs on every machine, with or "
+                   "without a GPU.)" if device.type == "meta" else "")
+            fail(f"{call}: {name} is on {tensor.device}, expected {device}: your code ignores `device`. Pass "
+                 f"device=device to every nn.Linear (nn.Linear(3, 4, device=device)).{why}")
 
 
 def reference_output(reference_model, state, x):
@@ -135,6 +144,11 @@ class TestModel:
 
     def test_default_device_is_the_cpu(self, learner):
         check_parameters(learner().state_dict(), "Model()", torch.device("cpu"))
+
+    def test_builds_on_the_meta_device_too(self, learner):
+        """On every run, GPU or not: a Model that ignores `device` fails here."""
+        meta = torch.device("meta")
+        check_parameters(learner(device=meta).state_dict(), "Model(device='meta')", meta)
 
     def test_forward_matches_the_reference_for_equal_parameters(self, learner, rand, device):
         model = learner(device=device)
@@ -248,13 +262,15 @@ class TestBuildSequential:
     def test_forward_matches_the_reference_for_equal_parameters(self, learner, rand, device):
         model = learner(device=device)
         state = model.state_dict()
-        for name, tensor in state.items():
-            if tensor.device != device:
-                fail(f"build_sequential(device={device.type!r}): {name} is on {tensor.device}: pass device=device "
-                     "to each nn.Linear.")
+        check_devices(state, f"build_sequential(device={device.type!r})", device)
         x = rand(10, 3)
         expected = reference_output(reference.build_sequential(device=device), state, x)
         assert_tensor(model(x), expected, call=f"build_sequential(device={device.type!r})(x)", input=x)
+
+    def test_builds_on_the_meta_device_too(self, learner):
+        """On every run, GPU or not: a build_sequential that ignores `device` fails here."""
+        meta = torch.device("meta")
+        check_devices(learner(device=meta).state_dict(), "build_sequential(device='meta')", meta)
 
     def test_initialised_with_init_params(self, learner):
         pooled = learner.run(probe_many_sequentials, MODELS_POOLED)
@@ -349,7 +365,7 @@ def check_moved(got, original, device, path="obj"):
     if isinstance(original, torch.Tensor):
         if not isinstance(got, torch.Tensor):
             fail(f"to_device: {path} became {type(got).__name__}, expected a tensor.")
-        if got.device.type != torch.device(device).type:
+        if not same_device(got.device, device):
             fail(f"to_device(..., {str(device)!r}): {path} is on {got.device}, expected {device}: move every "
                  "tensor, however deeply nested.")
         if got.device.type != "meta":

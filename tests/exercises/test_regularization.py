@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from torchkata.checks import assert_raises, assert_tensor, assert_unchanged, fail
+from torchkata.devices import same_device
 from torchkata.probes import probe_inputs_after_call
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
@@ -14,7 +15,7 @@ def check_dropout_output(got, x, p, call):
     is p within 6 standard errors (0.012 on 250 x 250 values), or 0.005 on large tensors."""
     if not isinstance(got, torch.Tensor) or got.shape != x.shape:
         assert_tensor(got, x, call=call)
-    if got.dtype != x.dtype or got.device != x.device:
+    if got.dtype != x.dtype or not same_device(got.device, x.device):
         fail(f"{call} returned {got.dtype} on {got.device}; keep the input's dtype ({x.dtype}) and device ({x.device}).")
     g, xs = got.double().cpu(), x.double().cpu()
     if not torch.isfinite(g).all():

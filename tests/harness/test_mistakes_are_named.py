@@ -186,6 +186,16 @@ class Model(_Reference):
         super().__init__(device)
         for layer in (self.linear1, self.linear2, self.out):
             layer.reset_parameters()""", "xavier_normal_"),
+    ("networks.Model", "ignores device", """
+_Reference = Model
+class Model(_Reference):
+    def __init__(self, device=None):
+        super().__init__()""", "ignores `device`"),
+    ("networks.build_sequential", "ignores device", """
+def build_sequential(device=None):
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2), nn.Softmax(dim=1))
+    model.apply(init_params)
+    return model""", "ignores `device`"),
     ("networks.build_sequential", "never applies init_params", """
 def build_sequential(device=None):
     return nn.Sequential(nn.Linear(3, 4, device=device), nn.Tanh(), nn.Linear(4, 4, device=device), nn.ReLU(),
