@@ -88,7 +88,7 @@ class Bench:
             exercises = [c.exercise for c in self.config._torchkata_bench_cases]
             run = grade(self.impl_folder, exercises, timeout=self.config.getoption("bench_grade_timeout"),
                         device=self.device.type)
-            reason = ("grading timed out" if run.timed_out else run.crashed) or "was not graded"
+            reason = ("grading timed out" if run.timed_out else run.crashed or run.grading_error) or "was not graded"
             self._verdicts = {e: run.verdicts.get(e, {"verdict": reason, "messages": []}) for e in exercises}
         return self._verdicts
 

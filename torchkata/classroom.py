@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
 
-from .manifest import DONE, WRONG, load
+from .manifest import DONE, GRADING_ERROR, WRONG, load
+from .preload import preload
+from .processes import GradingError, children_can_grade, cuda_in_use, prepare_parent
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,65 +102,45 @@ def stage(submission: Submission, staging: Path) -> Path:
 
 
 # -- grading ----------------------------------------------------------------------------------
-def preload(test_modules: bool = True) -> None:
-    """Import everything a judge needs once, before any fork, and pay torch's one-time
-    costs here too, so no judge or sandbox pays them again: the first backward pass, the
-    first optimiser (which imports torch._dynamo, ~1.5 s), the first seed. The class
-    grader leaves the test modules to pytest's collection (`test_modules=False`)."""
-    import importlib
-
-    import pytest  # noqa: F401
-    import torch
-
-    if str(ROOT) not in sys.path:  # the test modules are imported as tests.exercises.*
-        sys.path.insert(0, str(ROOT))
-    torch.set_num_threads(1)
-    from . import plugin, probes, sandbox  # noqa: F401
-
-    if test_modules:
-        for path in sorted((ROOT / "tests" / "exercises").glob("test_*.py")):
-            importlib.import_module(f"tests.exercises.{path.stem}")
-    _warm_up(torch)
-
-
-def _warm_up(torch) -> None:
-    torch.manual_seed(0)
-    layer = torch.nn.Linear(4, 2)
-    optimiser = torch.optim.SGD(layer.parameters(), lr=0.1)
-    layer(torch.randn(3, 4)).sum().backward()
-    optimiser.step()
-    optimiser.zero_grad()
-
-
 def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = None, call_seconds: float = 20.0,
-                exercises: tuple[str, ...] = (), hide: tuple[Path, ...] = (), progress=None) -> list[StudentResult]:
-    """Grade every submission; returns one result per student, in student order.
+                exercises: tuple[str, ...] = (), hide: tuple[Path, ...] = (), progress=None,
+                device: str = "cpu") -> list[StudentResult]:
+    """Grade every submission on `device`; returns one result per student, in student order.
 
     One pytest session, in this process, collects the suite once; its run loop then forks
     a judge per student (at most `jobs` at a time) that runs the collected tests on that
-    student's folder and writes the verdicts.
+    student's folder and writes the verdicts. Raises GradingError when this process cannot
+    fork judges that grade right (processes.py says when).
     """
     import pytest
 
     from .judges import Judges
     from .session import LEAN_ENV, LEAN_OPTIONS
 
-    preload(test_modules=False)
+    if cuda_in_use():
+        raise GradingError("class grading must start in a process that has not used CUDA: its judges are forked "
+                           "from it (run `torchkata grade` as its own command)")
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="torchkata-class-") as scratch:
+    # Every change to the environment is undone when grading ends (CUDA has read its part by then).
+    with mock.patch.dict(os.environ, LEAN_ENV), tempfile.TemporaryDirectory(prefix="torchkata-class-") as scratch:
+        prepare_parent(device)
+        preload(device, test_modules=False)
+        problem = children_can_grade(device)
+        if problem:
+            raise GradingError(problem)
         scratch = Path(scratch)
         os.chmod(scratch, 0o711)
-        judges = Judges(submissions, scratch, max(1, jobs or os.cpu_count() or 1), exercises, progress)
+        judges = Judges(submissions, scratch, max(1, jobs or os.cpu_count() or 1), exercises, progress, device)
         hidden = [out, scratch, *hide, *_sources_to_hide(submissions)]
         # --impl is a placeholder here: each judge points the session at its student's folder.
-        with mock.patch.dict(os.environ, LEAN_ENV):
-            code = pytest.main([str(ROOT / "tests" / "exercises"), "--impl=exercises", "--isolate", "--stop-at-verdict",
-                                f"--call-timeout={call_seconds}", *(f"--hide={h}" for h in hidden),
-                                *(f"--exercise={e}" for e in exercises), "--capture=no", *LEAN_OPTIONS],
-                               plugins=[judges])
+        code = pytest.main([str(ROOT / "tests" / "exercises"), "--impl=exercises", f"--device={device}",
+                            "--isolate", "--stop-at-verdict",
+                            f"--call-timeout={call_seconds}", *(f"--hide={h}" for h in hidden),
+                            *(f"--exercise={e}" for e in exercises), "--capture=no", *LEAN_OPTIONS],
+                           plugins=[judges])
         if judges.problem or code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-            raise RuntimeError(f"the grader could not run its own test suite (pytest exit code {code}): "
+            raise GradingError(f"the grader could not run its own test suite (pytest exit code {code}): "
                                f"{judges.problem or 'see the messages above'}")
         return [judges.results[s.student] for s in submissions]
 
@@ -175,24 +157,29 @@ def _sources_to_hide(submissions: list[Submission]) -> list[Path]:
     return sorted(folders)
 
 
-def read_result(submission: Submission, verdicts_file: Path, only: tuple[str, ...]) -> StudentResult:
-    """A student's result from the verdicts file its judge wrote (missing: grading did not finish)."""
+def read_result(submission: Submission, verdicts_file: Path, only: tuple[str, ...],
+                judge_ending: str = "ended") -> StudentResult:
+    """A student's result from the verdicts file its judge wrote. A judge is the grader's
+    own process (student code runs in its sandbox): when it wrote no verdicts, or could not
+    grade, every exercise it did not settle is a grading error, never wrong."""
     result = StudentResult(submission.student)
     try:
         verdicts = json.loads(verdicts_file.read_text())
     except (OSError, ValueError):
-        verdicts = {}
+        verdicts = {"_grading_error": f"the judge grading this student {judge_ending} without writing its verdicts"}
     result.sandbox_weaknesses = verdicts.pop("_sandbox_weaknesses", [])
+    why = verdicts.pop("_grading_error", "this exercise was not graded")
     for exercise in load():
         if only and exercise.id not in only:
             continue
-        state = verdicts.get(exercise.id, {"verdict": WRONG, "messages": ["grading did not finish for this student"]})
+        state = verdicts.get(exercise.id, {"verdict": GRADING_ERROR, "messages": [f"grading error: {why}"]})
         result.exercises[exercise.id] = {"verdict": state["verdict"], "messages": state["messages"],
                                          "points": exercise.points if state["verdict"] == DONE else 0}
     result.flags = flags_of(result)
     return result
 
 
+REGRADE = "grading error: regrade"
 FLAG_MARKERS = {
     "must not patch torch": "patched torch or the grader",
     "the reference solutions": "called the reference solutions",
@@ -202,8 +189,9 @@ FLAG_MARKERS = {
 
 
 def flags_of(result: StudentResult) -> list[str]:
-    text = "\n".join(m for e in result.exercises.values() for m in e["messages"])
-    return [flag for marker, flag in FLAG_MARKERS.items() if marker in text]
+    text = "\n".join(m for e in result.exercises.values() for m in e["messages"] if e["verdict"] != GRADING_ERROR)
+    regrade = [REGRADE] if any(e["verdict"] == GRADING_ERROR for e in result.exercises.values()) else []
+    return regrade + [flag for marker, flag in FLAG_MARKERS.items() if marker in text]
 
 
 def unreadable_result(submission: Submission, error: Exception) -> StudentResult:

@@ -22,17 +22,20 @@ from rich.table import Table
 
 from . import session, source
 from .i18n import language, words
-from .manifest import DONE, NOT_ATTEMPTED, WRONG, Exercise, load
+from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, Exercise, load
+from .processes import GradingError
 from .progress import Progress
 
-MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]"}
+MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]", GRADING_ERROR: "[magenta]![/]"}
+EXIT_GRADING_ERROR = 2  # the grader failed: not a verdict on the learner's code (1 is "not right yet")
 
 
 class Kata:
     """One learner's checkout: the exercises folder, its progress, and how to talk."""
 
-    def __init__(self, exercises: Path, lang: str, timeout: float, console: Console):
+    def __init__(self, exercises: Path, lang: str, timeout: float, console: Console, device: str = "cpu"):
         self.exercises = Path(exercises).resolve()
+        self.device = device
         self.curriculum = load()
         self.progress = Progress.load(self.exercises)
         self.w = words(lang)
@@ -61,7 +64,7 @@ class Kata:
             return {}
         ids = [e.id for e in exercises]
         with self.console.status(self.w["grading"].format(what=", ".join(ids) if len(ids) < 4 else f"{len(ids)} exercises")):
-            run = self.grader.grade(self.exercises, ids, timeout=self.timeout)
+            run = self.grader.grade(self.exercises, ids, timeout=self.timeout, device=self.device)
         if (run.timed_out or run.crashed) and len(ids) > 1:
             results = {}
             for exercise in exercises:
@@ -73,6 +76,9 @@ class Kata:
                 state = {"verdict": WRONG, "messages": [self.w["timed_out"].format(seconds=self.timeout)]}
             elif run.crashed:
                 state = {"verdict": WRONG, "messages": [run.crashed]}
+            elif run.grading_error:
+                results[exercise.id] = {"verdict": GRADING_ERROR, "messages": [run.grading_error]}
+                continue  # says nothing about the learner's code: not recorded
             else:
                 state = run.verdicts.get(exercise.id, {"verdict": WRONG, "messages": ["no test ran:\n" + run.output[-2000:]]})
             self.progress.record(exercise.id, state["verdict"], source.module_hash(self.exercises, exercise.module),
@@ -171,6 +177,11 @@ class Kata:
         if state["verdict"] == NOT_ATTEMPTED:
             self.console.print(self.w["not_attempted"].format(id=exercise.id, path=path, line=line), style="yellow")
             return 1
+        if state["verdict"] == GRADING_ERROR:
+            self.console.print(self.w["grading_error"].format(id=exercise.id), style="bold magenta")
+            for message in state["messages"][:1]:
+                self.console.print(f"  {escape(message)}", highlight=False)
+            return EXIT_GRADING_ERROR
         self.console.print(self.w["failed"].format(id=exercise.id), style="bold red")
         for message in state["messages"][:3]:
             self.console.print(f"  • {escape(message)}", highlight=False)
@@ -230,7 +241,7 @@ class Kata:
             self.console.print(self.w["all_done"], style="bold green")
             return 0
         if hasattr(os, "fork"):
-            self.grader = session.WarmGrader()  # import torch once, fork per check
+            self.grader = session.WarmGrader(self.device)  # import torch once, fork per check
         self.console.print(self.w["watching"].format(folder=self.exercises, id=current.id), style="bold")
         checks = 0
         for changes in watch(self.exercises, debounce=50, step=20, rust_timeout=0,
@@ -240,7 +251,7 @@ class Kata:
                                style="dim")
             state = self.grade([current])[current.id]
             checks += 1
-            if self.show(current, state) == 0:
+            if self.show(current, state) == 0 and state["verdict"] == DONE:
                 current = self.next_exercise()
                 if current is None:
                     self.console.print(self.w["all_done"], style="bold green")
@@ -292,16 +303,19 @@ def parser() -> argparse.ArgumentParser:
                                   description="Learn the fundamentals of neural networks in PyTorch, one exercise at a time.")
     commands = top.add_subparsers(dest="command")
     commands.add_parser("status", parents=[common], help="progress through the course (the default)")
-    for name, help_text in [("check", "grade one exercise (default: the next unfinished)"),
-                            ("hint", "the next hint for an exercise (default: the next unfinished)")]:
-        command = commands.add_parser(name, parents=[common], help=help_text)
-        command.add_argument("exercise", nargs="?")
-    watch = commands.add_parser("watch", parents=[common], help="regrade the current exercise on every save")
+    device = argparse.ArgumentParser(add_help=False)
+    device.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where your code runs while graded (default: cpu; cuda needs an NVIDIA GPU)")
+    commands.add_parser("check", parents=[common, device], help="grade one exercise (default: the next unfinished)") \
+        .add_argument("exercise", nargs="?")
+    commands.add_parser("hint", parents=[common], help="the next hint for an exercise (default: the next unfinished)") \
+        .add_argument("exercise", nargs="?")
+    watch = commands.add_parser("watch", parents=[common, device], help="regrade the current exercise on every save")
     watch.add_argument("--max-checks", type=int, help=argparse.SUPPRESS)
     for name, help_text in [("reset", "restore one exercise to its original stub (your version is backed up)"),
                             ("solution", "show the reference solution of an exercise you have passed")]:
         commands.add_parser(name, parents=[common], help=help_text).add_argument("exercise")
-    grade = commands.add_parser("grade", parents=[common], help="grade a whole class (instructors)",
+    grade = commands.add_parser("grade", parents=[common, device], help="grade a whole class (instructors)",
                                 description="Grade submissions: folders laid out like exercises/, zips of them, or "
                                 "folders of those (one per student). With none, a sample class. "
                                 "`torchkata grade merge SHARD/grades.json ...` combines shards.")
@@ -317,11 +331,40 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def cuda_refusal(device: str) -> str | None:
+    """Why `--device cuda` cannot work here, or None. Asks NVML, so CUDA stays untouched in
+    this process (its children set CUDA up themselves: processes.py)."""
+    if device != "cuda":
+        return None
+    from .processes import prepare_parent
+
+    prepare_parent("cuda")
+    import torch
+
+    if torch.cuda.is_available():
+        return None
+    build = "was built without CUDA" if torch.version.cuda is None else f"(CUDA {torch.version.cuda}) finds no usable GPU"
+    return f"--device cuda: CUDA is not available here: torch {torch.__version__} {build}. Use --device cpu."
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     lang = language(args.lang)
-    kata = Kata(args.exercises, lang, args.timeout, Console(highlight=False))
+    device = getattr(args, "device", "cpu")
+    refusal = cuda_refusal(device)
+    if refusal:
+        print(f"torchkata: {refusal}", file=sys.stderr)
+        return EXIT_GRADING_ERROR
+    kata = Kata(args.exercises, lang, args.timeout, Console(highlight=False), device)
     command = args.command or "status"
+    try:
+        return run_command(kata, command, args)
+    except GradingError as error:
+        print(f"torchkata: grading error: {error}", file=sys.stderr)
+        return EXIT_GRADING_ERROR
+
+
+def run_command(kata: Kata, command: str, args) -> int:
     if command == "status":
         return kata.status()
     if command in ("check", "hint", "reset", "solution"):

@@ -38,7 +38,7 @@ def grade_command(args, console: Console) -> int:
 
             bar.refresh()
             results = classroom.grade_class(submissions, args.out, jobs=args.jobs, call_seconds=args.call_timeout,
-                                            exercises=tuple(args.only), progress=done)
+                                            exercises=tuple(args.only), progress=done, device=args.device)
         return _finish(results, args.out, console, time.perf_counter() - start)
 
 
@@ -52,4 +52,9 @@ def _finish(results, out: Path, console: Console, seconds: float | None) -> int:
         console.print(f"{len(results)} students in {seconds:.1f} s ({seconds / max(1, len(results)):.2f} s per student)")
     console.print(f"Reports in {out}/: grades.csv, grades.json, report.md, pass_rate.png, scores.png, "
                   f"gradescope/<student>/results.json ({len(written)} files)")
+    regrade = [r.student for r in results if classroom.REGRADE in r.flags]
+    if regrade:
+        console.print(f"grading error: {len(regrade)} student(s) could not be graded fully and must be regraded "
+                      f"(report.md says why): {', '.join(regrade)}", style="bold red")
+        return 2
     return 0

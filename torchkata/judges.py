@@ -3,23 +3,23 @@ each time in a judge forked from the collected session.
 
 A judge inherits the collected items, the imported tests and torch, so grading a student
 costs the tests themselves: no interpreter to start, nothing to import or collect again.
-It points the session at the student's folder, runs every item through pytest's own
-runtest protocol (fixtures, --stop-at-verdict, the sandboxed worker), writes the verdicts
-to a file the student's code cannot see, and ends.
+It checks first that it can grade at all (processes.self_check), points the session at the
+student's folder, runs every item through pytest's own runtest protocol (fixtures,
+--stop-at-verdict, the sandboxed worker), writes the verdicts to a file the student's code
+cannot see, and ends.
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
-import signal
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from . import processes
 from .classroom import StudentResult, Submission, read_result, stage, unreadable_result
 
 JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
@@ -30,12 +30,13 @@ class Judges:
     its run loop forks a judge per student, at most `jobs` at a time, and collects results."""
 
     def __init__(self, submissions: list[Submission], scratch: Path, jobs: int, exercises: tuple[str, ...] = (),
-                 progress=None):
+                 progress=None, device: str = "cpu"):
         self.pending = list(submissions)
         self.scratch = scratch
         self.jobs = jobs
         self.exercises = exercises  # the --exercise selection: a result lists only these
         self.progress = progress
+        self.device = device
         self.results: dict[str, StudentResult] = {}
         self.problem = ""
 
@@ -56,7 +57,8 @@ class Judges:
         staging.mkdir()
         os.chmod(staging, 0o711)
         (self.scratch / "verdicts").mkdir()
-        running: dict[int, tuple[Submission, float, Path]] = {}
+        running: dict[int, tuple[Submission, Path]] = {}
+        deadlines: dict[int, float] = {}
         while self.pending or running:
             while self.pending and len(running) < self.jobs:
                 submission = self.pending.pop(0)
@@ -66,14 +68,14 @@ class Judges:
                 except (OSError, zipfile.BadZipFile) as error:
                     self._done(submission, unreadable_result(submission, error))
                     continue
-                sys.stdout.flush()
-                sys.stderr.flush()
-                pid = os.fork()
-                if pid == 0:
-                    _judge(session, folder, verdicts)
-                running[pid] = (submission, time.monotonic(), verdicts)
-            submission, _, verdicts = running.pop(_wait_any(running))
-            self._done(submission, read_result(submission, verdicts, self.exercises))
+                pid = processes.fork(lambda: _judge(session, folder, verdicts, self.device))
+                running[pid] = (submission, verdicts)
+                deadlines[pid] = time.monotonic() + JUDGE_SECONDS
+            pid, ending = processes.wait_any(deadlines)
+            del deadlines[pid]
+            submission, verdicts = running.pop(pid)
+            how = f"did not finish in {JUDGE_SECONDS} s" if ending is None else ending.text()
+            self._done(submission, read_result(submission, verdicts, self.exercises, judge_ending=how))
         return True
 
     def _done(self, submission: Submission, result: StudentResult) -> None:
@@ -82,31 +84,19 @@ class Judges:
             self.progress(submission.student)
 
 
-def _judge(session, folder: Path, verdicts: Path) -> None:
-    """In the forked judge: run the collected tests on one submission, write the verdicts, end."""
-    code = 3
+def _judge(session, folder: Path, verdicts: Path, device: str) -> int:
+    """In the forked judge: run the collected tests on one submission, write the verdicts."""
+    null = os.open(os.devnull, os.O_WRONLY)  # a judge reports through its verdicts file only
+    os.dup2(null, 1)
+    os.dup2(null, 2)
     try:
-        null = os.open(os.devnull, os.O_WRONLY)  # a judge reports through its verdicts file only
-        os.dup2(null, 1)
-        os.dup2(null, 2)
-        session.config._torchkata_impl = folder
-        items = session.items
-        for item, nextitem in zip(items, [*items[1:], None]):
-            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-        session.config.pluginmanager.get_plugin("torchkata-verdicts").write(verdicts)
-        code = 0
-    finally:
-        os._exit(code)
-
-
-def _wait_any(running: dict) -> int:
-    """Wait for a judge to end; kill one that outlived JUDGE_SECONDS."""
-    while True:
-        for pid, (_, started, _) in running.items():
-            if time.monotonic() - started > JUDGE_SECONDS:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        pid, _ = os.waitpid(-1, os.WNOHANG)
-        if pid in running:
-            return pid
-        time.sleep(0.02)
+        processes.self_check(device)
+    except processes.GradingError as error:
+        verdicts.write_text(json.dumps({"_grading_error": str(error)}), encoding="utf-8")
+        return 0
+    session.config._torchkata_impl = folder
+    items = session.items
+    for item, nextitem in zip(items, [*items[1:], None]):
+        item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+    session.config.pluginmanager.get_plugin("torchkata-verdicts").write(verdicts)
+    return 0

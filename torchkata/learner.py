@@ -21,6 +21,7 @@ import torch
 
 from . import boundary
 from .manifest import Exercise
+from .processes import FORK_ADVICE, GradingError, is_fork_failure
 
 
 class NotAttempted(pytest.fail.Exception):
@@ -161,6 +162,9 @@ class Learner:
                 "calling the built-in. Build it from basic tensor operations (torch.exp, sum, "
                 "clamp, where, ...) as the docstring explains."
             )
+        if status == "raised" and is_fork_failure(reply["message"]):
+            raise GradingError(f"{text}: torch could not run in the grader's child process ({reply['message']}); "
+                               f"{FORK_ADVICE}")
         if status == "raised":
             return Outcome(error_type=reply["type"], error_mro=tuple(reply["mro"]),
                            message=reply["message"], where=reply.get("where", ""))

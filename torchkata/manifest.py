@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .verdicts import Verdict
+
 MANIFEST_PATH = Path(__file__).with_name("curriculum.toml")
 
-# The three verdicts an exercise can have, everywhere: pytest plugin, command line, reports.
-DONE, WRONG, NOT_ATTEMPTED = "done", "wrong", "not attempted"
+DONE, WRONG, NOT_ATTEMPTED, GRADING_ERROR = Verdict.DONE, Verdict.WRONG, Verdict.NOT_ATTEMPTED, Verdict.GRADING_ERROR
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,10 @@ import torch
 
 from .learner import Learner, NotAttempted
 from .loader import ImplementationNotFound, resolve
-from .manifest import DONE, NOT_ATTEMPTED, WRONG, load
+from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, load
+from .processes import prepare_parent
 from .sandbox import Confinement, IsolatedWorker, Limits
+from .verdicts import combine
 from .worker import Worker
 
 
@@ -55,6 +57,9 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "exercise(id): the curriculum exercise (module.name) a test grades")
+    if config.getoption("isolate"):
+        # The sandbox is forked from this process: make that sound before torch sets CUDA up (processes.py).
+        prepare_parent(config.getoption("device"))
     if config.getoption("device") == "cuda" and not torch.cuda.is_available():
         build = f"this torch {torch.__version__} was built without CUDA" if torch.version.cuda is None \
             else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no usable GPU"
@@ -176,11 +181,22 @@ def rand(device, seed):
     return make
 
 
+# What a test raises when the student's code is at fault: a failed check (pytest.fail, the
+# learner's WrongAnswer) or an assertion. Anything else is the grader's own failure.
+STUDENT_FAILURES = (pytest.fail.Exception, AssertionError, pytest.skip.Exception)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(NotAttempted):
         report.user_properties.append(("torchkata", NOT_ATTEMPTED))
+    elif call.excinfo is not None and (call.when != "call" or not call.excinfo.errisinstance(STUDENT_FAILURES)) \
+            and not call.excinfo.errisinstance(pytest.skip.Exception):
+        error = call.excinfo.value
+        report.user_properties.append(("torchkata", GRADING_ERROR))
+        report.user_properties.append(("grading_error", f"grading error (the grader failed, not your code) in "
+                                       f"{call.when} of {item.name}: {type(error).__name__}: {error}"))
     exercise = exercise_of(item)
     if exercise is not None:
         report.user_properties.append(("exercise", exercise))
@@ -200,28 +216,16 @@ class VerdictCollector:
         exercise = props.get("exercise")
         if exercise is None or not (report.when == "call" or report.failed):
             return
-        self.outcomes[exercise].append(NOT_ATTEMPTED if props.get("torchkata") == NOT_ATTEMPTED else report.outcome)
+        self.outcomes[exercise].append(props.get("torchkata", report.outcome))
         if report.failed and len(self.messages[exercise]) < 5:
-            self.messages[exercise].append(report.longreprtext.strip())
+            self.messages[exercise].append(props.get("grading_error") or report.longreprtext.strip())
 
     def settled(self, exercise: str | None) -> bool:
-        outcomes = self.outcomes.get(exercise, ())
-        return NOT_ATTEMPTED in outcomes or "failed" in outcomes
+        return combine(self.outcomes.get(exercise, [])) != DONE
 
     def verdicts(self) -> dict[str, str]:
-        """Per exercise that ran, in course order: done (every test passed), not attempted, or wrong."""
-        results = {}
-        for exercise in load():
-            outcomes = self.outcomes.get(exercise.id)
-            if not outcomes:
-                continue
-            if NOT_ATTEMPTED in outcomes:
-                results[exercise.id] = NOT_ATTEMPTED
-            elif "failed" in outcomes:
-                results[exercise.id] = WRONG
-            else:
-                results[exercise.id] = DONE
-        return results
+        """Per exercise that ran, in course order: done, wrong, not attempted or grading error."""
+        return {e.id: combine(self.outcomes[e.id]) for e in load() if self.outcomes.get(e.id)}
 
     def pytest_terminal_summary(self, terminalreporter):
         graded = self.verdicts()
@@ -232,12 +236,15 @@ class VerdictCollector:
         width = terminalreporter._tw.fullwidth
         for exercise_id, verdict in graded.items():
             line = f"  {verdict:<14} {exercise_id}"
-            if verdict == WRONG and self.messages[exercise_id]:
+            if verdict in (WRONG, GRADING_ERROR) and self.messages[exercise_id]:
                 first = self.messages[exercise_id][0].splitlines()[0]
                 line = f"{line:<60} {first}"[: max(width - 1, 60)]
             terminalreporter.write_line(line)
-        counts = {v: list(graded.values()).count(v) for v in (DONE, WRONG, NOT_ATTEMPTED)}
-        terminalreporter.write_line(", ".join(f"{n} {v}" for v, n in counts.items()))
+        counts = {v: list(graded.values()).count(v) for v in (DONE, WRONG, NOT_ATTEMPTED, GRADING_ERROR)}
+        terminalreporter.write_line(", ".join(f"{n} {v}" for v, n in counts.items() if n or v != GRADING_ERROR))
+        if counts[GRADING_ERROR]:
+            terminalreporter.write_line(f"{counts[GRADING_ERROR]} exercise(s) could not be graded: the grader failed, "
+                                        "not the code under test. Fix the cause shown and grade again.", red=True)
         if config.getoption("device") != "cuda":
             terminalreporter.write_line("cuda was NOT run in this session (graded on cpu only)")
         if config.getoption("verdicts"):

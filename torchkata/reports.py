@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from .classroom import StudentResult, flags_of
-from .manifest import DONE, WRONG, load
+from .manifest import DONE, GRADING_ERROR, WRONG, load
 
 FORMAT = "torchkata-grades-1"
 
@@ -102,6 +102,16 @@ def _markdown(data: dict) -> str:
     if scores:
         lines += [f"Scores: median {scores[len(scores) // 2]}, lowest {scores[0]}, highest {scores[-1]} "
                   f"(of {data['max_score']}).", ""]
+    regrade = {s: e for s, e in students.items() if any(x["verdict"] == GRADING_ERROR for x in e["exercises"].values())}
+    if regrade:
+        lines += ["## Grading errors: regrade these students", "",
+                  "The grader itself failed on these exercises (not the students' code); they earned no points and "
+                  "lost none for a mistake. Fix the cause and grade these students again:", ""]
+        for student, entry in regrade.items():
+            failed = [(i, x) for i, x in entry["exercises"].items() if x["verdict"] == GRADING_ERROR]
+            first = failed[0][1]["messages"][0].splitlines()[0] if failed[0][1]["messages"] else ""
+            lines.append(f"- **{student}**: {len(failed)} exercise(s), e.g. `{failed[0][0]}`: {first}")
+        lines.append("")
     lines += ["## Which exercises the class finds hard", "", "| exercise | passed by |", "|---|---|"]
     for exercise, rate in sorted(pass_rates(data), key=lambda item: (item[1], item[0])):
         lines.append(f"| `{exercise}` | {rate:.0%} |")
@@ -123,7 +133,8 @@ def _markdown(data: dict) -> str:
             lines.append("Every exercise passes.")
         for exercise, state in failures:
             first = state["messages"][0].splitlines()[0] if state["messages"] else ""
-            lines.append(f"- `{exercise}` ({state['verdict']}){': ' + first if first and state['verdict'] == 'wrong' else ''}")
+            shown = first and state["verdict"] in (WRONG, GRADING_ERROR)
+            lines.append(f"- `{exercise}` ({state['verdict']}){': ' + first if shown else ''}")
         lines.append("")
     return "\n".join(lines)
 

@@ -20,6 +20,7 @@ child. What the platform does not allow is listed in `weaknesses` (and in the re
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import resource
 import select
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import boundary
-from .session import kill_group
+from .processes import Ending, GradingError, close_inherited_fds, fork, kill_group, self_check, spawn
 
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
@@ -62,7 +63,27 @@ def _frame(data: bytes) -> bytes:
     return struct.pack("!Q", len(data)) + data
 
 
+# The child writes nothing but framed replies to its pipe: anything else is student code
+# writing into a descriptor of its own, which breaks its own exercise (never the grader).
+GARBLED = "its reply to the grader was garbled (did your code write to a file descriptor it did not open?)"
+MAX_MESSAGE = 1 << 32
+
+
+class _Garbled(Exception):
+    pass
+
+
+def _well_formed(reply: bytes) -> bool:
+    try:
+        boundary.loads(reply)
+    except boundary.BoundaryError:
+        return False
+    return True
+
+
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes | None:
+    if n > MAX_MESSAGE:
+        raise _Garbled
     chunks, got = [], 0
     while got < n:
         if deadline is not None:
@@ -86,7 +107,7 @@ def _write_all(fd: int, data: bytes) -> None:
 class IsolatedWorker:
     def __init__(self, folder: Path, device="cpu", confinement: Confinement | None = None):
         self.folder = Path(folder).resolve()
-        self.device = device
+        self.device = str(device)
         self.confinement = confinement or Confinement()
         if self.confinement.uid is None:
             self.confinement.uid = UID_BASE + os.getpid()
@@ -113,9 +134,13 @@ class IsolatedWorker:
             return boundary.dumps({"status": "timeout", "seconds": seconds, "off_limits": []})
         except (BrokenPipeError, OSError):
             reply = None
+        except _Garbled:
+            reply = b""
         if reply is None:
-            how = self._reap()
-            return boundary.dumps({"status": "crashed", "how": how, "off_limits": []})
+            return boundary.dumps({"status": "crashed", "how": self._reap(), "off_limits": []})
+        if not _well_formed(reply):
+            self.close()
+            return boundary.dumps({"status": "crashed", "how": GARBLED, "off_limits": []})
         return reply
 
     def close(self) -> None:
@@ -135,13 +160,8 @@ class IsolatedWorker:
                 pass
         how = "it ended"
         try:
-            _, status = os.waitpid(pid, 0)
-            if os.WIFSIGNALED(status):
-                sig = os.WTERMSIG(status)
-                name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
-                how = f"killed by {name}" + (" (a segmentation fault)" if sig == signal.SIGSEGV else "")
-            else:
-                how = f"exited with status {os.WEXITSTATUS(status)} (sys.exit or os._exit in your code?)"
+            ending = Ending(os.waitpid(pid, 0)[1])
+            how = ending.text() + (" (sys.exit or os._exit in your code?)" if ending.signal is None else "")
         except ChildProcessError:
             pass
         self._kill_uid()
@@ -165,37 +185,63 @@ class IsolatedWorker:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         report_r, report_w = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(to_child_w)
-            os.close(from_child_r)
-            os.close(report_r)
-            _child_main(self.folder, self.device, self.confinement, to_child_r, from_child_w, report_w)
-        os.close(to_child_r)
-        os.close(from_child_w)
-        os.close(report_w)
+        child_fds = (to_child_r, from_child_w, report_w)
+        if self.device.startswith("cuda"):
+            # A fork of a process that has used CUDA cannot use CUDA: a fresh interpreter sets it up itself.
+            settings = {"path": sys.path, "folder": str(self.folder), "device": self.device, "fds": child_fds,
+                        "confinement": {"hide": [str(h) for h in self.confinement.hide], "uid": self.confinement.uid,
+                                        "limits": vars(self.confinement.limits)}}
+            pid = spawn([sys.executable, "-c", SPAWNED_CHILD, json.dumps(settings)], pass_fds=child_fds)
+        else:
+            pid = fork(lambda: _child_main(self.folder, self.device, self.confinement, *child_fds), new_session=False)
+        for fd in child_fds:
+            os.close(fd)
         self._pid, self._to_child, self._from_child = pid, to_child_w, from_child_r
         report = b""
         while chunk := os.read(report_r, 4096):
             report += chunk
         os.close(report_r)
         for line in report.decode().splitlines():
+            if line.startswith(GRADING_ERROR_LINE):
+                self.close()
+                raise GradingError(line.removeprefix(GRADING_ERROR_LINE))
             if line and line not in self.weaknesses:
                 self.weaknesses.append(line)
 
 
+GRADING_ERROR_LINE = "grading error: "
+SPAWNED_CHILD = ("import json, sys; settings = json.loads(sys.argv[1]); sys.path[:0] = settings['path']; "
+                 "from torchkata.sandbox import spawned_child_main; spawned_child_main(settings)")
+
+
+def spawned_child_main(settings: dict) -> None:
+    """The sandbox child of a cuda run, in a fresh interpreter: load what a forked child
+    inherits (the test modules hold the probes), then serve as a forked child does."""
+    from .preload import preload
+
+    preload(settings["device"], test_modules=True)
+    raw = settings["confinement"]
+    confinement = Confinement(hide=tuple(map(Path, raw["hide"])), uid=raw["uid"], limits=Limits(**raw["limits"]))
+    _child_main(Path(settings["folder"]), settings["device"], confinement, *settings["fds"])
+
+
 def _child_main(folder: Path, device, confinement: Confinement, rfd: int, wfd: int, report_fd: int):
     try:
-        os.setsid()
+        if os.getsid(0) != os.getpid():
+            os.setsid()
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
+        # Nothing of the grader's but these three pipes: student code cannot write into its output.
+        close_inherited_fds(keep=(rfd, wfd, report_fd))
+        sys.stdin, sys.stdout, sys.stderr = (open(fd, mode, closefd=False) for fd, mode in ((0, "r"), (1, "w"), (2, "w")))
         try:
-            folder, weaknesses, hidden = _confine(folder, confinement)
+            self_check(device)
+            folder, weaknesses, hidden = _confine(folder, confinement, device)
         except BaseException as error:  # noqa: BLE001 - say why, then end
-            os.write(report_fd, f"the sandbox could not be set up: {type(error).__name__}: {error}".encode())
+            reason = str(error) if isinstance(error, GradingError) else \
+                f"the sandbox could not be set up: {type(error).__name__}: {error}"
+            os.write(report_fd, (GRADING_ERROR_LINE + reason.replace(chr(10), " ")).encode())
             raise
         os.write(report_fd, "\n".join(weaknesses).encode())
         os.close(report_fd)
@@ -268,7 +314,7 @@ def _cover(libc, top: Path, keep: list[Path]) -> bool:
     return True
 
 
-def _confine(folder: Path, confinement: Confinement) -> tuple[Path, list[str], list[Path]]:
+def _confine(folder: Path, confinement: Confinement, device: str = "cpu") -> tuple[Path, list[str], list[Path]]:
     """Confine this (child) process; return the submission's path inside, what failed, and
     the folders it hid."""
     weaknesses, hidden = [], []
@@ -310,8 +356,14 @@ def _confine(folder: Path, confinement: Confinement) -> tuple[Path, list[str], l
     scratch.mkdir(exist_ok=True)
     os.chdir(scratch)
     mapped = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
-    for limit, value in [(resource.RLIMIT_AS, mapped + limits.memory_bytes), (resource.RLIMIT_NPROC, limits.processes),
-                         (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_CORE, 0)]:
+    rlimits = [(resource.RLIMIT_NPROC, limits.processes), (resource.RLIMIT_FSIZE, limits.file_bytes),
+               (resource.RLIMIT_CORE, 0)]
+    if device.startswith("cuda"):
+        # CUDA reserves far more virtual address space than any sensible limit; memory is not capped on cuda.
+        weaknesses.append("no memory limit on cuda (CUDA reserves more address space than a limit allows)")
+    else:
+        rlimits.append((resource.RLIMIT_AS, mapped + limits.memory_bytes))
+    for limit, value in rlimits:
         try:
             resource.setrlimit(limit, (value, value))
         except (ValueError, OSError):

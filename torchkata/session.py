@@ -8,10 +8,8 @@ not finish in time, or says how the interpreter died.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +17,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .preload import ROOT, preload
+from .processes import GradingError, children_can_grade, cuda_in_use, ending_text, fork, kill_group, \
+    prepare_parent, self_check, wait
 
 
 @dataclass
@@ -28,7 +28,8 @@ class Run:
 
     verdicts: dict[str, dict] = field(default_factory=dict)  # id -> {"verdict", "messages"}
     timed_out: bool = False
-    crashed: str = ""   # how the interpreter ended, when it ended without verdicts
+    crashed: str = ""        # how the interpreter ended, when the learner's code ended it without verdicts
+    grading_error: str = ""  # the grader's own failure: nothing is known about the learner's code
     output: str = ""
     seconds: float = 0.0
 
@@ -43,6 +44,9 @@ LEAN_OPTIONS = ["-q", "--tb=no", "--no-header", f"--rootdir={ROOT}", "-p", "no:c
                 "-p", "no:logging", "-p", "no:unraisableexception", "-p", "no:threadexception",
                 "-p", "no:warnings"]
 
+# pytest's own exit statuses, with what it prints then: the grader failed, not the learner.
+PYTEST_FAILURES = {3: "INTERNALERROR", 4: "ERROR:", 5: "no tests ran"}
+
 
 def _pytest_args(exercises: Path, exercise_ids, device: str, verdicts: Path) -> list[str]:
     modules = sorted({e.split(".")[0] for e in exercise_ids})
@@ -52,15 +56,23 @@ def _pytest_args(exercises: Path, exercise_ids, device: str, verdicts: Path) -> 
 
 
 def _collect(run: Run, verdicts: Path, returncode: int) -> Run:
-    if verdicts.exists():
-        run.verdicts = json.loads(verdicts.read_text(encoding="utf-8"))
+    found = json.loads(verdicts.read_text(encoding="utf-8")) if verdicts.exists() else None
+    tail = "\n".join(run.output.strip().splitlines()[-5:])
+    if found is not None and "_grading_error" in found:
+        run.grading_error = found["_grading_error"]
+    elif found is not None:
+        found.pop("_sandbox_weaknesses", None)
+        run.verdicts = found
+    elif returncode in PYTEST_FAILURES and PYTEST_FAILURES[returncode] in run.output:
+        run.grading_error = f"the test suite itself could not run (pytest exit status {returncode}):\n{tail}"
     else:
-        run.crashed = _how_it_ended(returncode, run.output)
+        run.crashed = (f"the Python interpreter {ending_text(returncode)} while grading your code (did your code call "
+                       f"os._exit or exit at import, or crash?)\n{tail}").strip()
     return run
 
 
 def grade(exercises: Path, exercise_ids, *, timeout: float = 60.0, device: str = "cpu") -> Run:
-    """Grade `exercise_ids` of the implementation folder `exercises` in a child process."""
+    """Grade `exercise_ids` of the implementation folder `exercises` in a fresh interpreter."""
     with tempfile.TemporaryDirectory(prefix="torchkata-") as scratch:
         verdicts = Path(scratch) / "verdicts.json"
         command = [sys.executable, "-m", "pytest", *_pytest_args(exercises, exercise_ids, device, verdicts)]
@@ -82,64 +94,44 @@ class WarmGrader:
     """For `watch`: torch, pytest and the tests are imported once, here; each grading run
     is a fork of this process, so a check costs the tests, not the imports. The fork is
     the same shield as a child process: a loop is killed at the time limit, a crash ends
-    only the fork."""
+    only the fork. Forking after torch is sound for the reasons in processes.py."""
 
-    def __init__(self):
-        from .classroom import preload
+    def __init__(self, device: str = "cpu"):
+        if cuda_in_use():
+            raise GradingError("watch forks its checks from this process, which has already used CUDA")
+        self.device = device
+        prepare_parent(device)
+        preload(device)
+        problem = children_can_grade(device)
+        if problem:
+            raise GradingError(problem)
 
-        preload()
-
-    def grade(self, exercises: Path, exercise_ids, *, timeout: float = 60.0, device: str = "cpu") -> Run:
+    def grade(self, exercises: Path, exercise_ids, *, timeout: float = 60.0, device: str | None = None) -> Run:
+        device = device or self.device
         with tempfile.TemporaryDirectory(prefix="torchkata-") as scratch:
             verdicts, log = Path(scratch) / "verdicts.json", Path(scratch) / "output.txt"
             args = _pytest_args(exercises, exercise_ids, device, verdicts)
-            start = time.perf_counter()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:  # the fork: run the suite, then end without returning
-                code = 3
+
+            def run_suite() -> int:
+                out = os.open(log, os.O_WRONLY | os.O_CREAT, 0o600)
+                os.dup2(out, 1)
+                os.dup2(out, 2)
                 try:
-                    os.setsid()
-                    out = os.open(log, os.O_WRONLY | os.O_CREAT, 0o600)
-                    os.dup2(out, 1)
-                    os.dup2(out, 2)
-                    os.environ.update(LEAN_ENV)
-                    import pytest
+                    self_check(device)
+                except GradingError as error:
+                    verdicts.write_text(json.dumps({"_grading_error": str(error)}), encoding="utf-8")
+                    return 0
+                os.environ.update(LEAN_ENV)
+                import pytest
 
-                    code = pytest.main(args)
-                finally:
-                    os._exit(int(code))
-            deadline = time.monotonic() + timeout
-            status = None
-            while status is None:
-                done, raw = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    status = raw
-                elif time.monotonic() > deadline:
-                    kill_group(pid)
-                    os.waitpid(pid, 0)
-                    return Run(timed_out=True, output=log.read_text(errors="replace"), seconds=time.perf_counter() - start)
-                else:
-                    time.sleep(0.01)
-            kill_group(pid)  # anything the learner's code left running
-            returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-            run = Run(output=log.read_text(errors="replace") if log.exists() else "", seconds=time.perf_counter() - start)
-            return _collect(run, verdicts, returncode)
+                return pytest.main(args)
 
-
-def kill_group(pid: int) -> None:
-    """SIGKILL the process group (session) led by `pid`, if any of it is left."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-
-
-def _how_it_ended(code: int, output: str) -> str:
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"the Python interpreter was killed by {name} while running your code"
-    tail = "\n".join(output.strip().splitlines()[-5:])
-    return f"the Python interpreter exited with status {code} before grading finished (did your code call os._exit or exit at import?)\n{tail}".strip()
+            start = time.perf_counter()
+            pid = fork(run_suite)
+            ending = wait(pid, time.monotonic() + timeout)
+            output = log.read_text(errors="replace") if log.exists() else ""
+            run = Run(output=output, seconds=time.perf_counter() - start)
+            if ending is None:
+                run.timed_out = True
+                return run
+            return _collect(run, verdicts, ending.code)

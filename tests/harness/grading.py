@@ -7,10 +7,16 @@ goes in, and what comes out is exactly what a learner or instructor would see.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
+
+from torchkata.processes import cuda_in_use
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
@@ -27,9 +33,23 @@ def grade(impl: Path, tmp_path: Path, exercises=(), *options: str) -> dict:
     verdicts = tmp_path / "verdicts.json"
     args = [*paths, f"--impl={impl}", f"--verdicts={verdicts}", "-q", "--tb=no", "-p", "no:cacheprovider",
             f"--rootdir={ROOT}", *(f"--exercise={e}" for e in exercises), *options]
-    code = pytest.main(args)
+    if "--isolate" in options and cuda_in_use():
+        # The sandbox forks from the grading process, which must not have used CUDA (the cuda suite
+        # did, in this process): grade as a user would, with pytest in a fresh interpreter.
+        code = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=ROOT, capture_output=True).returncode
+    else:
+        with mock.patch.dict(os.environ):  # what the plugin sets up for a forking run is undone
+            code = pytest.main(args)
     assert code in (0, 1), f"pytest could not grade {impl}: exit code {code}"
     return json.loads(verdicts.read_text())
+
+
+def torchkata(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the command line as a user types it, in a fresh interpreter, without PYTHONPATH: it
+    must find tests/ itself, as when installed (nox -s grade)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"COLUMNS": "120"}
+    return subprocess.run([sys.executable, "-m", "torchkata", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=cwd)
 
 
 def submission_with(tmp_path: Path, module: str, code: str, base: Path = SOLUTIONS) -> Path:

@@ -2,6 +2,8 @@
 
 import csv
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 from torchkata import classroom, reports, sample_class
 
-from .grading import grade
+from .grading import grade, torchkata
 
 ONLY = ("activations.relu", "activations.tanh", "training.zero_grad", "training.sgd_step")
 
@@ -19,12 +21,18 @@ def sample(tmp_path_factory) -> Path:
     return sample_class.build(tmp_path_factory.mktemp("class") / "sample-class")
 
 
+def grade_in_a_fresh_process(paths, out: Path, *options: str, only=ONLY) -> list[classroom.StudentResult]:
+    """`torchkata grade` as an instructor runs it: its own process, which has used no GPU."""
+    run = torchkata("grade", *map(str, paths), "--out", str(out), "--jobs", "2", "--call-timeout", "3",
+                    *(f"--only={e}" for e in only), *options, cwd=out.parent)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return reports.merge([out / "grades.json"])
+
+
 @pytest.fixture(scope="module")
 def graded(sample, tmp_path_factory):
-    out = tmp_path_factory.mktemp("grades")
-    results = classroom.grade_class(classroom.discover([sample]), out, jobs=2, call_seconds=3, exercises=ONLY)
-    reports.write_all(results, out)
-    return out, results
+    out = tmp_path_factory.mktemp("grades") / "out"
+    return out, grade_in_a_fresh_process([sample], out)
 
 
 def test_sample_class_is_scored_right(graded):
@@ -75,8 +83,7 @@ def test_shards_merge_into_the_same_reports(graded, sample, tmp_path):
     shard_files = []
     for k in (1, 2):
         shard_out = tmp_path / f"shard{k}"
-        part = classroom.shard(classroom.discover([sample]), f"{k}/2")
-        reports.write_all(classroom.grade_class(part, shard_out, jobs=2, call_seconds=3, exercises=ONLY), shard_out)
+        grade_in_a_fresh_process([sample], shard_out, "--shard", f"{k}/2")
         shard_files.append(shard_out / "grades.json")
     merged_out = tmp_path / "merged"
     reports.write_all(reports.merge(shard_files), merged_out)
@@ -103,7 +110,7 @@ def test_zip_submissions_and_unsafe_members(sample, tmp_path):
     assert [s.student for s in found] == ["zoe"]
     staged = classroom.stage(found[0], tmp_path / "staging")
     assert (staged / "training.py").exists() and not (tmp_path / "escape.py").exists()
-    results = classroom.grade_class(found, tmp_path / "out", jobs=1, call_seconds=3, exercises=("training.zero_grad",))
+    results = grade_in_a_fresh_process([archive], tmp_path / "out", only=("training.zero_grad",))
     assert results[0].score == 1
 
 
@@ -114,40 +121,81 @@ def test_two_submissions_for_one_student_are_refused(sample, tmp_path):
 
 
 def test_command_line_grades_then_merges(sample, tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    # No PYTHONPATH: the command must find tests/ itself, as when installed (nox -s grade).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"COLUMNS": "120"}
-
-    def torchkata(*args):
-        return subprocess.run([sys.executable, "-m", "torchkata", "grade", *args], capture_output=True, text=True,
-                              env=env, timeout=300, cwd=tmp_path)
-
     for k in (1, 2):
-        result = torchkata(str(sample), "--shard", f"{k}/2", "--out", f"part{k}", "--only", "training.zero_grad",
-                           "--call-timeout", "3")
+        result = torchkata("grade", str(sample), "--shard", f"{k}/2", "--out", f"part{k}", "--only",
+                           "training.zero_grad", "--call-timeout", "3", cwd=tmp_path)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "students in" in result.stdout and "grades.csv" in result.stdout
-    merged = torchkata("merge", "part1/grades.json", "part2/grades.json", "--out", "all")
+    merged = torchkata("grade", "merge", "part1/grades.json", "part2/grades.json", "--out", "all", cwd=tmp_path)
     assert merged.returncode == 0, merged.stdout + merged.stderr
     rows = (tmp_path / "all" / "grades.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["s1-perfect", "s2-typical", "s3-not-started", "s4-hostile"]
 
 
-def test_a_grader_that_cannot_run_its_suite_says_so_instead_of_failing_everyone(sample, tmp_path):
+def test_a_grader_that_cannot_run_its_suite_says_grading_error_instead_of_failing_everyone(sample, tmp_path):
     # The judges run the suite the grader collected; if it could not collect (here: an
     # exercise the curriculum lacks), no student may get a zero for it.
-    with pytest.raises(RuntimeError, match="could not run its own test suite"):
-        classroom.grade_class(classroom.discover([sample]), tmp_path / "out", jobs=1, exercises=("activations.nope",))
+    run = torchkata("grade", str(sample), "--out", "out", "--only", "activations.nope", cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "grading error" in run.stderr and "could not run its own test suite" in run.stderr
     assert not (tmp_path / "out" / "grades.csv").exists()
 
 
-def test_the_grader_leaves_its_callers_environment_as_it_was(sample, tmp_path, monkeypatch):
-    import os
+GRADER_ENVIRONMENT_CHECK = """
+import os, sys
+from pathlib import Path
+from torchkata import classroom
+os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+before = dict(os.environ)
+classroom.grade_class(classroom.discover([Path(sys.argv[1])])[:1], Path(sys.argv[2]), jobs=1,
+                      exercises=("training.zero_grad",))
+assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())
+"""
 
-    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
-    before = dict(os.environ)
-    classroom.grade_class(classroom.discover([sample])[:1], tmp_path / "out", jobs=1, exercises=("training.zero_grad",))
-    assert dict(os.environ) == before
+
+def test_the_grader_leaves_its_callers_environment_as_it_was(sample, tmp_path):
+    """In a fresh interpreter, as a library user calls it (hiding the GPUs included)."""
+    run = subprocess.run([sys.executable, "-c", GRADER_ENVIRONMENT_CHECK, str(sample), str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+
+
+JUDGE_DIES_FOR_ONE_STUDENT = """
+import os, sys
+from torchkata import cli, judges
+real = judges._judge
+def dies_for_s2(session, folder, verdicts, device):
+    if folder.name == "s2-typical":
+        os._exit(9)  # the grader's own process dies: no student code runs in a judge
+    return real(session, folder, verdicts, device)
+judges._judge = dies_for_s2
+sys.exit(cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--jobs", "2", "--only", "training.zero_grad"]))
+"""
+
+
+def test_a_judge_that_dies_is_a_grading_error_for_that_student_only(sample, tmp_path):
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-c", JUDGE_DIES_FOR_ONE_STUDENT, str(sample), str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, "a grading error must make the run fail: " + run.stdout + run.stderr
+    assert "must be regraded" in run.stdout and "s2-typical" in run.stdout
+    students = json.loads((out / "grades.json").read_text())["students"]
+    dead = students["s2-typical"]["exercises"]["training.zero_grad"]
+    assert dead["verdict"] == "grading error" and "exited with status 9" in dead["messages"][0]
+    assert classroom.REGRADE in students["s2-typical"]["flags"]
+    assert students["s1-perfect"]["exercises"]["training.zero_grad"]["verdict"] == "done"
+    assert classroom.REGRADE not in students["s1-perfect"]["flags"]
+    report = (out / "report.md").read_text()
+    assert "Grading errors: regrade these students" in report and "**s2-typical**" in report
+
+
+def test_grading_on_cuda_is_refused_at_start_where_there_is_none(sample, tmp_path):
+    import shutil
+
+    import torch
+
+    if torch.version.cuda is not None and shutil.which("nvidia-smi"):
+        pytest.skip("this machine may have a GPU: the cuda grading run is checked on the GPU machine (README)")
+    run = torchkata("grade", str(sample), "--device", "cuda", "--out", "out", cwd=tmp_path)
+    assert run.returncode == 2 and "--device cuda: CUDA is not available here" in run.stderr
+    assert not (tmp_path / "out").exists()

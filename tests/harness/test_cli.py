@@ -150,9 +150,21 @@ def test_watch_regrades_on_save_and_moves_on(tmp_path):
     ("def zero_grad(params):\n    for p in params:\n        p.grad = None",
      lambda run: run.verdicts["training.zero_grad"]["verdict"] == "done"),
 ], ids=["infinite_loop", "os_exit", "syntax_error", "correct"])
+@pytest.mark.forks
 def test_watch_grader_forks_survive_what_the_code_does(checkout, code, check):
     from torchkata.session import WarmGrader
 
     replace(checkout, "training", code)
     run = WarmGrader().grade(checkout, ["training.zero_grad"], timeout=5)
     assert check(run), run
+
+
+def test_check_on_cuda_is_refused_at_start_where_there_is_none(checkout):
+    import torch
+
+    if torch.version.cuda is not None and shutil.which("nvidia-smi"):
+        pytest.skip("this machine may have a GPU: `check --device cuda` is run on the GPU machine (README)")
+    result = torchkata(checkout, "check", "activations.relu", "--device", "cuda")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--device cuda: CUDA is not available here" in result.stderr and "Use --device cpu" in result.stderr
+    assert "Grading" not in result.stdout

@@ -56,6 +56,11 @@ HOSTILE = [
      "raised"),
     ("copies a neighbour's answer", "def zero_grad(params):\n    exec(open(NEIGHBOUR + '/training.py').read(), globals())\n"
      "    return globals()['zero_grad'](params)", "raised"),
+    # Every descriptor from 3 to 1024: the grader's are closed in the sandbox; the reply pipe
+    # is the student's own, and garbling it breaks this exercise only (wrong, not a grading error).
+    ("writes into every descriptor", "import os\ndef zero_grad(params):\n    for fd in range(3, 1025):\n"
+     "        try:\n            os.write(fd, b'GARBAGE FROM STUDENT CODE')\n        except OSError:\n            pass",
+     "garbled"),
     ("leaves a file in /tmp", "def zero_grad(params):\n    open('/tmp/torchkata-escaped-file', 'w').write('x')\n"
      "    assert False, 'wrote it'", "wrote it"),
 ]

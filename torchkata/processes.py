@@ -1,0 +1,230 @@
+"""Every child process torchkata starts: how it starts, what it inherits, when it is
+stopped, and one sentence for how it ended.
+
+Used by the learner's `check` and `watch` (session.py), the class grader's judges
+(judges.py) and the sandbox that runs student code (sandbox.py).
+
+Why forking after torch is sound here
+-------------------------------------
+Grading forks a lot: `watch` forks each regrade from a process that imported torch once,
+the class grader forks a judge per student, and `--isolate` forks the sandbox that runs
+student code. A fork of a process is only as good as that process's state, and torch has
+two states that a fork cannot inherit:
+
+* **autograd's GPU threads.** The first backward pass in a process where CUDA shows
+  devices starts one autograd thread per GPU; a process forked after that cannot run
+  autograd at all ("Unable to handle autograd's threading in combination with fork-based
+  multiprocessing"). This is what handed perfect students 31/57 on an H100.
+* **CUDA itself.** A process forked after CUDA was set up cannot use CUDA.
+
+So the rules are:
+
+1. A **cpu** run that forks makes this process see no GPU before CUDA is set up
+   (`prepare_parent("cpu")` sets CUDA_VISIBLE_DEVICES to ""): autograd then starts no GPU
+   threads, the parent may warm torch up with a backward pass before forking (it saves each
+   judge ~1.5 s), and every fork can run autograd. Grading on cpu never needed the GPU.
+2. A **cuda** run that forks keeps CUDA untouched in the parent (`prepare_parent("cuda")`
+   asks NVML, not CUDA, whether a GPU exists, and the parent runs no backward pass); each
+   child sets CUDA up itself. The sandbox child of a cuda run, which must be started again
+   after a crash by a judge that has used CUDA, is a fresh interpreter (`spawn`), not a fork.
+3. Every forked child that grades checks first that it can (`self_check`): a backward pass,
+   and on cuda a tensor on the GPU. If it cannot, that is a `GradingError`, reported as
+   "grading error" and never as the student's wrong answer.
+
+Rules 1 and 2 make the failure impossible by construction; rule 3 turns any way around
+them (a caller that set CUDA up before handing us the process) into a loud grading error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+
+
+class GradingError(RuntimeError):
+    """The grader itself failed (its own exception, a broken environment, a platform
+    limit): never the student's fault. Reported as "grading error" with a non-zero exit."""
+
+
+# -- the parent, before it forks -------------------------------------------------------------
+def prepare_parent(device: str) -> None:
+    """Make this process safe to fork children that grade on `device` (see the module doc).
+
+    Call it before torch sets CUDA up, ideally before torch is imported. On cpu it is too late
+    once CUDA was set up in this process; `self_check` in the children then says so.
+    """
+    if device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    # torch.cuda.is_available() asks NVML instead of setting the CUDA driver up (torch's own switch).
+    os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+
+
+def cuda_in_use() -> bool:
+    """True when this process has set CUDA up: a fork of it cannot use CUDA or autograd safely."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.cuda.is_initialized()
+
+
+# What torch says when a process was forked in one of the states above: the grader's fault.
+FORK_FAILURES = ("Unable to handle autograd's threading in combination with fork-based multiprocessing",
+                 "Cannot re-initialize CUDA in forked subprocess")
+
+
+def is_fork_failure(message: str) -> bool:
+    return any(text in message for text in FORK_FAILURES)
+
+
+# -- the child, first thing -------------------------------------------------------------------
+FORK_ADVICE = ("the grader forked this process after torch had used the GPU in its parent. Grade on cpu in a fresh "
+               "process (torchkata grade, pytest --isolate), which hides the GPUs before torch starts, or run the "
+               "cuda grading from a process that has not used CUDA")
+
+
+def self_check(device: str = "cpu") -> None:
+    """Raise GradingError unless this (freshly forked) process can run autograd, and set
+    CUDA up when `device` is cuda. Costs well under a millisecond on cpu."""
+    import torch
+
+    try:
+        x = torch.ones(2, requires_grad=True, device=device)
+        (x * x).sum().backward()
+    except RuntimeError as error:
+        raise GradingError(f"this grading process cannot run autograd on {device}: {error}; {FORK_ADVICE}") from None
+
+
+def children_can_grade(device: str = "cpu", seconds: float = 120.0) -> str | None:
+    """Fork one child that runs `self_check`: None when it passes, else why not. The
+    parent calls this once before forking graders, to fail at once instead of once per child."""
+    read_end, write_end = os.pipe()
+
+    def child():
+        os.close(read_end)
+        try:
+            self_check(device)
+        except GradingError as error:
+            os.write(write_end, str(error).encode()[:8000])
+            return 1
+        return 0
+
+    pid = fork(child)
+    os.close(write_end)
+    ending = wait(pid, time.monotonic() + seconds)
+    with os.fdopen(read_end, "rb") as reader:
+        said = reader.read().decode(errors="replace")
+    if ending is None:
+        return f"a grading process could not start autograd on {device} within {seconds:g} s"
+    return None if ending.code == 0 else (said or f"a grading process {ending.text()} before it could grade")
+
+
+# -- starting children ----------------------------------------------------------------------
+def fork(child, *, new_session: bool = True) -> int:
+    """Fork; the child runs `child()` and ends with its return value (70 if it raised),
+    without ever returning here. Returns the child's pid to the parent."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 70  # EX_SOFTWARE: the child's own code failed
+        try:
+            if new_session:
+                os.setsid()
+            code = int(child() or 0)
+        finally:
+            os._exit(code)
+    return pid
+
+
+def spawn(argv: list[str], *, pass_fds: tuple[int, ...] = (), env: dict | None = None) -> int:
+    """Start a fresh interpreter (no state inherited from this process but `pass_fds` and
+    0-2) in a session of its own. Returns its pid."""
+    for fd in pass_fds:
+        os.set_inheritable(fd, True)
+    try:
+        return os.posix_spawn(argv[0], argv, os.environ if env is None else env, setsid=True)
+    finally:
+        for fd in pass_fds:
+            os.set_inheritable(fd, False)
+
+
+def close_inherited_fds(keep: tuple[int, ...] = ()) -> None:
+    """Close every descriptor from 3 up except `keep`: a child keeps nothing of its parent's
+    (log files, sockets, the grader's own pipes) that it could write into."""
+    highest = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1 << 16
+    start = 3
+    for fd in sorted(set(k for k in keep if k >= 3)):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, highest)
+
+
+# -- how children end -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ending:
+    """How a child ended: exit status or signal, from os.waitpid's raw status."""
+
+    raw: int
+
+    @property
+    def signal(self) -> int | None:
+        return os.WTERMSIG(self.raw) if os.WIFSIGNALED(self.raw) else None
+
+    @property
+    def code(self) -> int:
+        """The exit status; a negative signal number when it was killed (as subprocess says)."""
+        return -self.signal if self.signal is not None else os.WEXITSTATUS(self.raw)
+
+    def text(self) -> str:
+        """One sentence for every child: 'killed by SIGSEGV (a segmentation fault)', 'exited with status 3'."""
+        return ending_text(self.code)
+
+
+def ending_text(code: int) -> str:
+    if code >= 0:
+        return f"exited with status {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    return f"killed by {name}" + (" (a segmentation fault)" if -code == signal.SIGSEGV else "")
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group (session) led by `pid`, if any of it is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def wait(pid: int, deadline: float | None = None) -> Ending | None:
+    """Wait for child `pid` until the monotonic `deadline`; past it, kill its whole group
+    and return None (it timed out). Its group is killed either way: whatever it left
+    running goes with it."""
+    while True:
+        done, raw = os.waitpid(pid, os.WNOHANG if deadline is not None else 0)
+        if done:
+            kill_group(pid)
+            return Ending(raw)
+        if time.monotonic() > deadline:
+            kill_group(pid)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(0.01)
+
+
+def wait_any(deadlines: dict[int, float]) -> tuple[int, Ending | None]:
+    """Wait for the first of several children (pid -> monotonic deadline) to end; a child
+    past its deadline is killed and returned with None."""
+    while True:
+        for pid, deadline in deadlines.items():
+            if time.monotonic() > deadline:
+                kill_group(pid)
+                os.waitpid(pid, 0)
+                return pid, None
+        pid, raw = os.waitpid(-1, os.WNOHANG)
+        if pid in deadlines:
+            kill_group(pid)
+            return pid, Ending(raw)
+        time.sleep(0.02)
