@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import boundary
+from .preload import warm_up
 from .processes import Ending, GradingError, close_inherited_fds, fork, kill_group, self_check, spawn
 
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
@@ -219,7 +220,7 @@ def spawned_child_main(settings: dict) -> None:
     inherits (the test modules hold the probes), then serve as a forked child does."""
     from .preload import preload
 
-    preload(settings["device"], test_modules=True)
+    preload(settings["device"], test_modules=True)  # a forked child has all this from its parent
     raw = settings["confinement"]
     confinement = Confinement(hide=tuple(map(Path, raw["hide"])), uid=raw["uid"], limits=Limits(**raw["limits"]))
     _child_main(Path(settings["folder"]), settings["device"], confinement, *settings["fds"])
@@ -237,6 +238,11 @@ def _child_main(folder: Path, device, confinement: Confinement, rfd: int, wfd: i
         sys.stdin, sys.stdout, sys.stderr = (open(fd, mode, closefd=False) for fd, mode in ((0, "r"), (1, "w"), (2, "w")))
         try:
             self_check(device)
+            # torch imports parts of itself lazily (torch._dynamo with the first optimiser), and those
+            # look the user up by uid: do it now, before dropping to a uid that has no name.
+            os.environ.setdefault("USER", "torchkata-sandbox")
+            os.environ.setdefault("LOGNAME", "torchkata-sandbox")
+            warm_up(sys.modules["torch"])
             folder, weaknesses, hidden = _confine(folder, confinement, device)
         except BaseException as error:  # noqa: BLE001 - say why, then end
             reason = str(error) if isinstance(error, GradingError) else \
