@@ -32,11 +32,15 @@ def require_cuda(session):
 @nox.session(venv_params=VENV_PARAMS)
 @nox.parametrize("device", ["cpu", "cuda"])
 def tests(session, device):
-    """The whole suite on one device: every exercise against solutions/, the harness, and
-    the self-check that the untouched stubs fail every exercise test."""
+    """Lint (ruff), the import layers (import-linter), then the whole suite on one device:
+    every exercise against solutions/, the harness, and the self-check that the untouched
+    stubs fail every exercise test."""
     if device == "cuda":
         require_cuda(session)
     install(session, device)
+    session.install("ruff>=0.6", "import-linter>=2.1")
+    session.run("ruff", "check", "torchkata", "tests", "benchmarks", "solutions", "exercises", "noxfile.py")
+    session.run("lint-imports")  # the layers of torchkata/ (pyproject.toml): no import circle comes back
     session.run("pytest", f"--device={device}", "--impl=solutions", *session.posargs)
 
 

@@ -28,6 +28,7 @@ import torch
 
 from .loader import Implementation
 from .manifest import DONE, load
+from .plugin import IMPLEMENTATION, implementation
 
 SIZES = ("small", "large")
 SHAPES = {"cpu": {"small": (64, 64), "large": (4096, 4096)},
@@ -73,7 +74,7 @@ class Bench:
     def __init__(self, config):
         self.config = config
         self.impl_name = config.getoption("impl")
-        self.impl_folder = config._torchkata_impl
+        self.impl_folder = implementation(config)
         self.device = torch.device(config.getoption("device"))
         self.shapes = SHAPES[self.device.type]
         self._verdicts: dict[str, dict] | None = None
@@ -85,7 +86,7 @@ class Bench:
         if self._verdicts is None:
             from .session import grade
 
-            exercises = [c.exercise for c in self.config._torchkata_bench_cases]
+            exercises = [c.exercise for c in self.config.stash[CASES]]
             run = grade(self.impl_folder, exercises, timeout=self.config.getoption("bench_grade_timeout"),
                         device=self.device.type)
             reason = ("grading timed out" if run.timed_out else run.crashed or run.grading_error) or "was not graded"
@@ -146,16 +147,20 @@ def timing_test(cases: list[Case], sides=("impl", "torch")):
     return test_speed
 
 
+BENCH = pytest.StashKey[Bench]()
+CASES = pytest.StashKey[list]()  # the exercises this run times, one Case each
+
+
 @pytest.fixture(scope="session")
 def bench(pytestconfig) -> Bench:
-    return pytestconfig._torchkata_bench
+    return pytestconfig.stash[BENCH]
 
 
 @pytest.hookimpl(trylast=True)  # after torchkata.plugin has resolved --impl
 def pytest_configure(config):
-    config._torchkata_bench_cases = []
-    if hasattr(config, "_torchkata_impl"):
-        config._torchkata_bench = Bench(config)
+    config.stash[CASES] = []
+    if IMPLEMENTATION in config.stash:
+        config.stash[BENCH] = Bench(config)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -166,7 +171,7 @@ def pytest_collection_modifyitems(config, items):
         case = callspec.params.get("case") if callspec else None
         if isinstance(case, Case) and case.exercise in known:  # the roofline is no exercise
             seen.setdefault(case.exercise, case)
-    config._torchkata_bench_cases[:] = list(seen.values())
+    config.stash[CASES][:] = list(seen.values())
 
 
 # -- the table ------------------------------------------------------------------------------
@@ -240,7 +245,7 @@ def machine() -> str:
 
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
 def pytest_terminal_summary(terminalreporter, config):
-    bench = getattr(config, "_torchkata_bench", None)
+    bench = config.stash.get(BENCH, None)
     measured = _results(config)
     if bench is None or not (bench.not_timed or measured):
         return

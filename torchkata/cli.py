@@ -28,6 +28,7 @@ from .progress import Progress
 
 MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]", GRADING_ERROR: "[magenta]![/]"}
 EXIT_GRADING_ERROR = 2  # the grader failed: not a verdict on the learner's code (1 is "not right yet")
+EXIT_USAGE = 2          # what was asked cannot be done as given (argparse's own status too)
 
 
 class Kata:
@@ -318,7 +319,8 @@ def parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", parents=[common, device], help="grade a whole class (instructors)",
                                 description="Grade submissions: folders laid out like exercises/, zips of them, or "
                                 "folders of those (one per student). With none, a sample class. "
-                                "`torchkata grade merge SHARD/grades.json ...` combines shards.")
+                                "`torchkata grade merge SHARD/grades.json ... --out DIR` combines shards "
+                                "(see `torchkata grade merge --help`).")
     grade.add_argument("paths", nargs="*", type=Path, metavar="SUBMISSION")
     grade.add_argument("--out", type=Path, default=Path("grades"), help="folder for the reports (default: grades/)")
     grade.add_argument("--jobs", type=int, help="students graded at once (default: one per core)")
@@ -348,6 +350,11 @@ def cuda_refusal(device: str) -> str | None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["grade", "merge"]:
+        from .grading_cli import merge_command
+
+        return _guarded(lambda: merge_command(argv[2:], Console(highlight=False)))
     args = parser().parse_args(argv)
     lang = language(args.lang)
     device = getattr(args, "device", "cpu")
@@ -356,12 +363,22 @@ def main(argv=None) -> int:
         print(f"torchkata: {refusal}", file=sys.stderr)
         return EXIT_GRADING_ERROR
     kata = Kata(args.exercises, lang, args.timeout, Console(highlight=False), device)
-    command = args.command or "status"
+    return _guarded(lambda: run_command(kata, args.command or "status", args))
+
+
+def _guarded(command) -> int:
+    """Run a command; turn the library's exceptions into a message and an exit status."""
+    from .intake import IntakeError
+    from .reports import MergeError
+
     try:
-        return run_command(kata, command, args)
+        return command()
     except GradingError as error:
         print(f"torchkata: grading error: {error}", file=sys.stderr)
         return EXIT_GRADING_ERROR
+    except (IntakeError, MergeError) as error:
+        print(f"torchkata grade: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def run_command(kata: Kata, command: str, args) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -13,10 +14,25 @@ from rich.table import Table
 from . import classroom, reports, sample_class
 
 
+def merge_parser() -> argparse.ArgumentParser:
+    merge = argparse.ArgumentParser(prog="torchkata grade merge",
+                                    description="Combine the grades.json of every shard into the reports one run "
+                                    "would have written (grades.json of format 1 is read too).")
+    merge.add_argument("shards", nargs="+", type=Path, metavar="GRADES_JSON")
+    merge.add_argument("--out", type=Path, default=Path("grades"), help="folder for the reports (default: grades/)")
+    return merge
+
+
+def merge_command(argv: list[str], console: Console) -> int:
+    args = merge_parser().parse_args(argv)
+    _refuse_file_as_folder(args.out)
+    return _finish(reports.merge(args.shards), args.out, console, None)
+
+
 def grade_command(args, console: Console) -> int:
-    if args.paths and str(args.paths[0]) == "merge":
-        results = reports.merge(args.paths[1:])
-        return _finish(results, args.out, console, None)
+    _refuse_file_as_folder(args.out)
+    if args.jobs is not None and args.jobs < 1:
+        raise classroom.IntakeError(f"--jobs must be at least 1, got {args.jobs}")
     with tempfile.TemporaryDirectory(prefix="torchkata-sample-") as sample:
         paths = args.paths
         if not paths:
@@ -42,6 +58,11 @@ def grade_command(args, console: Console) -> int:
         return _finish(results, args.out, console, time.perf_counter() - start)
 
 
+def _refuse_file_as_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise classroom.IntakeError(f"--out must be a folder for the reports; {out} is a file")
+
+
 def _finish(results, out: Path, console: Console, seconds: float | None) -> int:
     written = reports.write_all(results, out)
     table = Table("student", "score", "flags")
@@ -52,7 +73,7 @@ def _finish(results, out: Path, console: Console, seconds: float | None) -> int:
         console.print(f"{len(results)} students in {seconds:.1f} s ({seconds / max(1, len(results)):.2f} s per student)")
     console.print(f"Reports in {out}/: grades.csv, grades.json, report.md, pass_rate.png, scores.png, "
                   f"gradescope/<student>/results.json ({len(written)} files)")
-    regrade = [r.student for r in results if classroom.REGRADE in r.flags]
+    regrade = [r.student for r in results if r.needs_regrading]
     if regrade:
         console.print(f"grading error: {len(regrade)} student(s) could not be graded fully and must be regraded "
                       f"(report.md says why): {', '.join(regrade)}", style="bold red")

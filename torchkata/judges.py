@@ -11,6 +11,7 @@ cannot see, and ends.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -20,7 +21,10 @@ from pathlib import Path
 import pytest
 
 from . import processes
-from .classroom import StudentResult, Submission, read_result, stage, unreadable_result
+from .intake import Submission, stage
+from .manifest import load
+from .plugin import set_implementation, verdict_collector
+from .verdicts import ExerciseResult, Flag, StudentResult, Verdict
 
 JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
 
@@ -68,7 +72,7 @@ class Judges:
                 except (OSError, zipfile.BadZipFile) as error:
                     self._done(submission, unreadable_result(submission, error))
                     continue
-                pid = processes.fork(lambda: _judge(session, folder, verdicts, self.device))
+                pid = processes.fork(functools.partial(_judge, session, folder, verdicts, self.device))
                 running[pid] = (submission, verdicts)
                 deadlines[pid] = time.monotonic() + JUDGE_SECONDS
             pid, ending = processes.wait_any(deadlines)
@@ -94,9 +98,38 @@ def _judge(session, folder: Path, verdicts: Path, device: str) -> int:
     except processes.GradingError as error:
         verdicts.write_text(json.dumps({"_grading_error": str(error)}), encoding="utf-8")
         return 0
-    session.config._torchkata_impl = folder
+    set_implementation(session.config, folder)
     items = session.items
-    for item, nextitem in zip(items, [*items[1:], None]):
+    for item, nextitem in zip(items, [*items[1:], None], strict=True):
         item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-    session.config.pluginmanager.get_plugin("torchkata-verdicts").write(verdicts)
+    verdict_collector(session.config).write(verdicts)
     return 0
+
+
+def read_result(submission: Submission, verdicts_file: Path, only: tuple[str, ...],
+                judge_ending: str = "ended") -> StudentResult:
+    """A student's result from the verdicts file its judge wrote. A judge is the grader's
+    own process (student code runs in its sandbox): when it wrote no verdicts, or could not
+    grade, every exercise it did not settle is a grading error, never wrong."""
+    result = StudentResult(submission.student)
+    try:
+        verdicts = json.loads(verdicts_file.read_text())
+    except (OSError, ValueError):
+        verdicts = {"_grading_error": f"the judge grading this student {judge_ending} without writing its verdicts"}
+    result.sandbox_weaknesses = verdicts.pop("_sandbox_weaknesses", [])
+    why = verdicts.pop("_grading_error", "this exercise was not graded")
+    for exercise in load():
+        if only and exercise.id not in only:
+            continue
+        state = verdicts.get(exercise.id, {"verdict": Verdict.GRADING_ERROR, "messages": [f"grading error: {why}"]})
+        verdict = Verdict(state["verdict"])
+        result.exercises[exercise.id] = ExerciseResult(verdict, exercise.points if verdict == Verdict.DONE else 0,
+                                                       state["messages"], [Flag(f) for f in state.get("flags", [])])
+    return result
+
+
+def unreadable_result(submission: Submission, error: Exception) -> StudentResult:
+    result = StudentResult(submission.student)
+    for exercise in load():
+        result.exercises[exercise.id] = ExerciseResult(Verdict.WRONG, 0, [f"the submission could not be read: {error}"])
+    return result

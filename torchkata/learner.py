@@ -22,6 +22,8 @@ import torch
 from . import boundary
 from .manifest import Exercise
 from .processes import FORK_ADVICE, GradingError, is_fork_failure
+from .tripwire import REFERENCE_LABEL
+from .verdicts import Flag, ReplyStatus
 
 
 class NotAttempted(pytest.fail.Exception):
@@ -95,11 +97,12 @@ KNOWN_ERRORS = [
 class Learner:
     """One exercise of one implementation, reached through a worker."""
 
-    def __init__(self, worker, exercise: Exercise, device: torch.device, seed: int = 0):
+    def __init__(self, worker, exercise: Exercise, device: torch.device, seed: int = 0, on_flag=None):
         self.worker = worker
         self.exercise = exercise
         self.device = device
         self.seed = seed
+        self.on_flag = on_flag or (lambda flag: None)  # where a flag is recorded the moment it arises
 
     def call_text(self, *args, **kwargs) -> str:
         parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
@@ -136,36 +139,41 @@ class Learner:
         return boundary.loads(self.worker.handle(boundary.dumps(_refs(request)), exercise=self.exercise.id))
 
     def _outcome(self, reply: dict, text: str) -> Outcome:
-        status = reply["status"]
-        if status == "not_attempted":
+        status = ReplyStatus(reply["status"])
+        if reply.get("tampered"):
+            # Flagged for the instructor, and put back by the worker before any check ran: the
+            # answer is judged on what it returned, like anyone else's.
+            self.on_flag(Flag.TAMPERED)
+        if status == ReplyStatus.NOT_ATTEMPTED:
             where = f" ({reply['where'].splitlines()[-1]})" if reply.get("where") else ""
             raise NotAttempted(
                 f"{self.exercise.id} is not attempted yet: its stub still raises NotImplementedError{where}. "
                 f"Open {self.exercise.module}.py, read the docstring of {self.exercise.name}, and replace "
                 "the raise with your code."
             )
-        if status == "broken":
+        if status == ReplyStatus.BROKEN:
             raise WrongAnswer(reply["message"])
-        if status == "timeout":
+        if status == ReplyStatus.TIMEOUT:
+            self.on_flag(Flag.TIMED_OUT)
             again = " (in an earlier test of this exercise; not run again)" if reply.get("again") else ""
             raise WrongAnswer(f"{text}: your code did not finish in {reply['seconds']:g} s{again} (an infinite loop, "
                               "or a sleep?) and was stopped.")
-        if status == "crashed":
+        if status == ReplyStatus.CRASHED:
+            self.on_flag(Flag.CRASHED)
             raise WrongAnswer(f"{text}: the process running your code died: {reply['how']}.")
-        if reply.get("tampered"):
-            raise WrongAnswer(f"{text} replaced {', '.join(reply['tampered'])}: your code must not patch torch "
-                              "or the grader. (They were put back.)")
         if reply.get("off_limits"):
+            if any(REFERENCE_LABEL in name for name in reply["off_limits"]):
+                self.on_flag(Flag.CALLED_REFERENCE)
             names = ", ".join(reply["off_limits"])
             raise WrongAnswer(
                 f"{text} calls {names}, which this exercise asks you to write yourself instead of "
                 "calling the built-in. Build it from basic tensor operations (torch.exp, sum, "
                 "clamp, where, ...) as the docstring explains."
             )
-        if status == "raised" and is_fork_failure(reply["message"]):
+        if status == ReplyStatus.RAISED and is_fork_failure(reply["message"]):
             raise GradingError(f"{text}: torch could not run in the grader's child process ({reply['message']}); "
                                f"{FORK_ADVICE}")
-        if status == "raised":
+        if status == ReplyStatus.RAISED:
             return Outcome(error_type=reply["type"], error_mro=tuple(reply["mro"]),
                            message=reply["message"], where=reply.get("where", ""))
         return Outcome(value=_handles(reply["value"], self))

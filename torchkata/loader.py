@@ -16,6 +16,8 @@ import sys
 import types
 from pathlib import Path
 
+from .paths import EXERCISE_TESTS, ROOT
+
 _counter = itertools.count()
 
 
@@ -77,3 +79,12 @@ class Implementation:
 
     def source_of(self, exercise_id: str) -> str:
         return str(self.folder / (exercise_id.split(".", 1)[0] + ".py"))
+
+
+def import_test_modules() -> None:
+    """Import every module of tests/exercises (as tests.exercises.*): the probes that run
+    beside learner code live there, and a confined child can no longer read tests/."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    for path in sorted(EXERCISE_TESTS.glob("test_*.py")):
+        importlib.import_module(f"tests.exercises.{path.stem}")

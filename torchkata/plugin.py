@@ -31,7 +31,6 @@ from .verdicts import combine
 from .worker import Worker
 
 
-
 def pytest_addoption(parser):
     group = parser.getgroup("torchkata")
     group.addoption("--impl", default="exercises",
@@ -70,28 +69,38 @@ def pytest_configure(config):
         # and the class grader runs one student per core anyway.
         torch.set_num_threads(1)
     try:
-        config._torchkata_impl = resolve(config.getoption("impl"), config.rootpath)
+        set_implementation(config, config.getoption("impl"))
     except ImplementationNotFound as error:
         raise pytest.UsageError(str(error)) from None
-    config.pluginmanager.register(VerdictCollector(config), "torchkata-verdicts")
-    _RUNS.append(config)
+    config.stash[VERDICTS] = VerdictCollector(config)
+    config.pluginmanager.register(config.stash[VERDICTS], "torchkata-verdicts")
 
 
-def pytest_unconfigure(config):
-    if config in _RUNS:
-        _RUNS.remove(config)
+# This run's state, in pytest's own typed store on the config.
+IMPLEMENTATION = pytest.StashKey[Path]()    # the folder graded (--impl, or a judge's student)
+VERDICTS = pytest.StashKey["VerdictCollector"]()
+SANDBOX = pytest.StashKey[IsolatedWorker]()  # the confined worker, when --isolate
+CURRENT_ITEM = pytest.StashKey[pytest.Item]()
 
 
-# The configs of the runs in progress, innermost last (a test may run pytest.main inside
-# pytest). Fixtures read the config here instead of asking for `pytestconfig`: that
-# fixture takes `request`, and pytest builds a new fixture definition, with an
-# inspect.signature(), every time a fixture that takes `request` is used (~5 per test).
-_RUNS: list = []
+def set_implementation(config, impl: str | Path) -> Path:
+    """Point this run (a collected session too: the class grader's judges, the benchmarks)
+    at an implementation: exercises, solutions, or a folder laid out like exercises/."""
+    config.stash[IMPLEMENTATION] = resolve(str(impl), config.rootpath)
+    return config.stash[IMPLEMENTATION]
+
+
+def implementation(config) -> Path:
+    return config.stash[IMPLEMENTATION]
+
+
+def verdict_collector(config) -> VerdictCollector:
+    return config.stash[VERDICTS]
 
 
 def pytest_report_header(config):
     device = config.getoption("device")
-    lines = [f"torchkata: grading {config._torchkata_impl} on {device}"]
+    lines = [f"torchkata: grading {implementation(config)} on {device}"]
     if device != "cuda":
         lines.append("torchkata: cuda was NOT run in this session (pass --device=cuda on a machine with a GPU)")
     return lines
@@ -121,52 +130,62 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+# Fixtures reach the run's config through `run`, a session fixture built once: a fixture
+# that takes `request` (as `pytestconfig` does) costs pytest a new fixture definition, with
+# an inspect.signature(), every time a test uses it (~5 per test).
 @pytest.fixture(scope="session")
-def device() -> torch.device:
+def run(pytestconfig) -> pytest.Config:
+    return pytestconfig
+
+
+@pytest.fixture(scope="session")
+def device(run) -> torch.device:
     """The device of this run (--device)."""
-    return torch.device(_RUNS[-1].getoption("device"))
+    return torch.device(run.getoption("device"))
 
 
 @pytest.fixture(scope="session")
-def worker(device):
+def worker(run, device):
     """Where learner code runs: this process, or (--isolate) a confined child."""
-    pytestconfig = _RUNS[-1]
+    pytestconfig = run
     if not pytestconfig.getoption("isolate"):
-        yield Worker(pytestconfig._torchkata_impl, device)
+        yield Worker(implementation(pytestconfig), device)
         return
     root = pytestconfig.rootpath
     hide = (root / "solutions", root / "tests", *map(Path, pytestconfig.getoption("hide")))
     limits = Limits(call_seconds=pytestconfig.getoption("call_timeout"))
-    isolated = IsolatedWorker(pytestconfig._torchkata_impl, device,
+    isolated = IsolatedWorker(implementation(pytestconfig), device,
                               Confinement(hide=hide, uid=pytestconfig.getoption("sandbox_uid"), limits=limits))
-    pytestconfig._torchkata_sandbox = isolated
+    pytestconfig.stash[SANDBOX] = isolated
     yield isolated
     isolated.close()
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    item.config._torchkata_item = item  # the test being set up, for the fixtures (see _RUNS)
+    item.config.stash[CURRENT_ITEM] = item  # the test being set up, for the fixtures (see `run`)
     if item.config.getoption("stop_at_verdict"):
         exercise = exercise_of(item)
-        if item.config.pluginmanager.get_plugin("torchkata-verdicts").settled(exercise):
+        if verdict_collector(item.config).settled(exercise):
             pytest.skip(f"--stop-at-verdict: {exercise} already failed a test, so its verdict is settled")
 
 
 @pytest.fixture
-def seed() -> int:
+def seed(run) -> int:
     """A fixed seed per test: the same test always sees the same numbers."""
-    return zlib.crc32(_RUNS[-1]._torchkata_item.nodeid.encode()) & 0x7FFFFFFF
+    return zlib.crc32(run.stash[CURRENT_ITEM].nodeid.encode()) & 0x7FFFFFFF
 
 
 @pytest.fixture
-def learner(worker, device, seed) -> Learner:
-    """The exercise this test grades, in the implementation chosen by --impl."""
-    item = _RUNS[-1]._torchkata_item
+def learner(run, worker, device, seed) -> Learner:
+    """The exercise this test grades, in the implementation chosen by --impl. Flags the
+    learner's calls raise (tampering, a time-out, ...) are recorded on this test's report."""
+    item = run.stash[CURRENT_ITEM]
     exercise_id = exercise_of(item)
     if exercise_id is None:
         raise pytest.UsageError(f"{item.nodeid} uses `learner` without @pytest.mark.exercise")
-    return Learner(worker, load().get(exercise_id), device, seed)
+    return Learner(worker, load().get(exercise_id), device, seed,
+                   on_flag=lambda flag: item.user_properties.append(("flag", str(flag))))
 
 
 @pytest.fixture
@@ -210,10 +229,14 @@ class VerdictCollector:
         self.config = config
         self.outcomes: dict[str, list[str]] = defaultdict(list)
         self.messages: dict[str, list[str]] = defaultdict(list)
+        self.flags: dict[str, list[str]] = defaultdict(list)
 
     def pytest_runtest_logreport(self, report):
         props = dict(report.user_properties)
         exercise = props.get("exercise")
+        for key, value in report.user_properties:
+            if key == "flag" and exercise is not None and value not in self.flags[exercise]:
+                self.flags[exercise].append(value)
         if exercise is None or not (report.when == "call" or report.failed):
             return
         self.outcomes[exercise].append(props.get("torchkata", report.outcome))
@@ -251,9 +274,10 @@ class VerdictCollector:
             self.write(Path(config.getoption("verdicts")))
 
     def write(self, path: Path) -> None:
-        """The verdicts file: {exercise id: {verdict, messages}}, and what the sandbox lacked."""
-        report = {ex: {"verdict": v, "messages": self.messages.get(ex, [])} for ex, v in self.verdicts().items()}
-        sandbox = getattr(self.config, "_torchkata_sandbox", None)
+        """The verdicts file: {exercise id: {verdict, messages, flags}}, and what the sandbox lacked."""
+        report = {ex: {"verdict": v, "messages": self.messages.get(ex, []), "flags": self.flags.get(ex, [])}
+                  for ex, v in self.verdicts().items()}
+        sandbox = self.config.stash.get(SANDBOX, None)
         if sandbox is not None and sandbox.weaknesses:
             report["_sandbox_weaknesses"] = sandbox.weaknesses
         path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

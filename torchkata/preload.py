@@ -9,11 +9,11 @@ run autograd (processes.py says why). Call `processes.prepare_parent(device)` fi
 
 from __future__ import annotations
 
-import importlib
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .loader import import_test_modules
+from .paths import ROOT
+from .processes import warm_up
 
 
 def preload(device: str = "cpu", test_modules: bool = True) -> None:
@@ -28,18 +28,6 @@ def preload(device: str = "cpu", test_modules: bool = True) -> None:
     if test_modules:
         import_test_modules()
     if device == "cpu":
-        warm_up(torch)
+        warm_up()
 
 
-def import_test_modules() -> None:
-    for path in sorted((ROOT / "tests" / "exercises").glob("test_*.py")):
-        importlib.import_module(f"tests.exercises.{path.stem}")
-
-
-def warm_up(torch) -> None:
-    torch.manual_seed(0)
-    layer = torch.nn.Linear(4, 2)
-    optimiser = torch.optim.SGD(layer.parameters(), lr=0.1)
-    layer(torch.randn(3, 4)).sum().backward()
-    optimiser.step()
-    optimiser.zero_grad()

@@ -120,6 +120,19 @@ def children_can_grade(device: str = "cpu", seconds: float = 120.0) -> str | Non
     return None if ending.code == 0 else (said or f"a grading process {ending.text()} before it could grade")
 
 
+def warm_up() -> None:
+    """torch's one-time costs: the first seed, backward pass and optimiser (which imports
+    torch._dynamo, ~1.5 s, and looks the user up by uid). Never in a cuda parent that forks."""
+    import torch
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(4, 2)
+    optimiser = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer(torch.randn(3, 4)).sum().backward()
+    optimiser.step()
+    optimiser.zero_grad()
+
+
 # -- starting children ----------------------------------------------------------------------
 def fork(child, *, new_session: bool = True) -> int:
     """Fork; the child runs `child()` and ends with its return value (70 if it raised),

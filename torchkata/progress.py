@@ -20,7 +20,7 @@ class Progress:
     hints_shown: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, exercises: Path) -> "Progress":
+    def load(cls, exercises: Path) -> Progress:
         path = Path(exercises).resolve().parent / ".torchkata" / "progress.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -10,10 +10,15 @@ import csv
 import json
 from pathlib import Path
 
-from .classroom import StudentResult, flags_of
 from .manifest import DONE, GRADING_ERROR, WRONG, load
+from .verdicts import ExerciseResult, StudentResult
 
-FORMAT = "torchkata-grades-1"
+FORMAT = "torchkata-grades-2"  # 2: per-exercise flags, the "grading error" verdict
+READABLE = ("torchkata-grades-1", FORMAT)
+
+
+class MergeError(ValueError):
+    """Shards that cannot be merged (the message names the file and why)."""
 
 
 def to_json(results: list[StudentResult]) -> dict:
@@ -22,28 +27,39 @@ def to_json(results: list[StudentResult]) -> dict:
         "format": FORMAT,
         "exercises": [{"id": e.id, "points": e.points} for e in curriculum],
         "max_score": sum(e.points for e in curriculum),
-        "students": {r.student: {"score": r.score, "exercises": r.exercises, "flags": r.flags,
-                                 "sandbox_weaknesses": r.sandbox_weaknesses} for r in sorted(results, key=lambda r: r.student)},
+        "students": {r.student: {"score": r.score, "exercises": {i: e.to_json() for i, e in r.exercises.items()},
+                                 "flags": r.flags, "sandbox_weaknesses": r.sandbox_weaknesses}
+                     for r in sorted(results, key=lambda r: r.student)},
     }
 
 
-def from_json(data: dict) -> list[StudentResult]:
-    if data.get("format") != FORMAT:
-        raise SystemExit(f"torchkata grade merge: not a grades.json of this format ({data.get('format')!r})")
+def from_json(data: dict, source: str = "grades.json") -> list[StudentResult]:
+    """Results from a grades.json of format 2, or of format 1 (flags were free text then)."""
+    if not isinstance(data, dict) or data.get("format") not in READABLE:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise MergeError(f"{source} is not a torchkata grades.json (format {found!r}; expected one of {READABLE})")
     results = []
     for student, entry in data["students"].items():
-        result = StudentResult(student, entry["exercises"], entry.get("flags", []), entry.get("sandbox_weaknesses", []))
-        result.flags = result.flags or flags_of(result)
-        results.append(result)
+        exercises = {i: ExerciseResult.from_json(e) for i, e in entry["exercises"].items()}
+        results.append(StudentResult(student, exercises, entry.get("sandbox_weaknesses", []),
+                                     extra_flags=list(entry.get("flags", []))))
     return results
 
 
 def merge(paths: list[Path]) -> list[StudentResult]:
+    if not paths:
+        raise MergeError("no shards given: name the grades.json of every shard")
     merged: dict[str, StudentResult] = {}
-    for path in paths:
-        for result in from_json(json.loads(Path(path).read_text(encoding="utf-8"))):
+    for path in map(Path, paths):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise MergeError(f"{path} cannot be read: {error.strerror}") from None
+        except ValueError as error:
+            raise MergeError(f"{path} is not JSON: {error}") from None
+        for result in from_json(data, str(path)):
             if result.student in merged:
-                raise SystemExit(f"torchkata grade merge: student {result.student!r} is in two shards")
+                raise MergeError(f"student {result.student!r} is in two shards (the second: {path})")
             merged[result.student] = result
     return [merged[s] for s in sorted(merged)]
 

@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import boundary
-from .preload import warm_up
-from .processes import Ending, GradingError, close_inherited_fds, fork, kill_group, self_check, spawn
+from .loader import import_test_modules
+from .paths import ROOT
+from .processes import Ending, GradingError, close_inherited_fds, fork, kill_group, self_check, spawn, warm_up
 
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
@@ -218,9 +219,7 @@ SPAWNED_CHILD = ("import json, sys; settings = json.loads(sys.argv[1]); sys.path
 def spawned_child_main(settings: dict) -> None:
     """The sandbox child of a cuda run, in a fresh interpreter: load what a forked child
     inherits (the test modules hold the probes), then serve as a forked child does."""
-    from .preload import preload
-
-    preload(settings["device"], test_modules=True)  # a forked child has all this from its parent
+    import_test_modules()  # a forked child has them from its parent; they hold the probes
     raw = settings["confinement"]
     confinement = Confinement(hide=tuple(map(Path, raw["hide"])), uid=raw["uid"], limits=Limits(**raw["limits"]))
     _child_main(Path(settings["folder"]), settings["device"], confinement, *settings["fds"])
@@ -242,7 +241,7 @@ def _child_main(folder: Path, device, confinement: Confinement, rfd: int, wfd: i
             # look the user up by uid: do it now, before dropping to a uid that has no name.
             os.environ.setdefault("USER", "torchkata-sandbox")
             os.environ.setdefault("LOGNAME", "torchkata-sandbox")
-            warm_up(sys.modules["torch"])
+            warm_up()
             folder, weaknesses, hidden = _confine(folder, confinement, device)
         except BaseException as error:  # noqa: BLE001 - say why, then end
             reason = str(error) if isinstance(error, GradingError) else \
@@ -252,7 +251,8 @@ def _child_main(folder: Path, device, confinement: Confinement, rfd: int, wfd: i
         os.write(report_fd, "\n".join(weaknesses).encode())
         os.close(report_fd)
         sys.dont_write_bytecode = True
-        from .worker import SOLUTIONS, Worker
+        from .paths import SOLUTIONS
+        from .worker import Worker
 
         worker = Worker(folder, device, reference_hidden=SOLUTIONS in hidden)
         while True:
@@ -281,7 +281,7 @@ def _bind_readonly(libc, source, target) -> bool:
 
 def _runtime_folders() -> list[Path]:
     """What the child still reads after confinement: Python, its site-packages, torchkata."""
-    folders = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(__file__).resolve().parents[1]}
+    folders = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), ROOT}
     folders.update(Path(p) for p in sys.path if p and os.path.isabs(p) and Path(p).is_dir())
     # Never /tmp itself or a folder above it: that would put back what the private /tmp hides.
     return sorted({f.resolve() for f in folders} - {Path("/tmp"), *Path("/tmp").parents})

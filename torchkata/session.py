@@ -18,8 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .preload import ROOT, preload
-from .processes import GradingError, children_can_grade, cuda_in_use, ending_text, fork, kill_group, \
-    prepare_parent, self_check, wait
+from .processes import (
+    GradingError,
+    children_can_grade,
+    cuda_in_use,
+    ending_text,
+    fork,
+    kill_group,
+    prepare_parent,
+    self_check,
+    wait,
+)
 
 
 @dataclass

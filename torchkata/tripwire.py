@@ -108,7 +108,7 @@ class Tripwire:
         if event == "call":
             label = self.codes.get(frame.f_code)
             if label is None and self.forbidden_files and frame.f_code.co_filename.startswith(self.forbidden_files):
-                label = f"the reference solutions ({frame.f_code.co_filename})"
+                label = f"{REFERENCE_LABEL} ({frame.f_code.co_filename})"
         elif event == "c_call":
             if getattr(arg, "__name__", None) not in self.c_names:
                 return
@@ -148,6 +148,7 @@ class Tripwire:
 # code of each such function by one that records the call and refuses to compute anything;
 # the Tripwire around the learner's call reports those records with its own hits.
 REFERENCE_CALLS: list[str] = []
+REFERENCE_LABEL = "the reference solutions"  # how a call into solutions/ is named among the hits
 
 
 class ReferenceCodeCalled(RuntimeError):
@@ -202,5 +203,5 @@ def refuse_reference_code(folder: str) -> None:
             for function in _functions_in(vars(module), seen):
                 code = function.__code__
                 if code.co_filename.startswith(folder):
-                    label = f"the reference solutions ({code.co_filename})"
+                    label = f"{REFERENCE_LABEL} ({code.co_filename})"
                     function.__code__ = _refusing_code(label, len(code.co_freevars))

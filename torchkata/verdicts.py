@@ -1,11 +1,13 @@
-"""The verdicts an exercise can have, everywhere: the pytest plugin, the command line, the reports.
+"""The typed values of grading, in one place: verdicts, flags, the worker's reply statuses,
+and a student's result.
 
-A `Verdict` is a str (its value is what JSON files and reports hold), so files written
-before it existed read the same.
+`Verdict`, `Flag` and `ReplyStatus` are strs (their values are what JSON files and reports
+hold), so files written before they existed read the same.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -14,6 +16,28 @@ class Verdict(StrEnum):
     WRONG = "wrong"                  # the student's code failed a test: the only verdict that blames it
     NOT_ATTEMPTED = "not attempted"  # the stub still raises NotImplementedError
     GRADING_ERROR = "grading error"  # the grader failed (its own exception, a broken environment): regrade
+
+
+class Flag(StrEnum):
+    """Something an instructor should look at, recorded where it happens (never read back
+    from a message's wording). Only the verdict decides points."""
+
+    TAMPERED = "patched torch or the grader"
+    CALLED_REFERENCE = "called the reference solutions"
+    TIMED_OUT = "timed out"
+    CRASHED = "crashed the sandbox"
+    REGRADE = "grading error: regrade"
+
+
+class ReplyStatus(StrEnum):
+    """What a call into learner code came to, as the worker replies it."""
+
+    OK = "ok"
+    RAISED = "raised"
+    NOT_ATTEMPTED = "not_attempted"
+    BROKEN = "broken"       # the module would not import
+    TIMEOUT = "timeout"     # the sandbox stopped it at the call's time limit
+    CRASHED = "crashed"     # the sandbox child died, or garbled its reply
 
 
 def combine(outcomes: list[str]) -> Verdict:
@@ -26,3 +50,45 @@ def combine(outcomes: list[str]) -> Verdict:
         if verdict in outcomes:
             return verdict
     return Verdict.WRONG if "failed" in outcomes else Verdict.DONE
+
+
+@dataclass
+class ExerciseResult:
+    verdict: Verdict
+    points: int = 0
+    messages: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"verdict": str(self.verdict), "points": self.points, "messages": self.messages,
+                "flags": [str(f) for f in self.flags]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> ExerciseResult:
+        return cls(Verdict(data["verdict"]), int(data.get("points", 0)), list(data.get("messages", [])),
+                   [Flag(f) for f in data.get("flags", [])])
+
+
+@dataclass
+class StudentResult:
+    student: str
+    exercises: dict[str, ExerciseResult] = field(default_factory=dict)
+    sandbox_weaknesses: list[str] = field(default_factory=list)
+    extra_flags: list[str] = field(default_factory=list)  # kept from files of format 1 (free text)
+
+    @property
+    def score(self) -> int:
+        return sum(e.points for e in self.exercises.values())
+
+    @property
+    def flags(self) -> list[str]:
+        """The student's flags, in Flag order: those of every exercise, and a regrade flag
+        when any exercise is a grading error."""
+        found = {f for e in self.exercises.values() for f in e.flags}
+        if any(e.verdict == Verdict.GRADING_ERROR for e in self.exercises.values()):
+            found.add(Flag.REGRADE)
+        return [str(f) for f in Flag if f in found] + [f for f in self.extra_flags if f not in set(map(str, found))]
+
+    @property
+    def needs_regrading(self) -> bool:
+        return Flag.REGRADE in self.flags

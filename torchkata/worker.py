@@ -27,6 +27,7 @@ import torch
 from . import boundary
 from .loader import Implementation
 from .manifest import Curriculum, load
+from .paths import SOLUTIONS
 from .tripwire import Tripwire, refuse_reference_code
 
 
@@ -66,7 +67,6 @@ WATCHED = [(torch, "allclose"), (torch, "isclose"), (torch, "equal"), (torch, "s
            (torch.testing, "assert_close"), (torch.Tensor, "__eq__"), (torch.Tensor, "allclose"),
            (torch.Tensor, "equal"), (torch.Tensor, "detach"), (torch.Tensor, "__reduce_ex__"),
            (boundary, "dumps"), (boundary, "_encode")]
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 
 
 class Worker:

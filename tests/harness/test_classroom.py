@@ -42,8 +42,8 @@ def test_sample_class_is_scored_right(graded):
     assert scores == {"s1-perfect": 5, "s2-typical": 4, "s3-not-started": 0, "s4-hostile": 0}
     hostile = next(r for r in results if r.student == "s4-hostile")
     assert "patched torch or the grader" in hostile.flags and "timed out" in hostile.flags
-    assert "did not finish in 3 s" in hostile.exercises["activations.tanh"]["messages"][0]
-    assert hostile.exercises["training.sgd_step"]["verdict"] == "wrong"
+    assert "did not finish in 3 s" in hostile.exercises["activations.tanh"].messages[0]
+    assert hostile.exercises["training.sgd_step"].verdict == "wrong"
 
 
 def test_each_student_gets_what_a_lone_pytest_run_gives(graded, sample, tmp_path):
@@ -57,8 +57,8 @@ def test_each_student_gets_what_a_lone_pytest_run_gives(graded, sample, tmp_path
         alone = grade(sample / result.student, tmp_path / result.student, ONLY, "--isolate", "--stop-at-verdict")
         for exercise in ONLY:
             graded_in_class = result.exercises[exercise]
-            assert graded_in_class["verdict"] == alone[exercise]["verdict"], f"{result.student}: {exercise}"
-            assert graded_in_class["messages"][:1] == alone[exercise]["messages"][:1], f"{result.student}: {exercise}"
+            assert graded_in_class.verdict == alone[exercise]["verdict"], f"{result.student}: {exercise}"
+            assert graded_in_class.messages[:1] == alone[exercise]["messages"][:1], f"{result.student}: {exercise}"
 
 
 def test_reports_are_written_in_their_formats(graded):
@@ -96,7 +96,7 @@ def test_shards_partition_the_class_deterministically(sample):
     parts = [classroom.shard(everyone, f"{k}/3") for k in (1, 2, 3)]
     assert sorted(s.student for p in parts for s in p) == sorted(s.student for s in everyone)
     assert [s.student for s in classroom.shard(list(reversed(everyone)), "2/3")] == [s.student for s in parts[1]]
-    with pytest.raises(SystemExit, match="K/N"):
+    with pytest.raises(classroom.IntakeError, match="K/N"):
         classroom.shard(everyone, "4/3")
 
 
@@ -116,7 +116,7 @@ def test_zip_submissions_and_unsafe_members(sample, tmp_path):
 
 def test_two_submissions_for_one_student_are_refused(sample, tmp_path):
     (tmp_path / "s1-perfect.zip").write_bytes(b"")
-    with pytest.raises(SystemExit, match="two submissions"):
+    with pytest.raises(classroom.IntakeError, match="two submissions"):
         classroom.discover([sample, tmp_path])
 
 

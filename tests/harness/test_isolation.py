@@ -33,7 +33,8 @@ HOSTILE = [
     # limit zero-filling memory before reaching the limit.
     ("memory bomb", "def zero_grad(params):\n    hog = bytearray(8 << 30)", "MemoryError"),
     ("patched assert_close and allclose", "def zero_grad(params):\n    torch.testing.assert_close = lambda *a, **k: None\n"
-     "    torch.allclose = lambda *a, **k: True\n    torch.Tensor.__eq__ = lambda self, other: True", "must not patch torch"),
+     "    torch.allclose = lambda *a, **k: True\n    torch.Tensor.__eq__ = lambda self, other: True",
+     "zero_grad left parameter"),  # judged on what it did, with the patches undone (and flagged: test_plugin.py)
     ("tensor subclass with a lying __eq__", "class Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
      "def zero_grad(params):\n    for p in params:\n        if p.grad is not None:\n            p.grad = p.grad.as_subclass(Liar)",
      "zero_grad left parameter"),

@@ -38,7 +38,7 @@ def test_unknown_exercise_lists_the_known_ones(capsys):
 
 def test_exercise_option_grades_only_that_exercise(tmp_path):
     verdicts = grade(SOLUTIONS, tmp_path, ("training.zero_grad",))
-    assert verdicts == {"training.zero_grad": {"verdict": "done", "messages": []}}
+    assert verdicts == {"training.zero_grad": {"verdict": "done", "messages": [], "flags": []}}
 
 
 def test_a_module_that_does_not_import_costs_only_that_module(tmp_path):
@@ -133,3 +133,18 @@ def test_a_fork_that_cannot_run_autograd_is_a_grading_error_in_the_sandbox(tmp_p
     monkeypatch.setattr(torchkata.sandbox, "self_check", fork_broken)
     verdict = grade(SOLUTIONS, tmp_path, ("activations.sigmoid",), "--isolate")["activations.sigmoid"]
     assert verdict["verdict"] == "grading error" and "cannot run autograd" in verdict["messages"][0]
+
+
+# -- tampering: flagged where it happens; it costs points only when the answer is wrong ---------
+PATCHES = "    torch.allclose = lambda *a, **k: True\n    torch.testing.assert_close = lambda *a, **k: None\n"
+
+
+@pytest.mark.forks
+@pytest.mark.parametrize("isolate", [False, True], ids=["in_process", "isolated"])
+@pytest.mark.parametrize("body,verdict", [("    return x.clamp(min=0)", "done"), ("    return x", "wrong")],
+                         ids=["right_answer", "wrong_answer"])
+def test_tampering_is_flagged_and_judged_on_the_answer(tmp_path, isolate, body, verdict):
+    submission = submission_with(tmp_path, "activations", "def relu(x):\n" + PATCHES + body)
+    graded = grade(submission, tmp_path, ("activations.relu",), *(["--isolate"] if isolate else []))["activations.relu"]
+    assert graded["verdict"] == verdict, graded
+    assert graded["flags"] == ["patched torch or the grader"]
