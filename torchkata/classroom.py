@@ -21,7 +21,8 @@ from .intake import IntakeError, Submission, discover, shard, stage  # noqa: F40
 from .judges import Judges
 from .paths import EXERCISE_TESTS, ROOT
 from .preload import preload
-from .processes import GradingError, children_can_grade, cuda_in_use, prepare_parent
+from .processes import GradingError, Unconfined, children_can_grade, cuda_in_use, prepare_parent
+from .sandbox import confinement_refusal
 from .session import LEAN_ENV, LEAN_OPTIONS
 from .verdicts import Flag, StudentResult
 
@@ -31,7 +32,7 @@ REGRADE = str(Flag.REGRADE)
 # -- grading ----------------------------------------------------------------------------------
 def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = None, call_seconds: float = 20.0,
                 exercises: tuple[str, ...] = (), hide: tuple[Path, ...] = (), progress=None,
-                device: str = "cpu") -> list[StudentResult]:
+                device: str = "cpu", allow_unconfined: bool = False) -> list[StudentResult]:
     """Grade every submission on `device`; returns one result per student, in student order.
 
     One pytest session, in this process, collects the suite once; its run loop then forks
@@ -41,6 +42,9 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
     """
     import pytest
 
+    refusal = confinement_refusal(allow_unconfined)
+    if refusal:
+        raise Unconfined(refusal)
     if cuda_in_use():
         raise GradingError("class grading must start in a process that has not used CUDA: its judges are forked "
                            "from it (run `torchkata grade` as its own command)")
@@ -59,7 +63,7 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
         hidden = [out, scratch, *hide, *_sources_to_hide(submissions)]
         # --impl is a placeholder here: each judge points the session at its student's folder.
         code = pytest.main([str(EXERCISE_TESTS), "--impl=exercises", f"--device={device}",
-                            "--isolate", "--stop-at-verdict",
+                            "--isolate", "--stop-at-verdict", *(["--allow-unconfined"] if allow_unconfined else []),
                             f"--call-timeout={call_seconds}", *(f"--hide={h}" for h in hidden),
                             *(f"--exercise={e}" for e in exercises), "--capture=no", *LEAN_OPTIONS],
                            plugins=[judges])

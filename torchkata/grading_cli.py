@@ -54,7 +54,8 @@ def grade_command(args, console: Console) -> int:
 
             bar.refresh()
             results = classroom.grade_class(submissions, args.out, jobs=args.jobs, call_seconds=args.call_timeout,
-                                            exercises=tuple(args.only), progress=done, device=args.device)
+                                            exercises=tuple(args.only), progress=done, device=args.device,
+                                            allow_unconfined=args.allow_unconfined)
         return _finish(results, args.out, console, time.perf_counter() - start)
 
 

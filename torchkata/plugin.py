@@ -26,7 +26,7 @@ from .learner import Learner, NotAttempted
 from .loader import ImplementationNotFound, resolve
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, load
 from .processes import prepare_parent
-from .sandbox import Confinement, IsolatedWorker, Limits
+from .sandbox import Confinement, IsolatedWorker, Limits, confinement_refusal
 from .verdicts import combine
 from .worker import Worker
 
@@ -47,6 +47,9 @@ def pytest_addoption(parser):
                     "(default: 200000 + this process id, unique among live sandboxes)")
     group.addoption("--hide", action="append", default=[], metavar="PATH",
                     help="with --isolate: a folder learner code must not see (repeatable; solutions/ and tests/ always)")
+    group.addoption("--allow-unconfined", action="store_true",
+                    help="with --isolate, where student code cannot be confined (not root, no user namespaces): "
+                    "run it anyway, with the grader's uid, files and network (said in the verdicts)")
     group.addoption("--stop-at-verdict", action="store_true",
                     help="stop testing an exercise once its verdict is settled (its first failing or not "
                     "attempted test): the same verdicts, sooner, with the first failure's message only")
@@ -59,6 +62,9 @@ def pytest_configure(config):
     if config.getoption("isolate"):
         # The sandbox is forked from this process: make that sound before torch sets CUDA up (processes.py).
         prepare_parent(config.getoption("device"))
+        refusal = confinement_refusal(config.getoption("allow_unconfined"))
+        if refusal:
+            raise pytest.UsageError(f"--isolate: {refusal}")
     if config.getoption("device") == "cuda" and not torch.cuda.is_available():
         build = f"this torch {torch.__version__} was built without CUDA" if torch.version.cuda is None \
             else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no usable GPU"
@@ -155,7 +161,8 @@ def worker(run, device):
     hide = (root / "solutions", root / "tests", *map(Path, pytestconfig.getoption("hide")))
     limits = Limits(call_seconds=pytestconfig.getoption("call_timeout"))
     isolated = IsolatedWorker(implementation(pytestconfig), device,
-                              Confinement(hide=hide, uid=pytestconfig.getoption("sandbox_uid"), limits=limits))
+                              Confinement(hide=hide, uid=pytestconfig.getoption("sandbox_uid"), limits=limits,
+                                          allow_unconfined=pytestconfig.getoption("allow_unconfined")))
     pytestconfig.stash[SANDBOX] = isolated
     yield isolated
     isolated.close()

@@ -50,6 +50,11 @@ class GradingError(RuntimeError):
     limit): never the student's fault. Reported as "grading error" with a non-zero exit."""
 
 
+class Unconfined(RuntimeError):
+    """No confinement can be set up for student code here (and running it unconfined was
+    not allowed): a refusal before grading, not a grading error."""
+
+
 # -- the parent, before it forks -------------------------------------------------------------
 def prepare_parent(device: str) -> None:
     """Make this process safe to fork children that grade on `device` (see the module doc).

@@ -10,6 +10,10 @@ costs milliseconds) that confines itself and then serves requests over a pipe:
   tests, the reports and the other submissions hidden under empty tmpfs mounts; a private
   /tmp as scratch space; the submission itself mounted read-only), then an unprivileged
   uid of its own, so it can write nowhere else and can be cleaned up by uid;
+* as an ordinary user (no root): new user, mount and network namespaces instead, where
+  every mount is made read-only (the grader's files included), the same hiding and private
+  /tmp, then every capability dropped so nothing can be undone; the uid stays the grader's.
+  Where neither works, student code is not run unless --allow-unconfined says so;
 * resource limits: address space, process count, file size, no core dumps.
 
 Every call has a time limit. A call that hangs, or a child that dies (os._exit, a
@@ -34,7 +38,18 @@ from pathlib import Path
 from . import boundary
 from .loader import import_test_modules
 from .paths import ROOT
-from .processes import Ending, GradingError, close_inherited_fds, fork, kill_group, self_check, spawn, warm_up
+from .processes import (
+    Ending,
+    GradingError,
+    Unconfined,
+    close_inherited_fds,
+    fork,
+    kill_group,
+    self_check,
+    spawn,
+    wait,
+    warm_up,
+)
 
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
@@ -56,6 +71,7 @@ class Confinement:
     """Where the child may look, and as whom it runs."""
 
     hide: tuple[Path, ...] = ()     # folders replaced by empty ones inside the child
+    allow_unconfined: bool = False  # grade even where no confinement can be set up (said in the report)
     uid: int | None = None          # the unprivileged uid the child drops to (as root); by default
                                     # one derived from this process id, so no two live sandboxes share one
     limits: Limits = field(default_factory=Limits)
@@ -192,6 +208,7 @@ class IsolatedWorker:
             # A fork of a process that has used CUDA cannot use CUDA: a fresh interpreter sets it up itself.
             settings = {"path": sys.path, "folder": str(self.folder), "device": self.device, "fds": child_fds,
                         "confinement": {"hide": [str(h) for h in self.confinement.hide], "uid": self.confinement.uid,
+                                        "allow_unconfined": self.confinement.allow_unconfined,
                                         "limits": vars(self.confinement.limits)}}
             pid = spawn([sys.executable, "-c", SPAWNED_CHILD, json.dumps(settings)], pass_fds=child_fds)
         else:
@@ -212,6 +229,8 @@ class IsolatedWorker:
 
 
 GRADING_ERROR_LINE = "grading error: "
+UNCONFINED_ADVICE = ("grading would run student code with the grader's uid, files and network. Grade as root or "
+                     "where user namespaces are allowed, or pass --allow-unconfined to grade anyway")
 SPAWNED_CHILD = ("import json, sys; settings = json.loads(sys.argv[1]); sys.path[:0] = settings['path']; "
                  "from torchkata.sandbox import spawned_child_main; spawned_child_main(settings)")
 
@@ -221,7 +240,8 @@ def spawned_child_main(settings: dict) -> None:
     inherits (the test modules hold the probes), then serve as a forked child does."""
     import_test_modules()  # a forked child has them from its parent; they hold the probes
     raw = settings["confinement"]
-    confinement = Confinement(hide=tuple(map(Path, raw["hide"])), uid=raw["uid"], limits=Limits(**raw["limits"]))
+    confinement = Confinement(hide=tuple(map(Path, raw["hide"])), uid=raw["uid"], limits=Limits(**raw["limits"]),
+                              allow_unconfined=raw["allow_unconfined"])
     _child_main(Path(settings["folder"]), settings["device"], confinement, *settings["fds"])
 
 
@@ -282,7 +302,8 @@ def _bind_readonly(libc, source, target) -> bool:
 def _runtime_folders() -> list[Path]:
     """What the child still reads after confinement: Python, its site-packages, torchkata."""
     folders = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), ROOT}
-    folders.update(Path(p) for p in sys.path if p and os.path.isabs(p) and Path(p).is_dir())
+    folders.update(Path(p) for p in sys.path if p and os.path.isabs(p) and os.path.isdir(p))  # isdir: False, not
+    # an error, for a folder this uid may not look into
     # Never /tmp itself or a folder above it: that would put back what the private /tmp hides.
     return sorted({f.resolve() for f in folders} - {Path("/tmp"), *Path("/tmp").parents})
 
@@ -320,44 +341,59 @@ def _cover(libc, top: Path, keep: list[Path]) -> bool:
     return True
 
 
+def _mount_and_hide(libc, folder: Path, confinement: Confinement) -> tuple[Path, list[str], list[Path]]:
+    """In this process's own mount namespace: the submission read-only at INSIDE, a private
+    /tmp and /dev/shm (the Python runtime put back read-only where it lives under them), and
+    the hidden folders under empty mounts."""
+    weaknesses, hidden = [], []
+    # First the submission, read-only, at a place nothing below hides; then the hiding.
+    MOUNTS.mkdir(parents=True, exist_ok=True)
+    if _mount(libc, "tmpfs", MOUNTS, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
+        INSIDE.mkdir()
+        if _bind_readonly(libc, folder, INSIDE):
+            folder = INSIDE
+    if folder != INSIDE:
+        weaknesses.append("could not mount the submission read-only")
+    # A private /tmp, and the Python runtime readable by the unprivileged uid even where
+    # it lives under /tmp or /root (mode 700): cover each, then put back what is needed.
+    needed = _runtime_folders()
+    for top in _tops_to_cover(needed):
+        if not _cover(libc, top, [d for d in needed if d.is_relative_to(top)]):
+            weaknesses.append(f"could not give the learner a private {top}")
+    for path in confinement.hide:
+        if not Path(path).is_dir():
+            continue
+        if _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
+            hidden.append(Path(path).resolve())
+        else:
+            weaknesses.append(f"could not hide {path}")
+    if not _mount(libc, "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777"):
+        weaknesses.append("could not give the learner a private /dev/shm")
+    return folder, weaknesses, hidden
+
+
 def _confine(folder: Path, confinement: Confinement, device: str = "cpu") -> tuple[Path, list[str], list[Path]]:
     """Confine this (child) process; return the submission's path inside, what failed, and
     the folders it hid."""
     weaknesses, hidden = [], []
     limits = confinement.limits
+    libc = ctypes.CDLL(None, use_errno=True)
     if os.geteuid() == 0:
-        libc = ctypes.CDLL(None, use_errno=True)
         if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 and _mount(libc, None, "/", None, MS_REC | MS_PRIVATE):
-            # First the submission, read-only, at a place nothing below hides; then the hiding.
-            MOUNTS.mkdir(parents=True, exist_ok=True)
-            if _mount(libc, "tmpfs", MOUNTS, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
-                INSIDE.mkdir()
-                if _bind_readonly(libc, folder, INSIDE):
-                    folder = INSIDE
-            if folder != INSIDE:
-                weaknesses.append("could not mount the submission read-only")
-            # A private /tmp, and the Python runtime readable by the unprivileged uid even where
-            # it lives under /tmp or /root (mode 700): cover each, then put back what is needed.
-            needed = _runtime_folders()
-            for top in _tops_to_cover(needed):
-                if not _cover(libc, top, [d for d in needed if d.is_relative_to(top)]):
-                    weaknesses.append(f"could not give the learner a private {top}")
-            for path in confinement.hide:
-                if not Path(path).is_dir():
-                    continue
-                if _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
-                    hidden.append(Path(path).resolve())
-                else:
-                    weaknesses.append(f"could not hide {path}")
-            if not _mount(libc, "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777"):
-                weaknesses.append("could not give the learner a private /dev/shm")
+            folder, weaknesses, hidden = _mount_and_hide(libc, folder, confinement)
         else:
             weaknesses.append("no mount/network namespaces: the network, the solutions and the tests stay reachable")
         os.setgroups([])
         os.setgid(confinement.uid)
         os.setuid(confinement.uid)
     else:
-        weaknesses.append("not running as root: learner code keeps the grader's uid, files and network")
+        try:
+            folder, weaknesses, hidden = _confine_unprivileged(libc, folder, confinement)
+        except Unconfined as why:
+            if not confinement.allow_unconfined:
+                raise GradingError(f"student code cannot be confined here ({why}); {UNCONFINED_ADVICE}") from None
+            weaknesses.append(f"not confined ({why}; --allow-unconfined): student code keeps the grader's uid, "
+                              "files and network")
     scratch = Path("/tmp/scratch") if os.access("/tmp", os.W_OK) else Path.cwd()
     scratch.mkdir(exist_ok=True)
     os.chdir(scratch)
@@ -376,3 +412,103 @@ def _confine(folder: Path, confinement: Confinement, device: str = "cpu") -> tup
             weaknesses.append(f"could not set {limit}")
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file is an OSError, not a kill
     return folder, weaknesses, hidden
+
+
+# -- without root: a user namespace does what root does ------------------------------------
+CLONE_NEWUSER = 0x10000000
+MS_NOEXEC, MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 8, 1024, 2048, 1 << 21
+_KEPT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
+               "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
+PR_SET_NO_NEW_PRIVS, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 38, 3, 4
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def _mount_points() -> list[tuple[str, int]]:
+    """(mount point, the flags a read-only remount must keep), outermost first."""
+    found = []
+    for line in open("/proc/self/mountinfo"):
+        fields = line.split()
+        point = fields[4].encode().decode("unicode_escape")
+        flags = sum(_KEPT_FLAGS.get(option, 0) for option in fields[5].split(","))
+        found.append((point, flags))
+    return sorted(found, key=lambda item: item[0].count("/"))
+
+
+def _everything_read_only(libc) -> list[str]:
+    """Remount every mount of this (new) namespace read-only, but /proc, /sys and /dev."""
+    failed = []
+    for point, flags in _mount_points():
+        if point.startswith(("/proc", "/sys", "/dev")):
+            continue
+        if not _mount(libc, None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | flags):
+            failed.append(point)
+    return failed
+
+
+def _drop_capabilities(libc) -> bool:
+    """No capability left in the namespace (so no mount can be undone) and none to gain."""
+    data = (_CapData * 2)()
+    dropped = libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), data) == 0
+    return libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 and dropped
+
+
+def user_namespaces_work() -> bool:
+    """Whether this process may make a user namespace (most Linux distributions allow it)."""
+    def child() -> int:
+        return 0 if ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) == 0 else 1
+
+    ending = wait(fork(child), time.monotonic() + 30)
+    return ending is not None and ending.code == 0
+
+
+def _confine_unprivileged(libc, folder: Path, confinement: Confinement) -> tuple[Path, list[str], list[Path]]:
+    """As an ordinary user: new user, mount and network namespaces, where this process may
+    mount; every mount made read-only, a private /tmp and /dev/shm, the submission read-only,
+    the hidden folders under empty mounts; then every capability dropped, so student code
+    can undo none of it. Its uid stays the grader's (one uid is all an ordinary user may map),
+    but every file the grader owns is on a read-only mount."""
+    weaknesses, hidden = [], []
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) != 0:
+        raise Unconfined("this system refuses user namespaces to ordinary users")
+    # /proc/self is writable by its own uid only while the process is dumpable (a process
+    # that changed uid is not, until told).
+    dumpable = libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    libc.prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0)
+    if not _mount(libc, None, "/", None, MS_REC | MS_PRIVATE):
+        raise Unconfined("could not make the mounts private to the sandbox")
+    failed = _everything_read_only(libc)
+    if failed:
+        weaknesses.append(f"could not make {', '.join(failed)} read-only")
+    scratch_top = MOUNTS.parent  # /run: a tmpfs of our own there holds the staging points
+    if not _mount(libc, "tmpfs", scratch_top, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
+        raise Unconfined(f"could not mount a scratch tmpfs on {scratch_top}")
+    folder, more, hidden = _mount_and_hide(libc, folder, confinement)
+    weaknesses += more
+    if not _drop_capabilities(libc):
+        raise Unconfined("could not drop the namespace's capabilities")
+    return folder, weaknesses, hidden
+
+
+def confinement_refusal(allow_unconfined: bool) -> str | None:
+    """Why student code may not be run here, or None: as root, or where an ordinary user
+    may make user namespaces, it is confined; elsewhere only with --allow-unconfined."""
+    if os.geteuid() == 0 or allow_unconfined or user_namespaces_work():
+        return None
+    return f"student code cannot be confined here (not root, and no user namespaces); {UNCONFINED_ADVICE}"

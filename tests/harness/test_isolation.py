@@ -8,7 +8,9 @@ nothing outside the learner's scratch space changed.
 
 import hashlib
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -120,3 +122,120 @@ def test_code_that_exits_at_import_costs_its_module_only(tmp_path, alone):
         assert verdicts[exercise]["verdict"] == "wrong"
         assert "exited with status 0" in verdicts[exercise]["messages"][0]
     assert verdicts["activations.softmax"] == alone["activations.softmax"]
+
+
+# -- graded by an ordinary user (no root): a user namespace confines student code ------------
+SPARE_UID = 65534  # "nobody": the grader in these tests, dropped to from root
+UNPRIVILEGED_HOSTILE = """
+import os, shutil
+def zero_grad(params):
+    done = []
+    for attempt in (lambda: shutil.rmtree(GRADER + '/tests'),
+                    lambda: open(GRADER + '/solutions/training.py', 'w').write('def sgd_step(p, lr): pass'),
+                    lambda: open(GRADER + '/reports/grades.csv', 'w').write('me,100'),
+                    lambda: open(NEIGHBOUR + '/training.py', 'w').write(''),
+                    lambda: os.rename(NEIGHBOUR, NEIGHBOUR + '-gone')):
+        try:
+            attempt()
+            done.append('yes')
+        except OSError:
+            done.append('no')
+    return done
+"""
+
+
+def _grade_as(uid: int, folder: Path, hide: tuple[Path, ...], allow_unconfined: bool) -> dict:
+    """In a child that dropped from root to `uid`: one call into zero_grad through the sandbox."""
+    import json
+
+    from torchkata import boundary, processes
+    from torchkata.sandbox import Confinement, IsolatedWorker
+
+    processes.warm_up()  # torch's lazy imports, while root can still read the interpreter's files
+    report = folder.parent / "report.json"
+
+    def child() -> int:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        worker = IsolatedWorker(folder, "cpu", Confinement(hide=hide, allow_unconfined=allow_unconfined))
+        try:
+            reply = boundary.loads(worker.handle(boundary.dumps(
+                {"op": "call", "exercise": "training.zero_grad", "target": None, "args": [[]], "kwargs": {}, "seed": 0}),
+                exercise="training.zero_grad"))
+            outcome = {"reply": {k: v for k, v in reply.items() if k in ("status", "value", "message")},
+                       "weaknesses": worker.weaknesses}
+        except processes.GradingError as error:
+            outcome = {"grading_error": str(error)}
+        worker.close()
+        report.write_text(json.dumps(outcome))
+        return 0
+
+    ending = processes.wait(processes.fork(child), time.monotonic() + 120)
+    assert ending is not None and ending.code == 0, ending
+    return json.loads(report.read_text())
+
+
+@pytest.fixture
+def unprivileged_class(tmp_path_factory):
+    """A grader's checkout, a neighbour and a hostile student, all owned by the spare uid."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to a spare uid (CI runs as root)")
+    base = Path(tempfile.mkdtemp(prefix="torchkata-unprivileged-"))
+    grader = base / "grader"
+    for part in ("tests", "solutions", "reports"):
+        (grader / part).mkdir(parents=True)
+        (grader / part / "training.py").write_text("# the grader's own file\n")
+    neighbour = submission_with(base / "neighbour", "training", "")
+    prelude = f"GRADER = {str(grader)!r}\nNEIGHBOUR = {str(neighbour)!r}\n"
+    student = submission_with(base / "student", "training", prelude + UNPRIVILEGED_HOSTILE)
+    subprocess.run(["chown", "-R", f"{SPARE_UID}:{SPARE_UID}", str(base)], check=True)
+    os.chmod(base, 0o755)
+    yield base, grader, neighbour, student
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_an_ordinary_users_grader_keeps_its_files_and_the_neighbours(unprivileged_class):
+    base, grader, neighbour, student = unprivileged_class
+    before = fingerprint(grader, neighbour)
+    outcome = _grade_as(SPARE_UID, student, (grader / "tests", grader / "solutions"), allow_unconfined=False)
+    if "grading_error" in outcome:  # this kernel refuses user namespaces: refusing is the right answer
+        assert "--allow-unconfined" in outcome["grading_error"], outcome
+    else:
+        assert outcome["reply"] == {"status": "ok", "value": ["no"] * 5}, outcome
+        assert not any("not confined" in w for w in outcome["weaknesses"]), outcome
+    assert fingerprint(grader, neighbour) == before, "student code changed the grader's or a neighbour's files"
+    assert neighbour.exists()
+
+
+def test_without_confinement_the_grader_refuses_unless_allowed(unprivileged_class, monkeypatch):
+    """Where no user namespace can be made, student code is not run unless the instructor says so."""
+    import torchkata.sandbox
+
+    base, grader, neighbour, student = unprivileged_class
+
+    def refused(libc, folder, confinement):
+        raise torchkata.sandbox.Unconfined("this system refuses user namespaces to ordinary users (simulated)")
+
+    monkeypatch.setattr(torchkata.sandbox, "_confine_unprivileged", refused)
+    outcome = _grade_as(SPARE_UID, student, (grader / "tests",), allow_unconfined=False)
+    assert "cannot be confined here" in outcome["grading_error"] and "--allow-unconfined" in outcome["grading_error"]
+    allowed = _grade_as(SPARE_UID, student, (grader / "tests",), allow_unconfined=True)
+    assert any("not confined" in w and "--allow-unconfined" in w for w in allowed["weaknesses"]), allowed
+    # The control for the test above: unconfined, the same code does all it tries.
+    assert allowed["reply"] == {"status": "ok", "value": ["yes"] * 5}, allowed
+
+
+def test_grading_refuses_at_start_where_nothing_can_confine_student_code(monkeypatch, tmp_path):
+    import torchkata.sandbox
+    from torchkata import classroom
+    from torchkata.processes import Unconfined
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(torchkata.sandbox, "user_namespaces_work", lambda: False)
+    refusal = torchkata.sandbox.confinement_refusal(allow_unconfined=False)
+    assert "cannot be confined here" in refusal and "--allow-unconfined" in refusal
+    assert torchkata.sandbox.confinement_refusal(allow_unconfined=True) is None
+    with pytest.raises(Unconfined, match="--allow-unconfined"):
+        classroom.grade_class([], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
