@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -168,6 +169,23 @@ def spawn(argv: list[str], *, pass_fds: tuple[int, ...] = (), env: dict | None =
             os.set_inheritable(fd, False)
 
 
+def run(argv: list[str], *, seconds: float, cwd=None, env: dict | None = None) -> tuple[str, Ending | None]:
+    """Run a fresh program in a session of its own with a time limit; its output (stdout and
+    stderr) and how it ended, None when it ran past `seconds` and was killed with its group.
+    Its whole group is killed either way: whatever it left running goes too."""
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               errors="replace", start_new_session=True, env=env)
+    try:
+        output, _ = process.communicate(timeout=seconds)
+        return output, Ending.from_code(process.returncode)
+    except subprocess.TimeoutExpired:
+        kill_group(process.pid)
+        output, _ = process.communicate()
+        return output, None
+    finally:
+        kill_group(process.pid)
+
+
 def close_inherited_fds(keep: tuple[int, ...] = ()) -> None:
     """Close every descriptor from 3 up except `keep`: a child keeps nothing of its parent's
     (log files, sockets, the grader's own pipes) that it could write into."""
@@ -182,18 +200,22 @@ def close_inherited_fds(keep: tuple[int, ...] = ()) -> None:
 # -- how children end -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Ending:
-    """How a child ended: exit status or signal, from os.waitpid's raw status."""
+    """How a child ended: its exit status, or the signal that killed it."""
 
-    raw: int
+    code: int  # the exit status; a negative signal number when it was killed (as subprocess says)
+
+    @classmethod
+    def from_status(cls, raw: int) -> Ending:
+        """From os.waitpid's raw status."""
+        return cls(-os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else os.WEXITSTATUS(raw))
+
+    @classmethod
+    def from_code(cls, code: int) -> Ending:
+        return cls(code)
 
     @property
     def signal(self) -> int | None:
-        return os.WTERMSIG(self.raw) if os.WIFSIGNALED(self.raw) else None
-
-    @property
-    def code(self) -> int:
-        """The exit status; a negative signal number when it was killed (as subprocess says)."""
-        return -self.signal if self.signal is not None else os.WEXITSTATUS(self.raw)
+        return -self.code if self.code < 0 else None
 
     def text(self) -> str:
         """One sentence for every child: 'killed by SIGSEGV (a segmentation fault)', 'exited with status 3'."""
@@ -224,7 +246,7 @@ def wait(pid: int, deadline: float | None = None) -> Ending | None:
         done, raw = os.waitpid(pid, os.WNOHANG if deadline is not None else 0)
         if done:
             kill_group(pid)
-            return Ending(raw)
+            return Ending.from_status(raw)
         if time.monotonic() > deadline:
             kill_group(pid)
             os.waitpid(pid, 0)
@@ -244,5 +266,5 @@ def wait_any(deadlines: dict[int, float]) -> tuple[int, Ending | None]:
         pid, raw = os.waitpid(-1, os.WNOHANG)
         if pid in deadlines:
             kill_group(pid)
-            return pid, Ending(raw)
+            return pid, Ending.from_status(raw)
         time.sleep(0.02)

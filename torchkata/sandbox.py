@@ -178,7 +178,7 @@ class IsolatedWorker:
                 pass
         how = "it ended"
         try:
-            ending = Ending(os.waitpid(pid, 0)[1])
+            ending = Ending.from_status(os.waitpid(pid, 0)[1])
             how = ending.text() + (" (sys.exit or os._exit in your code?)" if ending.signal is None else "")
         except ChildProcessError:
             pass

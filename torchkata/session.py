@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,8 +23,8 @@ from .processes import (
     cuda_in_use,
     ending_text,
     fork,
-    kill_group,
     prepare_parent,
+    run,
     self_check,
     wait,
 )
@@ -86,17 +85,9 @@ def grade(exercises: Path, exercise_ids, *, timeout: float = 60.0, device: str =
         verdicts = Path(scratch) / "verdicts.json"
         command = [sys.executable, "-m", "pytest", *_pytest_args(exercises, exercise_ids, device, verdicts)]
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True, env={**os.environ, **LEAN_ENV})
-        try:
-            output, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            kill_group(process.pid)
-            output, _ = process.communicate()
-            return Run(timed_out=True, output=output, seconds=time.perf_counter() - start)
-        finally:
-            kill_group(process.pid)  # anything the learner's code left running goes too
-        return _collect(Run(output=output, seconds=time.perf_counter() - start), verdicts, process.returncode)
+        output, ending = run(command, seconds=timeout, cwd=ROOT, env={**os.environ, **LEAN_ENV})
+        graded = Run(output=output, seconds=time.perf_counter() - start, timed_out=ending is None)
+        return graded if ending is None else _collect(graded, verdicts, ending.code)
 
 
 class WarmGrader:

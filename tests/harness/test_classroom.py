@@ -199,3 +199,66 @@ def test_grading_on_cuda_is_refused_at_start_where_there_is_none(sample, tmp_pat
     run = torchkata("grade", str(sample), "--device", "cuda", "--out", "out", cwd=tmp_path)
     assert run.returncode == 2 and "--device cuda: CUDA is not available here" in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_merge_reads_grades_of_format_1(tmp_path):
+    old = {"format": "torchkata-grades-1", "exercises": [{"id": "training.zero_grad", "points": 1}], "max_score": 1,
+           "students": {"ana": {"score": 1, "flags": ["timed out"], "sandbox_weaknesses": [],
+                                "exercises": {"training.zero_grad": {"verdict": "done", "points": 1, "messages": []}}}}}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    run = torchkata("grade", "merge", "old.json", "--out", "merged", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    merged = json.loads((tmp_path / "merged" / "grades.json").read_text())
+    assert merged["format"] == "torchkata-grades-2"
+    assert merged["students"]["ana"]["flags"] == ["timed out"] and merged["students"]["ana"]["score"] == 1
+
+
+@pytest.mark.parametrize("args,says", [
+    (["grade", "merge", "missing.json"], "missing.json cannot be read"),
+    (["grade", "merge", "not-json.json"], "not-json.json is not JSON"),
+    (["grade", "merge"], "the following arguments are required: GRADES_JSON"),
+    (["grade", "--jobs", "0"], "--jobs must be at least 1, got 0"),
+    (["grade", "--out", "a-file"], "--out must be a folder for the reports; a-file is a file"),
+], ids=["missing", "not_json", "nothing", "jobs_0", "out_is_a_file"])
+def test_bad_input_is_named_with_its_value_and_exits_2(tmp_path, args, says):
+    (tmp_path / "not-json.json").write_text("{nope")
+    (tmp_path / "a-file").write_text("")
+    run = torchkata(*args, cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert says in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "grades").exists()
+
+
+FD_WRITER = """
+import os
+def zero_grad(params):
+    for fd in range(3, 1025):
+        try:
+            os.write(fd, b'GARBAGE FROM STUDENT CODE')
+        except OSError:
+            pass
+    for p in params:
+        p.grad = None
+"""
+
+
+def test_a_student_writing_to_every_descriptor_changes_nothing_of_the_graders(sample, tmp_path):
+    """Descriptors 3-1024 of the sandbox child: none is the grader's (its output, its reports,
+    another judge's pipes); garbling its own reply pipe costs that student's exercise only."""
+    import shutil
+
+    for student in ("a-writer", "b-neighbour"):
+        shutil.copytree(sample / "s1-perfect", tmp_path / "class" / student)
+    with open(tmp_path / "class" / "a-writer" / "training.py", "a", encoding="utf-8") as handle:
+        handle.write("\n" + FD_WRITER)
+    out = tmp_path / "out"
+    run = torchkata("grade", str(tmp_path / "class"), "--out", str(out), "--jobs", "2",
+                    "--only", "training.zero_grad", "--only", "activations.relu", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "GARBAGE" not in run.stdout + run.stderr
+    assert not any(b"GARBAGE" in path.read_bytes() for path in out.rglob("*") if path.is_file())
+    students = json.loads((out / "grades.json").read_text())["students"]
+    writer = students["a-writer"]["exercises"]["training.zero_grad"]
+    assert writer["verdict"] == "wrong" and "garbled" in writer["messages"][0]
+    assert students["a-writer"]["exercises"]["activations.relu"]["verdict"] == "done"
+    assert all(e["verdict"] == "done" for e in students["b-neighbour"]["exercises"].values())
