@@ -25,10 +25,9 @@ from .i18n import language, words
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, Exercise, load
 from .processes import GradingError, Unconfined
 from .progress import Progress
+from .verdicts import EXIT_GRADING_ERROR, EXIT_USAGE
 
 MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]", GRADING_ERROR: "[magenta]![/]"}
-EXIT_GRADING_ERROR = 2  # the grader failed: not a verdict on the learner's code (1 is "not right yet")
-EXIT_USAGE = 2          # what was asked cannot be done as given (argparse's own status too)
 
 
 class Kata:
@@ -364,7 +363,7 @@ def main(argv=None) -> int:
     refusal = cuda_refusal(device)
     if refusal:
         print(f"torchkata: {refusal}", file=sys.stderr)
-        return EXIT_GRADING_ERROR
+        return EXIT_USAGE
     kata = Kata(args.exercises, lang, args.timeout, Console(highlight=False), device)
     return _guarded(lambda: run_command(kata, args.command or "status", args))
 

@@ -12,6 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import classroom, reports, sample_class
+from .manifest import load
+from .verdicts import EXIT_GRADING_ERROR
 
 
 def merge_parser() -> argparse.ArgumentParser:
@@ -33,6 +35,10 @@ def grade_command(args, console: Console) -> int:
     _refuse_file_as_folder(args.out)
     if args.jobs is not None and args.jobs < 1:
         raise classroom.IntakeError(f"--jobs must be at least 1, got {args.jobs}")
+    known = [e.id for e in load()]
+    unknown = [e for e in args.only if e not in known]
+    if unknown:
+        raise classroom.IntakeError(f"--only {unknown[0]}: no such exercise; known: {', '.join(known)}")
     with tempfile.TemporaryDirectory(prefix="torchkata-sample-") as sample:
         paths = args.paths
         if not paths:
@@ -78,5 +84,5 @@ def _finish(results, out: Path, console: Console, seconds: float | None) -> int:
     if regrade:
         console.print(f"grading error: {len(regrade)} student(s) could not be graded fully and must be regraded "
                       f"(report.md says why): {', '.join(regrade)}", style="bold red")
-        return 2
+        return EXIT_GRADING_ERROR
     return 0

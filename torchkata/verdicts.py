@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# Exit statuses of the command line: 0 passed (or graded), 1 not right yet, 2 what was asked
+# cannot be done as given (argparse's own status too), 3 a grading error: the grader failed.
+EXIT_NOT_RIGHT, EXIT_USAGE, EXIT_GRADING_ERROR = 1, 2, 3
+
 
 class Verdict(StrEnum):
     DONE = "done"                    # every test of the exercise passed

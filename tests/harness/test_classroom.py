@@ -132,13 +132,32 @@ def test_command_line_grades_then_merges(sample, tmp_path):
     assert [r.split(",")[0] for r in rows[1:]] == ["s1-perfect", "s2-typical", "s3-not-started", "s4-hostile"]
 
 
+SUITE_CANNOT_BE_COLLECTED = """
+import sys
+import torchkata.plugin
+def broken(config, items):
+    raise RuntimeError("a test module of the grader is broken (simulated)")
+torchkata.plugin.pytest_collection_modifyitems = broken
+from torchkata import cli
+sys.exit(cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--only", "training.zero_grad"]))
+"""
+
+
 def test_a_grader_that_cannot_run_its_suite_says_grading_error_instead_of_failing_everyone(sample, tmp_path):
-    # The judges run the suite the grader collected; if it could not collect (here: an
-    # exercise the curriculum lacks), no student may get a zero for it.
-    run = torchkata("grade", str(sample), "--out", "out", "--only", "activations.nope", cwd=tmp_path)
-    assert run.returncode == 2, run.stdout + run.stderr
+    # The judges run the suite the grader collected; if it could not collect it, no student
+    # may get a zero for it: a grading error, exit 3, no reports.
+    run = subprocess.run([sys.executable, "-c", SUITE_CANNOT_BE_COLLECTED, str(sample), str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 3, run.stdout + run.stderr
     assert "grading error" in run.stderr and "could not run its own test suite" in run.stderr
     assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_an_unknown_exercise_is_a_usage_error_not_a_grading_error(sample, tmp_path):
+    run = torchkata("grade", str(sample), "--out", "out", "--only", "activations.nope", cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "--only activations.nope: no such exercise" in run.stderr and "activations.softmax" in run.stderr
+    assert "grading error" not in run.stderr and not (tmp_path / "out").exists()
 
 
 GRADER_ENVIRONMENT_CHECK = """
@@ -177,7 +196,7 @@ def test_a_judge_that_dies_is_a_grading_error_for_that_student_only(sample, tmp_
     out = tmp_path / "out"
     run = subprocess.run([sys.executable, "-c", JUDGE_DIES_FOR_ONE_STUDENT, str(sample), str(out)],
                          capture_output=True, text=True, timeout=300)
-    assert run.returncode == 2, "a grading error must make the run fail: " + run.stdout + run.stderr
+    assert run.returncode == 3, "a grading error must make the run fail: " + run.stdout + run.stderr
     assert "must be regraded" in run.stdout and "s2-typical" in run.stdout
     students = json.loads((out / "grades.json").read_text())["students"]
     dead = students["s2-typical"]["exercises"]["training.zero_grad"]
