@@ -195,6 +195,7 @@ def unprivileged_class(tmp_path_factory):
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.forks
 def test_an_ordinary_users_grader_keeps_its_files_and_the_neighbours(unprivileged_class):
     base, grader, neighbour, student = unprivileged_class
     before = fingerprint(grader, neighbour)
@@ -208,6 +209,7 @@ def test_an_ordinary_users_grader_keeps_its_files_and_the_neighbours(unprivilege
     assert neighbour.exists()
 
 
+@pytest.mark.forks
 def test_without_confinement_the_grader_refuses_unless_allowed(unprivileged_class, monkeypatch):
     """Where no user namespace can be made, student code is not run unless the instructor says so."""
     import torchkata.sandbox
