@@ -56,7 +56,7 @@ class Kata:
         text = self._text(exercise.module)
         if text is not None and source.is_stub(text, exercise.name):
             return {"verdict": NOT_ATTEMPTED, "messages": []}
-        return self.progress.verdict(exercise.id, source.module_hash(self.exercises, exercise.module))
+        return self.progress.verdict(exercise.id, source.exercise_hash(self.exercises, exercise))
 
     def grade(self, exercises: list[Exercise]) -> dict[str, dict]:
         """Grade these exercises (one child process; one each if that one fails) and record."""
@@ -81,7 +81,7 @@ class Kata:
                 continue  # says nothing about the learner's code: not recorded
             else:
                 state = run.verdicts.get(exercise.id, {"verdict": WRONG, "messages": ["no test ran:\n" + run.output[-2000:]]})
-            self.progress.record(exercise.id, state["verdict"], source.module_hash(self.exercises, exercise.module),
+            self.progress.record(exercise.id, state["verdict"], source.exercise_hash(self.exercises, exercise),
                                  state["messages"])
             results[exercise.id] = state
         self.progress.save()
@@ -131,21 +131,7 @@ class Kata:
                   style="bold")
         out.print(ProgressBar(total=max_points, completed=points, width=60))
         out.print()
-        table = Table(show_header=False, box=None, pad_edge=False)
-        table.add_column(width=2)
-        table.add_column()
-        table.add_column(justify="right")
-        table.add_column(overflow="ellipsis", no_wrap=True, max_width=70)
-        module = None
-        for exercise in self.curriculum:
-            if exercise.module != module:
-                module = exercise.module
-                table.add_row("", f"[bold]§{self.w['section'][module]}[/]  [dim]exercises/{module}.py[/]", "", "")
-            state = states[exercise.id]
-            first = state["messages"][0].splitlines()[0] if state["verdict"] == WRONG and state["messages"] else ""
-            table.add_row(MARKS[state["verdict"]], exercise.id, f"{exercise.points}",
-                          f"[dim]{escape(self.w[state['verdict']])}[/] {escape(first)}")
-        out.print(table)
+        out.print(self.progress_table(states))
         upcoming = next((e for e in self.curriculum if states[e.id]["verdict"] != DONE), None)
         if upcoming is None:
             out.print(self.w["all_done"], style="bold green")
@@ -154,6 +140,38 @@ class Kata:
             out.print(self.w["next"].format(id=upcoming.id, path=path, line=line), style="bold")
             out.print(self.w["next_help"], style="dim")
         return 0
+
+    # Below this many columns for the message beside an id, the message moves under its row.
+    NARROW_MESSAGE = 16
+
+    def progress_table(self, states: dict[str, dict]) -> Table:
+        """Every exercise on one row, its id always whole: the id column is as wide as the
+        longest id, and the verdict with the first line of a failure gets what is left of the
+        terminal, or, where that is too little, a line of its own under the row."""
+        id_width = max(len(e.id) for e in self.curriculum)
+        room = self.console.width - (2 + id_width + 3 + 3)  # mark, id, points, and the gaps between
+        beside = room >= self.NARROW_MESSAGE
+        table = Table(show_header=False, box=None, pad_edge=False)
+        table.add_column(width=2, no_wrap=True)
+        table.add_column(min_width=id_width, no_wrap=True)
+        table.add_column(justify="right", no_wrap=True)
+        if beside:
+            table.add_column(overflow="ellipsis", no_wrap=True, max_width=room)
+        module = None
+        for exercise in self.curriculum:
+            if exercise.module != module:
+                module = exercise.module
+                section = f"[bold]§{escape(self.w['section'][module])}[/]"
+                table.add_row("", section, "", *([f"[dim]exercises/{module}.py[/]"] if beside else []))
+            state = states[exercise.id]
+            first = state["messages"][0].splitlines()[0] if state["verdict"] in (WRONG, GRADING_ERROR) \
+                and state["messages"] else ""
+            message = f"[dim]{escape(self.w[state['verdict']])}[/] {escape(first)}".rstrip()
+            table.add_row(MARKS[state["verdict"]], exercise.id, f"{exercise.points}", *([message] if beside else []))
+            if not beside and first:
+                shown = first if len(first) <= id_width else first[: id_width - 1] + "…"
+                table.add_row("", f"[dim]{escape(shown)}[/]", "")
+        return table
 
     def _pick_or_celebrate(self, exercise_id: str | None) -> Exercise | None:
         """The exercise asked for, or the next unfinished one; None (said aloud) when all are done."""
@@ -246,21 +264,36 @@ class Kata:
         checks = 0
         for changes in watch(self.exercises, debounce=50, step=20, rust_timeout=0,
                              watch_filter=lambda change, path: path.endswith(".py")):
-            saved = ", ".join(sorted({Path(path).name for _, path in changes}))
-            self.console.print(self.w["saved"].format(files=saved, time=datetime.datetime.now(), id=current.id),
-                               style="dim")
-            state = self.grade([current])[current.id]
+            current = self.on_save(current, sorted({Path(path).name for _, path in changes}))
             checks += 1
-            if self.show(current, state) == 0 and state["verdict"] == DONE:
-                current = self.next_exercise()
-                if current is None:
-                    self.console.print(self.w["all_done"], style="bold green")
-                    return 0
-                path, line = self.where(current)
-                self.console.print(self.w["moving_on"].format(id=current.id, path=path, line=line), style="bold")
-            if max_checks is not None and checks >= max_checks:
+            if current is None or (max_checks is not None and checks >= max_checks):
                 return 0
         return 0
+
+    def on_save(self, current: Exercise, saved: list[str]) -> Exercise | None:
+        """One save seen by watch: regrade the exercises whose code changed (in one run), the
+        one being edited first, and show it; after a pass, move to the next unfinished exercise
+        in course order. Exercises whose code did not change keep their verdicts. Returns the
+        exercise to work on now (None: every exercise is done)."""
+        changed = [e for e in self.curriculum if self.known_state(e) is None]
+        if changed and current not in changed:  # the learner is editing another exercise
+            saved_modules = {name.removesuffix(".py") for name in saved}
+            current = next((e for e in changed if e.module in saved_modules), changed[0])
+        self.console.print(self.w["saved"].format(files=", ".join(saved), time=datetime.datetime.now(), id=current.id),
+                           style="dim")
+        if changed:
+            state = self.grade([current, *(e for e in changed if e != current)])[current.id]
+        else:
+            state = self.known_state(current)
+        if self.show(current, state) != 0 or state["verdict"] != DONE:
+            return current
+        upcoming = self.next_exercise()
+        if upcoming is None:
+            self.console.print(self.w["all_done"], style="bold green")
+            return None
+        path, line = self.where(upcoming)
+        self.console.print(self.w["moving_on"].format(id=upcoming.id, path=path, line=line), style="bold")
+        return upcoming
 
     def plot(self, kind: str, out: Path) -> int:
         command = [sys.executable, "-m", "torchkata.plots", kind, str(self.exercises), str(out)]

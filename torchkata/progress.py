@@ -1,7 +1,7 @@
 """The learner's progress: a small JSON file in their checkout, ignored by git.
 
-It remembers each exercise's last verdict (with the fingerprint of the module it was
-graded on, so an edit makes it stale) and how many hints were shown. It lives in
+It remembers each exercise's last verdict (with the fingerprint of the code it was graded
+on, `source.exercise_hash`, so an edit to that exercise or what it uses makes it stale) and how many hints were shown. It lives in
 `.torchkata/progress.json` beside `exercises/`, so it survives reinstalling torchkata.
 """
 
@@ -37,10 +37,10 @@ class Progress:
         tmp.write_text(json.dumps({"verdicts": self.verdicts, "hints_shown": self.hints_shown}, indent=2), encoding="utf-8")
         os.replace(tmp, self.path)  # never leave a half-written file
 
-    def record(self, exercise_id: str, verdict: str, module_hash: str, messages=()) -> None:
-        self.verdicts[exercise_id] = {"verdict": verdict, "hash": module_hash, "messages": list(messages)}
+    def record(self, exercise_id: str, verdict: str, code_hash: str, messages=()) -> None:
+        self.verdicts[exercise_id] = {"verdict": verdict, "hash": code_hash, "messages": list(messages)}
 
-    def verdict(self, exercise_id: str, module_hash: str) -> dict | None:
-        """The stored verdict, if it was graded on the module as it is now."""
+    def verdict(self, exercise_id: str, code_hash: str) -> dict | None:
+        """The stored verdict, if it was graded on the code as it is now."""
         stored = self.verdicts.get(exercise_id)
-        return stored if stored and stored.get("hash") == module_hash else None
+        return stored if stored and stored.get("hash") == code_hash else None

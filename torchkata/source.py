@@ -63,12 +63,65 @@ def is_stub(text: str, name: str) -> bool:
     return False
 
 
-def module_hash(folder: Path, module: str) -> str:
-    """Fingerprint of a module file: a verdict is stale once its module changed."""
+def exercise_hash(folder: Path, exercise) -> str:
+    """Fingerprint of what an exercise's verdict depends on, so that a verdict goes stale
+    exactly when that changes: its own definition; the module-level code of its module that
+    is not another definition (imports, constants); every top-level function or class of the
+    module it uses, transitively (kaiming_normal_ using calculate_fan_in_and_fan_out); and
+    through relative imports (`from . import losses`), what it uses of sibling modules.
+    Editing tanh leaves sigmoid's verdict fresh."""
+    parts: list[str] = []
+    _depends(Path(folder), exercise.module, exercise.name, parts, set(), set())
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _depends(folder: Path, module: str, name: str, parts: list[str], seen: set, preambles: set) -> None:
+    if (module, name) in seen:
+        return
+    seen.add((module, name))
     try:
-        return hashlib.sha256((Path(folder) / f"{module}.py").read_bytes()).hexdigest()[:16]
+        text = (folder / f"{module}.py").read_text(encoding="utf-8")
+        tree = ast.parse(text)
     except OSError:
-        return "missing"
+        parts.append(f"{module}: missing")
+        return
+    except (SyntaxError, ValueError):
+        parts.append(f"{module}: {text}")  # a module that does not parse: any edit matters
+        return
+    lines = text.splitlines()
+    definitions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    if module not in preambles:
+        preambles.add(module)
+        parts.append(module + ":" + "\n".join(ast.unparse(node) for node in tree.body
+                                               if not isinstance(node, (ast.FunctionDef, ast.ClassDef))))
+    node = definitions.get(name)
+    if node is None:
+        parts.append(f"{module}.{name}: absent")
+        return
+    start = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+    parts.append(f"{module}.{name}:" + "\n".join(lines[start - 1: node.end_lineno]))
+    siblings, imported = _relative_imports(tree)
+    for used in ast.walk(node):
+        if isinstance(used, ast.Name) and used.id in definitions:
+            _depends(folder, module, used.id, parts, seen, preambles)
+        elif isinstance(used, ast.Name) and used.id in imported:
+            _depends(folder, *imported[used.id], parts, seen, preambles)
+        elif isinstance(used, ast.Attribute) and isinstance(used.value, ast.Name) and used.value.id in siblings:
+            _depends(folder, siblings[used.value.id], used.attr, parts, seen, preambles)
+
+
+def _relative_imports(tree: ast.Module) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """`from . import losses as l` -> ({"l": "losses"}, {}); `from .losses import f as g` ->
+    ({}, {"g": ("losses", "f")})."""
+    siblings, imported = {}, {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            for alias in node.names:
+                if node.module is None:
+                    siblings[alias.asname or alias.name] = alias.name
+                else:
+                    imported[alias.asname or alias.name] = (node.module, alias.name)
+    return siblings, imported
 
 
 def definition_text(text: str, name: str) -> str | None:

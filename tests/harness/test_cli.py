@@ -168,3 +168,84 @@ def test_check_on_cuda_is_refused_at_start_where_there_is_none(checkout):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--device cuda: CUDA is not available here" in result.stderr and "Use --device cpu" in result.stderr
     assert "Grading" not in result.stdout
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_status_shows_every_id_whole_at_any_width(checkout, width):
+    """With a long failure message beside a row (the case that cut every id to '…' at 80
+    columns), every exercise id is printed whole, and no line is wider than the terminal."""
+    import io
+
+    from rich.console import Console
+
+    from torchkata import source
+    from torchkata.cli import Kata
+    from torchkata.manifest import load
+
+    kata = Kata(checkout, "en", 60, Console(width=width, file=io.StringIO(), highlight=False))
+    softmax = load().get("activations.softmax")
+    kata.progress.record(softmax.id, "wrong", source.exercise_hash(checkout, softmax),
+                         ["softmax(float32 tensor of shape (4, 5) on cpu, dim=1) returned what softmax over dim 0 "
+                          "gives: normalise along `dim`, not along the first axis " * 2])
+    for exercise in load():
+        if exercise.module == "activations" and exercise.id != softmax.id:
+            kata.progress.record(exercise.id, "done", source.exercise_hash(checkout, exercise))
+    kata.status()
+    screen = kata.console.file.getvalue()
+    for exercise in load():
+        assert exercise.id in screen, f"{exercise.id} is not whole at {width} columns:\n{screen}"
+    assert "softmax(float32" in screen, "the failure's first words are shown, beside or under its row"
+    assert max(len(line) for line in screen.splitlines()) <= width
+
+
+def test_watch_grades_the_exercise_being_edited_and_keeps_the_others(tmp_path):
+    """The scenario a learner met: sigmoid and sigmoid_derivative done, tanh being written.
+    A save grades tanh (only tanh: the others' code did not change) and moves on; then an
+    edit to sigmoid_derivative is graded as the exercise being edited, and tanh keeps its verdict."""
+    import io
+
+    from rich.console import Console
+
+    from torchkata import session, source
+    from torchkata.cli import Kata
+
+    folder = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    reference = (SOLUTIONS / "activations.py").read_text()
+
+    def write(name, text=None):
+        replace(folder, "activations", text or source.definition_text(reference, name))
+
+    write("sigmoid")
+    write("sigmoid_derivative")
+    graded = []
+
+    class Spy:
+        @staticmethod
+        def grade(exercises, ids, **options):
+            graded.append(list(ids))
+            return session.grade(exercises, ids, **options)
+
+    kata = Kata(folder, "en", 60, Console(file=io.StringIO(), width=120, highlight=False))
+    kata.grader = Spy
+    kata.status()
+    assert graded == [["activations.sigmoid", "activations.sigmoid_derivative"]]
+    current = kata.next_exercise()
+    assert current.id == "activations.tanh"
+
+    write("tanh")
+    graded.clear()
+    current = kata.on_save(current, ["activations.py"])
+    screen = kata.console.file.getvalue()
+    assert graded == [["activations.tanh"]], "only the exercise whose code changed is regraded"
+    assert "activations.tanh passes every test" in screen
+    assert current.id == "activations.tanh_derivative" and "On to the next exercise: activations.tanh_derivative" in screen
+
+    write("sigmoid_derivative", "def sigmoid_derivative(x):\n    return sigmoid(x)")  # wrong: s, not s(1-s)
+    graded.clear()
+    current = kata.on_save(current, ["activations.py"])
+    assert graded == [["activations.sigmoid_derivative"]]
+    assert current.id == "activations.sigmoid_derivative"
+    assert "activations.sigmoid_derivative is not right yet" in kata.console.file.getvalue()
+    assert kata.known_state(kata.pick("activations.tanh"))["verdict"] == "done"
+    assert kata.known_state(kata.pick("activations.sigmoid"))["verdict"] == "done"
