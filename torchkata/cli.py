@@ -326,13 +326,26 @@ def original_stub(exercise: Exercise) -> str:
     raise SystemExit(f"torchkata: cannot find the original stub of {exercise.id} in the git history of {relative}")
 
 
-def parser() -> argparse.ArgumentParser:
+def _shared_options(defaults: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after its name: the top-level parser sets
+    the defaults, a subcommand's copy only overrides what is given after the command
+    (argparse would otherwise put its own defaults over what came before)."""
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--exercises", type=Path, default=session.ROOT / "exercises",
+    common.add_argument("--exercises", type=Path, default=default(session.ROOT / "exercises"),
                         help="the folder you work in (default: exercises/ of this checkout)")
-    common.add_argument("--lang", choices=("en", "zh"), help="language of hints and the status screen (default: locale)")
-    common.add_argument("--timeout", type=float, default=60.0, help="seconds a grading run may take (default: 60)")
-    top = argparse.ArgumentParser(prog="torchkata", parents=[common],
+    common.add_argument("--lang", choices=("en", "zh"), default=default(None),
+                        help="language of hints and the status screen (default: locale)")
+    common.add_argument("--timeout", type=float, default=default(60.0),
+                        help="seconds a grading run may take (default: 60)")
+    return common
+
+
+def parser() -> argparse.ArgumentParser:
+    common = _shared_options(defaults=False)
+    top = argparse.ArgumentParser(prog="torchkata", parents=[_shared_options(defaults=True)],
                                   description="Learn the fundamentals of neural networks in PyTorch, one exercise at a time.")
     commands = top.add_subparsers(dest="command")
     commands.add_parser("status", parents=[common], help="progress through the course (the default)")
@@ -397,8 +410,26 @@ def main(argv=None) -> int:
     if refusal:
         print(f"torchkata: {refusal}", file=sys.stderr)
         return EXIT_USAGE
+    command = args.command or "status"
+    if command != "grade":
+        problem = kata_folder_problem(args.exercises)
+        if problem:
+            print(f"torchkata: --exercises {args.exercises}: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     kata = Kata(args.exercises, lang, args.timeout, Console(highlight=False), device)
-    return _guarded(lambda: run_command(kata, args.command or "status", args))
+    return _guarded(lambda: run_command(kata, command, args))
+
+
+def kata_folder_problem(folder: Path) -> str | None:
+    """Why `folder` is not a folder of exercises to work in, or None."""
+    if not folder.exists():
+        return "no such folder"
+    if not folder.is_dir():
+        return "not a folder"
+    modules = load().modules
+    if not any((folder / f"{module}.py").is_file() for module in modules):
+        return f"not a kata folder: none of {', '.join(f'{m}.py' for m in modules)} is in it"
+    return None
 
 
 def _guarded(command) -> int:

@@ -249,3 +249,28 @@ def test_watch_grades_the_exercise_being_edited_and_keeps_the_others(tmp_path):
     assert "activations.sigmoid_derivative is not right yet" in kata.console.file.getvalue()
     assert kata.known_state(kata.pick("activations.tanh"))["verdict"] == "done"
     assert kata.known_state(kata.pick("activations.sigmoid"))["verdict"] == "done"
+
+
+def test_shared_options_work_before_or_after_the_command(checkout):
+    env = installed_env()
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "torchkata", *args], cwd=checkout.parent, capture_output=True,
+                              text=True, timeout=120, env=env)
+
+    before = run("--lang", "zh", "--exercises", str(checkout), "status")
+    after = run("status", "--lang", "zh", "--exercises", str(checkout))
+    assert before.returncode == after.returncode == 0, before.stderr + after.stderr
+    assert "已完成 8/38" in before.stdout and before.stdout == after.stdout
+    overridden = run("--lang", "zh", "status", "--lang", "en", "--exercises", str(checkout))
+    assert "8/38 exercises done" in overridden.stdout
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize("folder,reason", [("/nonexistent", "no such folder"), ("/tmp", "not a kata folder")])
+def test_exercises_that_is_not_a_kata_folder_is_refused(where, folder, reason):
+    args = ["--exercises", folder, "status"] if where == "before" else ["status", "--exercises", folder]
+    run = subprocess.run([sys.executable, "-m", "torchkata", *args], capture_output=True, text=True, timeout=60,
+                         env=installed_env())
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"--exercises {folder}: {reason}" in run.stderr and "0/38" not in run.stdout
