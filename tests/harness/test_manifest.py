@@ -135,3 +135,18 @@ def test_readme_lists_every_exercise_in_course_order():
     readme = (ROOT / "README.md").read_text()
     listed = re.findall(r"^\| \d+ \| `([a-z_]+\.[A-Za-z0-9_]+)` \|", readme, flags=re.M)
     assert listed == [e.id for e in CURRICULUM]
+
+
+# A first hint that only points at another exercise ("Same as kaiming_uniform_, with a normal
+# distribution") is no help to someone who has not done that one.
+POINTS_ELSEWHERE = re.compile(r"^(like|same( idea)? as|as in)\s+(?P<name>\w+)\b|^(和|与|思路和)\s*(?P<zh>\w+)\s*(一样|相同)",
+                              re.IGNORECASE)
+
+
+@pytest.mark.parametrize("exercise", list(load()), ids=lambda e: e.id)
+def test_first_hints_stand_on_their_own(exercise):
+    names = {e.name for e in load()} - {exercise.name}
+    for hint in (exercise.hints[0], *exercise.hints_zh[:1]):
+        found = POINTS_ELSEWHERE.match(hint.strip())
+        other = found and (found.group("name") or found.group("zh"))
+        assert other not in names, f"{exercise.id}: the first hint leans on {other}: {hint!r}"
