@@ -32,6 +32,23 @@ def probe_gradient(scene, x: torch.Tensor, upstream: torch.Tensor, *args, **kwar
     return {"connected": True, "grad": x.grad}
 
 
+def probe_step_gradient(scene, x: torch.Tensor, upstream: torch.Tensor):
+    """probe_gradient for a step function, whose gradient is 0 wherever it exists: an op
+    without a derivative formula (torch.heaviside, say) is as right as one with a zero
+    gradient, so its "not implemented" at backward reads as no graph, not as an error."""
+    x = x.detach().clone().requires_grad_(True)
+    out = scene.fn(x)
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        return {"connected": False, "grad": None}
+    try:
+        out.backward(upstream)
+    except (RuntimeError, NotImplementedError) as error:
+        if "not implemented" not in str(error):
+            raise
+        return {"connected": False, "grad": None}
+    return {"connected": True, "grad": x.grad}
+
+
 def probe_gradient_two(scene, a: torch.Tensor, b: torch.Tensor, upstream: torch.Tensor, *args,
                        grad_b: bool = True, **kwargs):
     """Like probe_gradient for a function of two tensors (a loss): gradients of both."""

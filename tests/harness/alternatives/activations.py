@@ -27,7 +27,8 @@ def relu(x):
 
 
 def relu_derivative(x):
-    return torch.where(x > 0, torch.ones_like(x), torch.zeros_like(x))
+    # A step function through an op without a derivative formula: as right as any other.
+    return torch.heaviside(x, torch.zeros_like(x))
 
 
 def softmax(x, dim):
