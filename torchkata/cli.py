@@ -20,7 +20,7 @@ from rich.progress_bar import ProgressBar
 from rich.syntax import Syntax
 from rich.table import Table
 
-from . import session, source
+from . import digests, session, source
 from .i18n import language, words
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, Exercise, load
 from .processes import GradingError, Unconfined
@@ -172,6 +172,12 @@ class Kata:
                 shown = first if len(first) <= id_width else first[: id_width - 1] + "…"
                 table.add_row("", f"[dim]{escape(shown)}[/]", "")
         return table
+
+    def warn_if_tests_changed(self) -> None:
+        """Say, on every run, when the checkout's tests are not the published ones."""
+        changed = digests.changed_tests()
+        if changed:
+            self.console.print(self.w["tests_changed"].format(files=", ".join(changed)), style="bold yellow")
 
     def _pick_or_celebrate(self, exercise_id: str | None) -> Exercise | None:
         """The exercise asked for, or the next unfinished one; None (said aloud) when all are done."""
@@ -448,6 +454,8 @@ def _guarded(command) -> int:
 
 
 def run_command(kata: Kata, command: str, args) -> int:
+    if command in ("status", "check", "watch"):
+        kata.warn_if_tests_changed()
     if command == "status":
         return kata.status()
     if command in ("check", "hint", "reset", "solution"):

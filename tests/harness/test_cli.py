@@ -274,3 +274,35 @@ def test_exercises_that_is_not_a_kata_folder_is_refused(where, folder, reason):
                          env=installed_env())
     assert run.returncode == 2, run.stdout + run.stderr
     assert f"--exercises {folder}: {reason}" in run.stderr and "0/38" not in run.stdout
+
+
+def test_edited_tests_are_said_on_every_run(checkout, monkeypatch):
+    """A learner who changed a test's oracle gets no silent 'Well done!'."""
+    import io
+
+    from rich.console import Console
+
+    from torchkata import digests
+    from torchkata.cli import Kata, run_command
+
+    kata = Kata(checkout, "en", 60, Console(file=io.StringIO(), width=200, highlight=False))
+    args = type("Args", (), {"exercise": "activations.relu"})()
+    run_command(kata, "status", args)
+    assert "modified tests" not in kata.console.file.getvalue()
+    published = digests.published()
+    monkeypatch.setattr(digests, "published", lambda: {**published, "tests/exercises/test_activations.py": "0" * 64})
+    run_command(kata, "status", args)
+    assert "Your verdicts come from modified tests: tests/exercises/test_activations.py" in kata.console.file.getvalue()
+
+
+def test_a_changed_test_file_is_found(tmp_path):
+    import shutil
+
+    from torchkata import digests
+
+    shutil.copytree(EXERCISES.parent / "tests", tmp_path / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    assert digests.changed_tests(tmp_path) == []
+    oracle = tmp_path / "tests" / "exercises" / "test_activations.py"
+    oracle.write_text(oracle.read_text().replace("torch.relu", "torch.abs"))
+    (tmp_path / "tests" / "exercises" / "test_extra.py").write_text("")
+    assert digests.changed_tests(tmp_path) == ["tests/exercises/test_activations.py", "tests/exercises/test_extra.py"]

@@ -150,3 +150,10 @@ def test_first_hints_stand_on_their_own(exercise):
         found = POINTS_ELSEWHERE.match(hint.strip())
         other = found and (found.group("name") or found.group("zh"))
         assert other not in names, f"{exercise.id}: the first hint leans on {other}: {hint!r}"
+
+
+def test_the_published_test_digests_match_the_tests():
+    """After changing tests/exercises on purpose: python -m torchkata.digests --write."""
+    from torchkata import digests
+
+    assert digests.changed_tests() == [], "run: python -m torchkata.digests --write"
