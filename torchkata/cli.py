@@ -317,19 +317,14 @@ class Kata:
 
 
 def original_stub(exercise: Exercise) -> str:
-    """The stub's original text: from git history, the newest version that is still a stub."""
-    relative = f"exercises/{exercise.module}.py"
-    try:
-        commits = subprocess.run(["git", "log", "--format=%H", "--", relative], cwd=session.ROOT,
-                                 capture_output=True, text=True, check=True).stdout.split()
-    except (OSError, subprocess.CalledProcessError):
-        commits = []
-    for commit in commits:
-        text = subprocess.run(["git", "show", f"{commit}:{relative}"], cwd=session.ROOT,
-                              capture_output=True, text=True).stdout
-        if text and source.is_stub(text, exercise.name):
-            return source.definition_text(text, exercise.name)
-    raise SystemExit(f"torchkata: cannot find the original stub of {exercise.id} in the git history of {relative}")
+    """The stub as it was published, from the copy that ships with the package
+    (torchkata/stubs/): reset needs no git history, and works on a downloaded zip or after
+    the stubs were committed over."""
+    text = (Path(__file__).with_name("stubs") / f"{exercise.module}.py").read_text(encoding="utf-8")
+    definition = source.definition_text(text, exercise.name)
+    if definition is None or not source.is_stub(text, exercise.name):
+        raise SystemExit(f"torchkata: the published stub of {exercise.id} is missing from torchkata/stubs/")
+    return definition
 
 
 def _shared_options(defaults: bool) -> argparse.ArgumentParser:

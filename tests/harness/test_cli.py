@@ -306,3 +306,18 @@ def test_a_changed_test_file_is_found(tmp_path):
     oracle.write_text(oracle.read_text().replace("torch.relu", "torch.abs"))
     (tmp_path / "tests" / "exercises" / "test_extra.py").write_text("")
     assert digests.changed_tests(tmp_path) == ["tests/exercises/test_activations.py", "tests/exercises/test_extra.py"]
+
+
+def test_reset_needs_no_git(tmp_path):
+    """A learner who downloaded a zip (no .git anywhere) can still reset an exercise."""
+    folder = tmp_path / "kata" / "exercises"
+    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    replace(folder, "activations", "def relu(x):\n    return x.clamp(min=0)")
+    env = installed_env(GIT_DIR=str(tmp_path / "no-such-repo"), PATH="/nonexistent")  # no git to run either
+    result = subprocess.run([sys.executable, "-m", "torchkata", "reset", "activations.relu", "--exercises", str(folder)],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    from torchkata import source
+
+    text = (folder / "activations.py").read_text()
+    assert source.is_stub(text, "relu") and "x.clamp(min=0)" not in text

@@ -157,3 +157,12 @@ def test_the_published_test_digests_match_the_tests():
     from torchkata import digests
 
     assert digests.changed_tests() == [], "run: python -m torchkata.digests --write"
+
+
+def test_the_stubs_reset_restores_are_the_published_stubs():
+    """torchkata/stubs/ ships with the package so that reset needs no git; it must never drift
+    from exercises/ (after changing a stub: cp exercises/*.py torchkata/stubs/)."""
+    root = Path(__file__).resolve().parents[2]
+    for module in load().modules:
+        shipped = (root / "torchkata" / "stubs" / f"{module}.py").read_text(encoding="utf-8")
+        assert shipped == (root / "exercises" / f"{module}.py").read_text(encoding="utf-8"), module
