@@ -6,8 +6,10 @@ already installed instead, set TORCHKATA_USE_INSTALLED_TORCH=1: the environments
 your site-packages and install no torch of their own.
 """
 
+import hashlib
 import os
 import shutil
+from pathlib import Path
 
 import nox
 
@@ -18,10 +20,21 @@ USE_INSTALLED_TORCH = os.environ.get("TORCHKATA_USE_INSTALLED_TORCH") == "1"
 VENV_PARAMS = ["--system-site-packages"] if USE_INSTALLED_TORCH else []
 
 
+# What an environment is built from: when none of it changed since the last install, a
+# session reuses the environment as it is (pip takes seconds even when it installs nothing).
+INSTALL_INPUTS = ("pyproject.toml", "requirements/torch-cpu.txt")
+
+
 def install(session, device="cpu"):
+    stamp = Path(session.virtualenv.location) / ".torchkata-installed"
+    inputs = hashlib.sha256(b"".join(Path(name).read_bytes() for name in INSTALL_INPUTS)
+                            + f"{device} {USE_INSTALLED_TORCH}".encode()).hexdigest()
+    if stamp.exists() and stamp.read_text() == inputs:
+        return
     if not USE_INSTALLED_TORCH and device == "cpu":
         session.install("-r", "requirements/torch-cpu.txt")
     session.install("-e", ".")
+    stamp.write_text(inputs)
 
 
 def require_cuda(session):
