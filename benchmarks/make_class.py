@@ -1,4 +1,4 @@
-"""Write a synthetic class for timing `torchkata grade` (see the README's measured figures).
+"""Write a synthetic class for timing `torchkata grade` (see docs/measured.md).
 
     python benchmarks/make_class.py OUT [--students 40]
 

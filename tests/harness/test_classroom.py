@@ -214,7 +214,7 @@ def test_grading_on_cuda_is_refused_at_start_where_there_is_none(sample, tmp_pat
     import torch
 
     if torch.version.cuda is not None and shutil.which("nvidia-smi"):
-        pytest.skip("this machine may have a GPU: the cuda grading run is checked on the GPU machine (README)")
+        pytest.skip("this machine may have a GPU: the cuda grading run is checked on the GPU machine (docs/cuda.md)")
     run = torchkata("grade", str(sample), "--device", "cuda", "--out", "out", cwd=tmp_path)
     assert run.returncode == 2 and "--device cuda: CUDA is not available here" in run.stderr
     assert not (tmp_path / "out").exists()

@@ -163,7 +163,7 @@ def test_check_on_cuda_is_refused_at_start_where_there_is_none(checkout):
     import torch
 
     if torch.version.cuda is not None and shutil.which("nvidia-smi"):
-        pytest.skip("this machine may have a GPU: `check --device cuda` is run on the GPU machine (README)")
+        pytest.skip("this machine may have a GPU: `check --device cuda` is run on the GPU machine (docs/cuda.md)")
     result = torchkata(checkout, "check", "activations.relu", "--device", "cuda")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--device cuda: CUDA is not available here" in result.stderr and "Use --device cpu" in result.stderr
