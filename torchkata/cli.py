@@ -27,6 +27,7 @@ from .processes import GradingError, Unconfined
 from .progress import Progress
 from .verdicts import EXIT_GRADING_ERROR, EXIT_USAGE
 
+MAX_PRINTED_LINES = 20
 MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]", GRADING_ERROR: "[magenta]![/]"}
 
 
@@ -207,8 +208,17 @@ class Kata:
                 self.console.print(f"  {escape(message)}", highlight=False)
             return EXIT_GRADING_ERROR
         self.console.print(self.w["failed"].format(id=exercise.id), style="bold red")
-        for message in state["messages"][:3]:
-            self.console.print(f"  • {escape(message)}", highlight=False)
+        counts = state.get("counts") or [1] * len(state["messages"])
+        for message, count in zip(state["messages"], counts):
+            times = self.w["in_tests"].format(n=count) if count > 1 else ""
+            self.console.print(f"  • {escape(message)}{escape(times)}", highlight=False)
+        printed = state.get("output", "").strip().splitlines()
+        if printed:
+            self.console.print(self.w["printed"], style="bold")
+            shown = printed[:MAX_PRINTED_LINES] + ([f"... ({len(printed) - MAX_PRINTED_LINES} more lines)"]
+                                                   if len(printed) > MAX_PRINTED_LINES else [])
+            for text in shown:
+                self.console.print(f"    {escape(text)}", highlight=False)
         self.console.print(f"  [dim]{path}:{line}[/]")
         return 1
 

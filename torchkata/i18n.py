@@ -17,6 +17,8 @@ TEXT = {
         "grading": "Grading {what} ...",
         "passed": "{id} passes every test. Well done!",
         "failed": "{id} is not right yet:",
+        "in_tests": " (in {n} tests)",
+        "printed": "  Your code printed (in the first failing test):",
         "tests_changed": "Your verdicts come from modified tests: {files} differ from the published suite, so a pass "
                          "here may not be a pass in the kata (git checkout tests/ restores them).",
         "grading_error": "{id} could not be graded: a grading error (the grader failed, not your code). Fix the cause below and check again:",
@@ -45,6 +47,8 @@ TEXT = {
         "grading": "正在评分 {what} ……",
         "passed": "{id} 通过了全部测试，做得好！",
         "failed": "{id} 还不对：",
+        "in_tests": "（共 {n} 个测试）",
+        "printed": "  你的代码输出了（第一个失败的测试中）：",
         "tests_changed": "你的评分来自被修改过的测试：{files} 与发布的测试不同，所以这里的通过不一定是真正的通过"
                          "（git checkout tests/ 可以恢复）。",
         "grading_error": "{id} 无法评分：这是评分程序自身的错误，不是你的代码的问题。请先解决下面的原因，再重新检查：",

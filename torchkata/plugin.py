@@ -235,7 +235,9 @@ class VerdictCollector:
     def __init__(self, config):
         self.config = config
         self.outcomes: dict[str, list[str]] = defaultdict(list)
-        self.messages: dict[str, list[str]] = defaultdict(list)
+        self.messages: dict[str, list[str]] = defaultdict(list)  # distinct failure texts, in the order met
+        self.counts: dict[str, list[int]] = defaultdict(list)    # how many tests gave each of them
+        self.output: dict[str, str] = {}                          # what the first failing test printed
         self.flags: dict[str, list[str]] = defaultdict(list)
 
     def pytest_runtest_logreport(self, report):
@@ -247,8 +249,21 @@ class VerdictCollector:
         if exercise is None or not (report.when == "call" or report.failed):
             return
         self.outcomes[exercise].append(props.get("torchkata", report.outcome))
-        if report.failed and len(self.messages[exercise]) < 5:
-            self.messages[exercise].append(props.get("grading_error") or report.longreprtext.strip())
+        if report.failed:
+            self._failure(exercise, props.get("grading_error") or report.longreprtext.strip(), report.capstdout)
+
+    MAX_MESSAGES = 10
+
+    def _failure(self, exercise: str, text: str, printed: str) -> None:
+        """Each distinct failure once, with the number of tests that gave it."""
+        messages, counts = self.messages[exercise], self.counts[exercise]
+        if text in messages:
+            counts[messages.index(text)] += 1
+        elif len(messages) < self.MAX_MESSAGES:
+            messages.append(text)
+            counts.append(1)
+        if printed.strip() and exercise not in self.output:
+            self.output[exercise] = printed
 
     def settled(self, exercise: str | None) -> bool:
         return combine(self.outcomes.get(exercise, [])) != DONE
@@ -282,7 +297,8 @@ class VerdictCollector:
 
     def write(self, path: Path) -> None:
         """The verdicts file: {exercise id: {verdict, messages, flags}}, and what the sandbox lacked."""
-        report = {ex: {"verdict": v, "messages": self.messages.get(ex, []), "flags": self.flags.get(ex, [])}
+        report = {ex: {"verdict": v, "messages": self.messages.get(ex, []), "counts": self.counts.get(ex, []),
+                       "flags": self.flags.get(ex, []), **({"output": self.output[ex]} if ex in self.output else {})}
                   for ex, v in self.verdicts().items()}
         sandbox = self.config.stash.get(SANDBOX, None)
         if sandbox is not None and sandbox.weaknesses:

@@ -321,3 +321,13 @@ def test_reset_needs_no_git(tmp_path):
 
     text = (folder / "activations.py").read_text()
     assert source.is_stub(text, "relu") and "x.clamp(min=0)" not in text
+
+
+def test_check_shows_what_the_code_printed_and_each_failure_once(checkout):
+    replace(checkout, "training", "def zero_grad(params):\n    print('debug: zero_grad was called')")
+    result = torchkata(checkout, "check", "training.zero_grad")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Your code printed (in the first failing test):" in result.stdout
+    assert "debug: zero_grad was called" in result.stdout
+    bullets = [line for line in result.stdout.splitlines() if line.startswith("  • ")]
+    assert bullets and len(bullets) == len(set(bullets)), "a failure text is shown once, with its count"
