@@ -14,13 +14,14 @@ built-in, an exception or a module that will not import fail with a sentence tha
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
 import torch
 
 from . import boundary
-from .manifest import Exercise
+from .manifest import Exercise, load
 from .processes import FORK_ADVICE, GradingError, is_fork_failure
 from .tripwire import REFERENCE_LABEL
 from .verdicts import Flag, ReplyStatus
@@ -145,12 +146,7 @@ class Learner:
             # answer is judged on what it returned, like anyone else's.
             self.on_flag(Flag.TAMPERED)
         if status == ReplyStatus.NOT_ATTEMPTED:
-            where = f" ({reply['where'].splitlines()[-1]})" if reply.get("where") else ""
-            raise NotAttempted(
-                f"{self.exercise.id} is not attempted yet: its stub still raises NotImplementedError{where}. "
-                f"Open {self.exercise.module}.py, read the docstring of {self.exercise.name}, and replace "
-                "the raise with your code."
-            )
+            raise NotAttempted(self._not_attempted_text(reply.get("where", "")))
         if status == ReplyStatus.BROKEN:
             raise WrongAnswer(reply["message"])
         if status == ReplyStatus.TIMEOUT:
@@ -177,6 +173,20 @@ class Learner:
             return Outcome(error_type=reply["type"], error_mro=tuple(reply["mro"]),
                            message=reply["message"], where=reply.get("where", ""))
         return Outcome(value=_handles(reply["value"], self))
+
+    def _not_attempted_text(self, where: str) -> str:
+        """Name the stub that was reached: this exercise's own, or one it calls (kaiming_normal_
+        is written, but calculate_fan_in_and_fan_out, which it uses, is still a stub)."""
+        last = where.splitlines()[-1] if where else ""
+        found = re.match(r"(?P<file>[\w.]+\.py):\d+ in (?P<function>\w+)", last)
+        other = found and f"{found['file'].removesuffix('.py')}.{found['function']}"
+        if other and other != self.exercise.id and other in {e.id for e in load()}:
+            return (f"{self.exercise.id} is not finished: it calls {found['function']}, which is still a stub "
+                    f"({last}). Finish {other} first (torchkata check {other}), then this one.")
+        shown = f" ({last})" if last else ""
+        return (f"{self.exercise.id} is not attempted yet: its stub still raises NotImplementedError{shown}. "
+                f"Open {self.exercise.module}.py, read the docstring of {self.exercise.name}, and replace "
+                "the raise with your code.")
 
     def _fail_raised(self, text: str, outcome: Outcome):
         where = f"\n  in your code: {outcome.where.replace(chr(10), chr(10) + '  ')}" if outcome.where else ""

@@ -148,3 +148,16 @@ def test_tampering_is_flagged_and_judged_on_the_answer(tmp_path, isolate, body, 
     graded = grade(submission, tmp_path, ("activations.relu",), *(["--isolate"] if isolate else []))["activations.relu"]
     assert graded["verdict"] == verdict, graded
     assert graded["flags"] == ["patched torch or the grader"]
+
+
+def test_a_stub_reached_through_another_exercise_is_named(tmp_path):
+    """kaiming_normal_ written, the fan helper it uses still a stub: the message names the helper."""
+    stub = ("def calculate_fan_in_and_fan_out(tensor):\n"
+            "    raise NotImplementedError('calculate_fan_in_and_fan_out: replace this line')")
+    submission = submission_with(tmp_path, "initialization", stub)
+    verdict = grade(submission, tmp_path, ("initialization.kaiming_normal_",))["initialization.kaiming_normal_"]
+    assert verdict["verdict"] == "not attempted"
+    message = verdict["messages"][0]
+    assert "it calls calculate_fan_in_and_fan_out, which is still a stub" in message
+    assert "Finish initialization.calculate_fan_in_and_fan_out first" in message
+    assert "kaiming_normal_ is not attempted yet" not in message
