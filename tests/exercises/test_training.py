@@ -95,18 +95,49 @@ class CourseModel(nn.Module):
         return self.linear(x)
 
 
-def course_setup(device):
+class RecordingSGD(torch.optim.SGD):
+    """torch's SGD that notes, in `calls`, each zero_grad and each step (with whether any
+    parameter had a gradient then): what a wrong train_step did, in order."""
+
+    def __init__(self, params, lr, calls):
+        super().__init__(params, lr=lr)
+        self.calls = calls
+
+    def zero_grad(self, set_to_none=True):
+        self.calls.append("zero_grad")
+        super().zero_grad(set_to_none)
+
+    def step(self, closure=None):
+        had = any(p.grad is not None and bool(p.grad.any()) for g in self.param_groups for p in g["params"])
+        self.calls.append("step with gradients" if had else "step without gradients")
+        return super().step(closure)
+
+
+def course_setup(device, calls=None):
     model = CourseModel(device)
     inputs = torch.tensor([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], dtype=torch.float32, device=device)
     target = torch.zeros(2, 3, device=device)
-    return model, inputs, target, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1) if calls is None else \
+        RecordingSGD(model.parameters(), 0.1, calls)
+    return model, inputs, target, nn.MSELoss(), optimizer
 
 
 def probe_course_steps(scene, steps):
-    model, inputs, target, loss_fn, optimizer = course_setup(scene.device)
+    calls = []
+    model, inputs, target, loss_fn, optimizer = course_setup(scene.device, calls)
     losses = [scene.fn(model, inputs, target, loss_fn, optimizer) for _ in range(steps)]
-    return {"losses": losses, "loss_types": [type(v).__name__ for v in losses],
+    return {"losses": losses, "loss_types": [type(v).__name__ for v in losses], "calls": calls,
             "state": model.state_dict(), "grads": [p.grad for p in model.parameters()]}
+
+
+def why_nothing_changed(calls) -> str:
+    """What a train_step that left the weights as they were did wrong, from its optimizer calls."""
+    if not any(call.startswith("step") for call in calls):
+        return "it never called optimizer.step(), which is what updates the weights."
+    if "step with gradients" not in calls and "zero_grad" in calls[:calls.index("step without gradients")]:
+        return ("it called optimizer.zero_grad() before optimizer.step(), so step() found no gradients to apply: "
+                "zero them after the step (or at the start of the next one), never between backward() and step().")
+    return "optimizer.step() found no gradients: call loss.backward() before optimizer.step()."
 
 
 def torch_course_steps(device, steps):
@@ -139,7 +170,7 @@ class TestTrainStep:
         for name, want in expected.items():
             got = report["state"][name]
             if torch.equal(got.cpu(), start[name].cpu()):
-                fail(f"train_step did not change {name}: call loss.backward() and then optimizer.step().")
+                fail(f"train_step did not change {name}: {why_nothing_changed(report['calls'])}")
             assert_tensor(got, want, call=f"train_step on the course's example: {name} after one step")
 
     def test_gradients_cleared_after_the_step(self, learner):
@@ -154,7 +185,11 @@ class TestTrainStep:
         losses, expected = torch_course_steps(device, 3)
         for i, (got, want) in enumerate(zip(report["losses"], losses)):
             if not isinstance(got, float) or abs(got - want) > 1e-3 * max(1.0, abs(want)):
-                fail(f"train_step, step {i + 1} of 3: returned loss {got!r}, expected {want:.4f}. If step 1 was "
-                     "right, gradients are accumulating: zero them after every step.")
+                why = ("gradients are accumulating: zero them after every step (optimizer.zero_grad())."
+                       if "zero_grad" not in report["calls"] else
+                       "the weights did not move as torch's SGD moves them: " + why_nothing_changed(report["calls"])
+                       if "step with gradients" not in report["calls"] else
+                       "check that each step does forward, loss, backward, step, then zero_grad, in that order.")
+                fail(f"train_step, step {i + 1} of 3: returned loss {got!r}, expected {want:.4f}: {why}")
         for name, want in expected.items():
             assert_tensor(report["state"][name], want, call=f"train_step: {name} after three steps")

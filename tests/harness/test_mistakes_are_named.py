@@ -279,6 +279,19 @@ def train_step(model, inputs, target, loss_fn, optimizer):
     loss.backward()
     optimizer.step()
     return loss.item()""", "zero_grad"),
+    ("training.train_step", "zero_grad between backward and step", """
+def train_step(model, inputs, target, loss_fn, optimizer):
+    loss = loss_fn(model(inputs), target)
+    loss.backward()
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()""", "called optimizer.zero_grad() before optimizer.step()"),
+    ("training.train_step", "never steps", """
+def train_step(model, inputs, target, loss_fn, optimizer):
+    loss = loss_fn(model(inputs), target)
+    loss.backward()
+    optimizer.zero_grad()
+    return loss.item()""", "never called optimizer.step()"),
     ("training.train_step", "returns the tensor", """
 def train_step(model, inputs, target, loss_fn, optimizer):
     loss = loss_fn(model(inputs), target)
