@@ -10,6 +10,14 @@ from torchkata.probes import probe_inputs_after_call
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 
 
+def assert_identity(got, x, *, call, rule):
+    """`got` must equal `x`; a failure says the rule of the contract first, then the details."""
+    try:
+        assert_tensor(got, x, call=call)
+    except pytest.fail.Exception as failure:
+        fail(f"{rule} {failure.msg}")
+
+
 def check_dropout_output(got, x, p, call):
     """Every element is either 0 or x / (1 - p); on 10 000 values or more, the zeroed fraction
     is p within 6 standard errors (0.012 on 250 x 250 values), or 0.005 on large tensors."""
@@ -76,7 +84,8 @@ class TestDropout:
 
     def test_evaluation_mode_returns_x_unchanged(self, learner, rand):
         x = rand(4, 5)
-        assert_tensor(learner(x, p=0.5, training=False), x, call=learner.call_text(x, p=0.5, training=False))
+        assert_identity(learner(x, p=0.5, training=False), x, call=learner.call_text(x, p=0.5, training=False),
+                        rule="With training=False, dropout must return its input unchanged (no mask, no scaling).")
 
     def test_p_zero_returns_x(self, learner, rand):
         x = rand(4, 5)
@@ -155,7 +164,9 @@ class TestDropoutModule:
         if not report["is_module"]:
             fail(f"Dropout({p}) built a {report['type']}, not an nn.Module: subclass nn.Module.")
         check_dropout_output(report["training_out"], x, p, f"Dropout({p})(x) in training mode")
-        assert_tensor(report["eval_out"], x, call=f"Dropout({p})(x) after .eval()")
+        assert_identity(report["eval_out"], x, call=f"Dropout({p})(x) after .eval()",
+                        rule="After .eval(), Dropout must be the identity: forward should pass self.training on "
+                        "(nn.Module.eval() sets it to False) and return x unchanged then.")
         check_dropout_output(report["retrained_out"], x, p, f"Dropout({p})(x) after .eval() then .train()")
 
     def test_is_a_module_with_p(self, learner):

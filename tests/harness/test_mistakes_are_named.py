@@ -200,6 +200,20 @@ def build_sequential(device=None):
 def build_sequential(device=None):
     return nn.Sequential(nn.Linear(3, 4, device=device), nn.Tanh(), nn.Linear(4, 4, device=device), nn.ReLU(),
                          nn.Linear(4, 2, device=device), nn.Softmax(dim=1))""", "the biases"),
+    ("regularization.dropout", "ignores training", """
+def dropout(x, p=0.5, training=True):
+    _check_p(p)
+    if p == 0:
+        return x
+    return x * (torch.rand_like(x) >= p) / (1 - p)""", "With training=False, dropout must return its input unchanged"),
+    ("regularization.Dropout", "ignores self.training", """
+class Dropout(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        _check_p(p)
+        self.p = p
+    def forward(self, x):
+        return dropout(x, self.p)""", "After .eval(), Dropout must be the identity"),
     ("regularization.Dropout", "keeps with probability p", """
 class Dropout(nn.Module):
     def __init__(self, p=0.5):
