@@ -22,6 +22,7 @@ from rich.table import Table
 
 from . import digests, session, source
 from .i18n import language, words
+from .intake import IntakeError, looks_like_exercises
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, Exercise, load
 from .processes import GradingError, Unconfined
 from .progress import Progress
@@ -437,15 +438,13 @@ def kata_folder_problem(folder: Path) -> str | None:
         return "no such folder"
     if not folder.is_dir():
         return "not a folder"
-    modules = load().modules
-    if not any((folder / f"{module}.py").is_file() for module in modules):
-        return f"not a kata folder: none of {', '.join(f'{m}.py' for m in modules)} is in it"
+    if not looks_like_exercises(folder):
+        return f"not a kata folder: none of {', '.join(f'{m}.py' for m in load().modules)} is in it"
     return None
 
 
 def _guarded(command) -> int:
     """Run a command; turn the library's exceptions into a message and an exit status."""
-    from .intake import IntakeError
     from .reports import MergeError
 
     try:

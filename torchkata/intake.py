@@ -23,7 +23,8 @@ class Submission:
 
 
 # -- finding the class ----------------------------------------------------------------------
-def _looks_like_exercises(folder: Path) -> bool:
+def looks_like_exercises(folder: Path) -> bool:
+    """A folder holding at least one of the course's modules."""
     return any((folder / f"{module}.py").is_file() for module in load().modules)
 
 
@@ -33,7 +34,7 @@ def discover(paths: list[Path]) -> list[Submission]:
     for path in map(Path, paths):
         if path.is_file() and path.suffix == ".zip":
             candidates = [path]
-        elif path.is_dir() and _looks_like_exercises(path):
+        elif path.is_dir() and looks_like_exercises(path):
             candidates = [path]
         elif path.is_dir():
             candidates = sorted(p for p in path.iterdir() if p.is_dir() or p.suffix == ".zip")

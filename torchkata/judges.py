@@ -24,7 +24,7 @@ from . import processes
 from .intake import Submission, stage
 from .manifest import load
 from .plugin import set_implementation, verdict_collector
-from .verdicts import ExerciseResult, Flag, StudentResult, Verdict
+from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, ExerciseResult, Flag, StudentResult, Verdict, write_grading_error
 
 JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
 
@@ -96,7 +96,7 @@ def _judge(session, folder: Path, verdicts: Path, device: str) -> int:
     try:
         processes.self_check(device)
     except processes.GradingError as error:
-        verdicts.write_text(json.dumps({"_grading_error": str(error)}), encoding="utf-8")
+        write_grading_error(verdicts, str(error))
         return 0
     set_implementation(session.config, folder)
     items = session.items
@@ -115,9 +115,9 @@ def read_result(submission: Submission, verdicts_file: Path, only: tuple[str, ..
     try:
         verdicts = json.loads(verdicts_file.read_text())
     except (OSError, ValueError):
-        verdicts = {"_grading_error": f"the judge grading this student {judge_ending} without writing its verdicts"}
-    result.sandbox_weaknesses = verdicts.pop("_sandbox_weaknesses", [])
-    why = verdicts.pop("_grading_error", "this exercise was not graded")
+        verdicts = {GRADING_ERROR_KEY: f"the judge grading this student {judge_ending} without writing its verdicts"}
+    result.sandbox_weaknesses = verdicts.pop(SANDBOX_KEY, [])
+    why = verdicts.pop(GRADING_ERROR_KEY, "this exercise was not graded")
     for exercise in load():
         if only and exercise.id not in only:
             continue

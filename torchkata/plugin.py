@@ -27,7 +27,7 @@ from .loader import ImplementationNotFound, resolve
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, load
 from .processes import prepare_parent
 from .sandbox import Confinement, IsolatedWorker, Limits, confinement_refusal
-from .verdicts import combine
+from .verdicts import SANDBOX_KEY, combine
 from .worker import Worker
 
 
@@ -209,7 +209,7 @@ def rand(device, seed):
 
 # What a test raises when the student's code is at fault: a failed check (pytest.fail, the
 # learner's WrongAnswer) or an assertion. Anything else is the grader's own failure.
-STUDENT_FAILURES = (pytest.fail.Exception, AssertionError, pytest.skip.Exception)
+STUDENT_FAILURES = (pytest.fail.Exception, AssertionError)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -302,5 +302,5 @@ class VerdictCollector:
                   for ex, v in self.verdicts().items()}
         sandbox = self.config.stash.get(SANDBOX, None)
         if sandbox is not None and sandbox.weaknesses:
-            report["_sandbox_weaknesses"] = sandbox.weaknesses
+            report[SANDBOX_KEY] = sandbox.weaknesses
         path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

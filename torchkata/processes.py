@@ -177,7 +177,7 @@ def run(argv: list[str], *, seconds: float, cwd=None, env: dict | None = None) -
                                errors="replace", start_new_session=True, env=env)
     try:
         output, _ = process.communicate(timeout=seconds)
-        return output, Ending.from_code(process.returncode)
+        return output, Ending(process.returncode)
     except subprocess.TimeoutExpired:
         kill_group(process.pid)
         output, _ = process.communicate()
@@ -209,10 +209,6 @@ class Ending:
         """From os.waitpid's raw status."""
         return cls(-os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else os.WEXITSTATUS(raw))
 
-    @classmethod
-    def from_code(cls, code: int) -> Ending:
-        return cls(code)
-
     @property
     def signal(self) -> int | None:
         return -self.code if self.code < 0 else None
@@ -238,33 +234,25 @@ def kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def wait(pid: int, deadline: float | None = None) -> Ending | None:
+def wait(pid: int, deadline: float) -> Ending | None:
     """Wait for child `pid` until the monotonic `deadline`; past it, kill its whole group
     and return None (it timed out). Its group is killed either way: whatever it left
     running goes with it."""
-    while True:
-        done, raw = os.waitpid(pid, os.WNOHANG if deadline is not None else 0)
-        if done:
-            kill_group(pid)
-            return Ending.from_status(raw)
-        if time.monotonic() > deadline:
-            kill_group(pid)
-            os.waitpid(pid, 0)
-            return None
-        time.sleep(0.01)
+    return wait_any({pid: deadline})[1]
 
 
 def wait_any(deadlines: dict[int, float]) -> tuple[int, Ending | None]:
-    """Wait for the first of several children (pid -> monotonic deadline) to end; a child
-    past its deadline is killed and returned with None."""
+    """Wait for the first of several children (pid -> monotonic deadline) to end, and kill
+    what it left running; a child past its deadline is killed with its group and returned
+    with None."""
     while True:
         for pid, deadline in deadlines.items():
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            if done:
+                kill_group(pid)
+                return pid, Ending.from_status(raw)
             if time.monotonic() > deadline:
                 kill_group(pid)
                 os.waitpid(pid, 0)
                 return pid, None
-        pid, raw = os.waitpid(-1, os.WNOHANG)
-        if pid in deadlines:
-            kill_group(pid)
-            return pid, Ending.from_status(raw)
-        time.sleep(0.02)
+        time.sleep(0.01)

@@ -24,6 +24,7 @@ child. What the platform does not allow is listed in `weaknesses` (and in the re
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import resource
@@ -464,6 +465,7 @@ def _drop_capabilities(libc) -> bool:
     return libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 and dropped
 
 
+@functools.cache
 def user_namespaces_work() -> bool:
     """Whether this process may make a user namespace (most Linux distributions allow it)."""
     def child() -> int:

@@ -28,6 +28,7 @@ from .processes import (
     self_check,
     wait,
 )
+from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, write_grading_error
 
 
 @dataclass
@@ -66,10 +67,10 @@ def _pytest_args(exercises: Path, exercise_ids, device: str, verdicts: Path) -> 
 def _collect(run: Run, verdicts: Path, returncode: int) -> Run:
     found = json.loads(verdicts.read_text(encoding="utf-8")) if verdicts.exists() else None
     tail = "\n".join(run.output.strip().splitlines()[-5:])
-    if found is not None and "_grading_error" in found:
-        run.grading_error = found["_grading_error"]
+    if found is not None and GRADING_ERROR_KEY in found:
+        run.grading_error = found[GRADING_ERROR_KEY]
     elif found is not None:
-        found.pop("_sandbox_weaknesses", None)
+        found.pop(SANDBOX_KEY, None)
         run.verdicts = found
     elif returncode in PYTEST_FAILURES and PYTEST_FAILURES[returncode] in run.output:
         run.grading_error = f"the test suite itself could not run (pytest exit status {returncode}):\n{tail}"
@@ -119,7 +120,7 @@ class WarmGrader:
                 try:
                     self_check(device)
                 except GradingError as error:
-                    verdicts.write_text(json.dumps({"_grading_error": str(error)}), encoding="utf-8")
+                    write_grading_error(verdicts, str(error))
                     return 0
                 os.environ.update(LEAN_ENV)
                 import pytest

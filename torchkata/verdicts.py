@@ -7,8 +7,10 @@ hold), so files written before they existed read the same.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 # Exit statuses of the command line: 0 passed (or graded), 1 not right yet, 2 what was asked
 # cannot be done as given (argparse's own status too), 3 a grading error: the grader failed.
@@ -42,6 +44,17 @@ class ReplyStatus(StrEnum):
     BROKEN = "broken"       # the module would not import
     TIMEOUT = "timeout"     # the sandbox stopped it at the call's time limit
     CRASHED = "crashed"     # the sandbox child died, or garbled its reply
+
+
+# A verdicts file (the plugin writes one per run) maps exercise ids to their verdicts, and
+# may hold these two entries besides: why the run could not grade at all, and what the
+# sandbox could not do.
+GRADING_ERROR_KEY, SANDBOX_KEY = "_grading_error", "_sandbox_weaknesses"
+
+
+def write_grading_error(path: Path, message: str) -> None:
+    """The verdicts file of a run that could not grade: no verdict, only the grader's reason."""
+    path.write_text(json.dumps({GRADING_ERROR_KEY: message}), encoding="utf-8")
 
 
 def combine(outcomes: list[str]) -> Verdict:
