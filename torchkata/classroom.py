@@ -5,7 +5,8 @@ each student it forks a judge from that collected session (judges.py: millisecon
 nothing to import or collect again): the judge holds the tests and computes the
 verdicts, and the student's code runs in the judge's confined child (sandbox.py).
 Judges run in parallel, one per core, each sandbox with a uid of its own, and write
-their verdicts to a file the student's code cannot see. Taking the class in is intake.py;
+their verdicts to a file the student's code cannot see. Where student code cannot be
+confined and the instructor allowed it anyway, guard.py says what keeps the grades safe. Taking the class in is intake.py;
 the typed results are in verdicts.py.
 """
 
@@ -17,12 +18,13 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
+from .guard import FileGuard
 from .intake import IntakeError, Submission, discover, shard, stage  # noqa: F401 - the class grader's API
 from .judges import Judges
 from .paths import EXERCISE_TESTS, ROOT
 from .preload import preload
 from .processes import GradingError, Unconfined, children_can_grade, cuda_in_use, prepare_parent
-from .sandbox import confinement_refusal
+from .sandbox import can_confine, confinement_refusal
 from .session import LEAN_ENV, LEAN_OPTIONS
 from .verdicts import Flag, StudentResult
 
@@ -39,6 +41,10 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
     a judge per student (at most `jobs` at a time) that runs the collected tests on that
     student's folder and writes the verdicts. Raises GradingError when this process cannot
     fork judges that grade right (processes.py says when).
+
+    Where student code cannot be confined (and `allow_unconfined` says grade anyway), the
+    students are graded one at a time, and the grader's files and the submissions are put
+    back after each (guard.py).
     """
     import pytest
 
@@ -59,7 +65,11 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
             raise GradingError(problem)
         scratch = Path(scratch)
         os.chmod(scratch, 0o711)
-        judges = Judges(submissions, scratch, max(1, jobs or os.cpu_count() or 1), exercises, progress, device)
+        guard = None
+        if not can_confine():  # and allowed: the grader's files and the submissions are put back after each
+            guard = FileGuard.of_grader(*(s.source for s in submissions))
+        jobs = 1 if guard else max(1, jobs or os.cpu_count() or 1)
+        judges = Judges(submissions, scratch, jobs, exercises, progress, device, guard)
         hidden = [out, scratch, *hide, *_sources_to_hide(submissions)]
         # --impl is a placeholder here: each judge points the session at its student's folder.
         code = pytest.main([str(EXERCISE_TESTS), "--impl=exercises", f"--device={device}",

@@ -385,7 +385,8 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--call-timeout", type=float, default=20.0, help="seconds one call into student code may take")
     grade.add_argument("--allow-unconfined", action="store_true",
                        help="where student code cannot be confined (not root, no user namespaces), grade anyway: "
-                       "it then runs with your uid, files and network")
+                       "it then runs with your uid, files and network; students are graded one at a time and "
+                       "your tests, solutions and the submissions are put back after each")
     grade.add_argument("--only", action="append", default=[], metavar="EXERCISE", help=argparse.SUPPRESS)
     plot = commands.add_parser("plot", parents=[common], help="draw your functions beside torch's, as PNG files")
     plot.add_argument("kind", choices=("activations", "init", "dropout"))

@@ -6,7 +6,7 @@ costs the tests themselves: no interpreter to start, nothing to import or collec
 It checks first that it can grade at all (processes.self_check), points the session at the
 student's folder, runs every item through pytest's own runtest protocol (fixtures,
 --stop-at-verdict, the sandboxed worker), writes the verdicts to a file the student's code
-cannot see, and ends.
+cannot see, kills whatever the student's code left running, and ends.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 from . import processes
+from .guard import FileGuard
 from .intake import Submission, stage
 from .manifest import load
-from .plugin import set_implementation, verdict_collector
+from .plugin import FILE_GUARD, set_implementation, verdict_collector
 from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, ExerciseResult, Flag, StudentResult, Verdict, write_grading_error
 
 JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
@@ -34,13 +35,14 @@ class Judges:
     its run loop forks a judge per student, at most `jobs` at a time, and collects results."""
 
     def __init__(self, submissions: list[Submission], scratch: Path, jobs: int, exercises: tuple[str, ...] = (),
-                 progress=None, device: str = "cpu"):
+                 progress=None, device: str = "cpu", guard: FileGuard | None = None):
         self.pending = list(submissions)
         self.scratch = scratch
         self.jobs = jobs
         self.exercises = exercises  # the --exercise selection: a result lists only these
         self.progress = progress
         self.device = device
+        self.guard = guard  # unconfined grading: the grader's files, put back after each student
         self.results: dict[str, StudentResult] = {}
         self.problem = ""
 
@@ -48,6 +50,7 @@ class Judges:
     def pytest_configure(self, config):
         # Nobody reads a judge's terminal: its report is the verdicts file.
         config.pluginmanager.unregister(name="terminalreporter")
+        config.stash[FILE_GUARD] = self.guard  # this grader puts the files back, itself, after each student
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -72,6 +75,7 @@ class Judges:
                 except (OSError, zipfile.BadZipFile) as error:
                     self._done(submission, unreadable_result(submission, error))
                     continue
+                verdicts.unlink(missing_ok=True)  # only this student's judge can write it now
                 pid = processes.fork(functools.partial(_judge, session, folder, verdicts, self.device))
                 running[pid] = (submission, verdicts)
                 deadlines[pid] = time.monotonic() + JUDGE_SECONDS
@@ -79,7 +83,13 @@ class Judges:
             del deadlines[pid]
             submission, verdicts = running.pop(pid)
             how = f"did not finish in {JUDGE_SECONDS} s" if ending is None else ending.text()
-            self._done(submission, read_result(submission, verdicts, self.exercises, judge_ending=how))
+            result = read_result(submission, verdicts, self.exercises, judge_ending=how)
+            changed = self.guard.restore() if self.guard else []
+            if changed:
+                result.extra_flags.append(str(Flag.CHANGED_GRADER_FILES))
+                result.sandbox_weaknesses.append(f"unconfined, its code changed the grader's files ({', '.join(changed)});"
+                                                 " they were put back before the next student")
+            self._done(submission, result)
         return True
 
     def _done(self, submission: Submission, result: StudentResult) -> None:
@@ -93,6 +103,7 @@ def _judge(session, folder: Path, verdicts: Path, device: str) -> int:
     null = os.open(os.devnull, os.O_WRONLY)  # a judge reports through its verdicts file only
     os.dup2(null, 1)
     os.dup2(null, 2)
+    processes.adopt_orphans()  # what the student's code starts stays this judge's to kill
     try:
         processes.self_check(device)
     except processes.GradingError as error:
@@ -100,9 +111,12 @@ def _judge(session, folder: Path, verdicts: Path, device: str) -> int:
         return 0
     set_implementation(session.config, folder)
     items = session.items
-    for item, nextitem in zip(items, [*items[1:], None], strict=True):
-        item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-    verdict_collector(session.config).write(verdicts)
+    try:
+        for item, nextitem in zip(items, [*items[1:], None], strict=True):
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        verdict_collector(session.config).write(verdicts)
+    finally:
+        processes.kill_descendants()
     return 0
 
 

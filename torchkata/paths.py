@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
 EXERCISES = ROOT / "exercises"
 SOLUTIONS = ROOT / "solutions"
 TESTS = ROOT / "tests"

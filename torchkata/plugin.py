@@ -22,11 +22,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from .guard import FileGuard
 from .learner import Learner, NotAttempted
 from .loader import ImplementationNotFound, resolve
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, load
 from .processes import prepare_parent
-from .sandbox import Confinement, IsolatedWorker, Limits, confinement_refusal
+from .sandbox import Confinement, IsolatedWorker, Limits, can_confine, confinement_refusal
 from .verdicts import SANDBOX_KEY, combine
 from .worker import Worker
 
@@ -87,6 +88,9 @@ IMPLEMENTATION = pytest.StashKey[Path]()    # the folder graded (--impl, or a ju
 VERDICTS = pytest.StashKey["VerdictCollector"]()
 SANDBOX = pytest.StashKey[IsolatedWorker]()  # the confined worker, when --isolate
 CURRENT_ITEM = pytest.StashKey[pytest.Item]()
+# --isolate --allow-unconfined where nothing confines: what puts the grader's files back after
+# the run (guard.py). The class grader sets its own, which also guards the submissions.
+FILE_GUARD = pytest.StashKey[FileGuard | None]()
 
 
 def set_implementation(config, impl: str | Path) -> Path:
@@ -164,8 +168,14 @@ def worker(run, device):
                               Confinement(hide=hide, uid=pytestconfig.getoption("sandbox_uid"), limits=limits,
                                           allow_unconfined=pytestconfig.getoption("allow_unconfined")))
     pytestconfig.stash[SANDBOX] = isolated
+    unconfined = pytestconfig.getoption("allow_unconfined") and not can_confine()
+    guard = FileGuard.of_grader() if unconfined and FILE_GUARD not in pytestconfig.stash else None
     yield isolated
     isolated.close()
+    changed = guard.restore() if guard else []
+    if changed:
+        isolated.weaknesses.append(f"unconfined, the code graded changed the grader's files ({', '.join(changed)}); "
+                                   "they were put back")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -290,6 +300,9 @@ class VerdictCollector:
         if counts[GRADING_ERROR]:
             terminalreporter.write_line(f"{counts[GRADING_ERROR]} exercise(s) could not be graded: the grader failed, "
                                         "not the code under test. Fix the cause shown and grade again.", red=True)
+        sandbox = config.stash.get(SANDBOX, None)
+        for weakness in sandbox.weaknesses if sandbox else []:
+            terminalreporter.write_line(f"sandbox: {weakness}", yellow=True)
         if config.getoption("device") != "cuda":
             terminalreporter.write_line("cuda was NOT run in this session (graded on cpu only)")
         if config.getoption("verdicts"):

@@ -234,6 +234,42 @@ def kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def adopt_orphans() -> bool:
+    """Make this process the one that inherits every orphan among its descendants (Linux's
+    child subreaper), so `kill_descendants` finds even a process that left its session.
+    False where the platform does not allow it."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def kill_descendants() -> None:
+    """SIGKILL every child of this process and reap it, until none is left (a killed
+    child's own children come back to this process when it adopts orphans)."""
+    me = str(os.getpid())
+    while True:
+        children = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = open(f"/proc/{entry}/stat").read()
+                except OSError:
+                    continue
+                if stat.rsplit(")", 1)[1].split()[1] == me:
+                    children.append(int(entry))
+        if not children:
+            return
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
 def wait(pid: int, deadline: float) -> Ending | None:
     """Wait for child `pid` until the monotonic `deadline`; past it, kill its whole group
     and return None (it timed out). Its group is killed either way: whatever it left

@@ -508,9 +508,15 @@ def _confine_unprivileged(libc, folder: Path, confinement: Confinement) -> tuple
     return folder, weaknesses, hidden
 
 
+def can_confine() -> bool:
+    """Whether student code can be confined here: as root, or where an ordinary user may
+    make user namespaces."""
+    return os.geteuid() == 0 or user_namespaces_work()
+
+
 def confinement_refusal(allow_unconfined: bool) -> str | None:
-    """Why student code may not be run here, or None: as root, or where an ordinary user
-    may make user namespaces, it is confined; elsewhere only with --allow-unconfined."""
-    if os.geteuid() == 0 or allow_unconfined or user_namespaces_work():
+    """Why student code may not be run here, or None: where it can be confined, or
+    elsewhere with --allow-unconfined."""
+    if allow_unconfined or can_confine():
         return None
     return f"student code cannot be confined here (not root, and no user namespaces); {UNCONFINED_ADVICE}"

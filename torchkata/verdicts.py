@@ -29,6 +29,7 @@ class Flag(StrEnum):
     from a message's wording). Only the verdict decides points."""
 
     TAMPERED = "patched torch or the grader"
+    CHANGED_GRADER_FILES = "changed the grader's files"  # unconfined only; the files were put back
     CALLED_REFERENCE = "called the reference solutions"
     TIMED_OUT = "timed out"
     CRASHED = "crashed the sandbox"
@@ -91,7 +92,8 @@ class StudentResult:
     student: str
     exercises: dict[str, ExerciseResult] = field(default_factory=dict)
     sandbox_weaknesses: list[str] = field(default_factory=list)
-    extra_flags: list[str] = field(default_factory=list)  # kept from files of format 1 (free text)
+    extra_flags: list[str] = field(default_factory=list)  # the student's own (not an exercise's), and
+                                                          # the free-text flags of format 1 files
 
     @property
     def score(self) -> int:

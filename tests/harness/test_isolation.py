@@ -7,9 +7,11 @@ nothing outside the learner's scratch space changed.
 """
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -241,3 +243,126 @@ def test_grading_refuses_at_start_where_nothing_can_confine_student_code(monkeyp
     with pytest.raises(Unconfined, match="--allow-unconfined"):
         classroom.grade_class([], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+# -- graded unconfined (--allow-unconfined): the grader's files and the neighbours are put back ---
+UNCONFINED_CLASS = """
+import json, os, sys
+from pathlib import Path
+import torchkata.guard
+import torchkata.sandbox
+from torchkata import classroom
+from torchkata.processes import Unconfined
+
+def refused(libc, folder, confinement):
+    raise Unconfined("this system refuses user namespaces to ordinary users (simulated)")
+
+# As an ordinary user on a system that allows no confinement: the unprivileged path is taken and refused.
+os.geteuid = lambda: 1000
+torchkata.sandbox.user_namespaces_work = lambda: False
+torchkata.sandbox._confine_unprivileged = refused
+base = Path(sys.argv[1])
+torchkata.guard.grader_files = lambda: (base / "grader" / "tests", base / "grader" / "solutions")
+results = classroom.grade_class(classroom.discover([base / "class"]), base / "out", jobs=2,
+                                exercises=("training.zero_grad",), allow_unconfined=True)
+print(json.dumps({r.student: {"verdict": str(r.exercises["training.zero_grad"].verdict), "flags": r.flags,
+                              "notes": r.sandbox_weaknesses} for r in results}))
+"""
+
+UNCONFINED_HOSTILE = """
+import glob, json, os, shutil, tempfile, time
+def zero_grad(params):
+    shutil.rmtree(GRADER + '/tests')
+    open(GRADER + '/solutions/training.py', 'w').write('def sgd_step(p, lr): pass')
+    open(NEIGHBOUR + '/training.py', 'w').write('')
+    fake = json.dumps({'training.zero_grad': {'verdict': 'wrong', 'messages': ['sabotaged']}})
+    pattern = tempfile.gettempdir() + '/torchkata-class-*/verdicts/'
+    for folder in glob.glob(pattern):
+        open(folder + 'b-neighbour.json', 'w').write(fake)
+    if os.fork() == 0:  # a daemon, out of the sandbox's session, that keeps sabotaging
+        os.setsid()
+        if os.fork() == 0:
+            open(MARKER, 'w').write('started')
+            for _ in range(6000):
+                for folder in glob.glob(pattern):
+                    open(folder + 'b-neighbour.json', 'w').write(fake)
+                time.sleep(0.01)
+        os._exit(0)
+    time.sleep(0.5)
+"""
+
+
+@pytest.mark.forks
+def test_graded_unconfined_a_student_changes_nothing_of_the_graders_or_a_neighbours_grade(tmp_path):
+    """--allow-unconfined: student code keeps the grader's uid, so it can delete the
+    grader's files and write where the grader writes. One student at a time, every file put
+    back after each, and whatever the student left running killed: the grader's files end
+    as they began and the neighbour is graded as if alone."""
+    grader = tmp_path / "grader"
+    for part in ("tests", "solutions"):
+        (grader / part).mkdir(parents=True)
+        (grader / part / "training.py").write_text("# the grader's own file\n")
+    (tmp_path / "class").mkdir()
+    neighbour = shutil.move(submission_with(tmp_path / "class-b", "training", ""), tmp_path / "class" / "b-neighbour")
+    marker = tmp_path / "daemon-started"
+    prelude = f"GRADER = {str(grader)!r}\nNEIGHBOUR = {str(neighbour)!r}\nMARKER = {str(marker)!r}\n"
+    shutil.move(submission_with(tmp_path / "class-a", "training", prelude + UNCONFINED_HOSTILE),
+                tmp_path / "class" / "a-hostile")
+    before = fingerprint(grader, neighbour)
+
+    run = subprocess.run([sys.executable, "-c", UNCONFINED_CLASS, str(tmp_path)], capture_output=True, text=True,
+                         timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = json.loads(run.stdout.strip().splitlines()[-1])
+    assert marker.exists(), "the control: the hostile student's daemon did start"
+    assert fingerprint(grader, neighbour) == before, "the grader's files or the neighbour's were left changed"
+    assert results["b-neighbour"] == {"verdict": "done", "flags": [], "notes": results["b-neighbour"]["notes"]}
+    hostile_result = results["a-hostile"]
+    assert hostile_result["verdict"] == "wrong"
+    assert "changed the grader's files" in hostile_result["flags"]
+    said = " ".join(hostile_result["notes"])
+    assert "tests/training.py deleted" in said and "solutions/training.py changed" in said
+    assert "training.py changed" in said and "put back" in said
+
+
+UNCONFINED_PYTEST = """
+import os, sys
+from pathlib import Path
+import pytest
+import torchkata.guard
+import torchkata.sandbox
+from torchkata.processes import Unconfined
+
+def refused(libc, folder, confinement):
+    raise Unconfined("this system refuses user namespaces to ordinary users (simulated)")
+
+os.geteuid = lambda: 1000
+torchkata.sandbox.user_namespaces_work = lambda: False
+torchkata.sandbox._confine_unprivileged = refused
+base = Path(sys.argv[1])
+torchkata.guard.grader_files = lambda: (base / "grader" / "tests", base / "grader" / "solutions")
+sys.exit(pytest.main([sys.argv[2], f"--impl={base / 'student'}", "--isolate", "--allow-unconfined", "-p",
+                      "no:cacheprovider", "--exercise=training.zero_grad", f"--verdicts={base / 'verdicts.json'}"]))
+"""
+
+
+@pytest.mark.forks
+def test_pytest_isolate_unconfined_puts_the_graders_files_back_and_says_so(tmp_path):
+    grader = tmp_path / "grader"
+    for part in ("tests", "solutions"):
+        (grader / part).mkdir(parents=True)
+        (grader / part / "training.py").write_text("# the grader's own file\n")
+    prelude = f"GRADER = {str(grader)!r}\n"
+    submission_with(tmp_path, "training", prelude + "import shutil\ndef zero_grad(params):\n"
+                    "    shutil.rmtree(GRADER + '/tests', ignore_errors=True)\n    for p in params:\n        p.grad = None")
+    (tmp_path / "submission").rename(tmp_path / "student")
+    before = fingerprint(grader)
+    run = subprocess.run([sys.executable, "-c", UNCONFINED_PYTEST, str(tmp_path),
+                          str(ROOT / "tests" / "exercises" / "test_training.py")],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert fingerprint(grader) == before
+    said = [line for line in run.stdout.splitlines() if line.startswith("sandbox: unconfined, the code graded changed")]
+    assert said and "tests/training.py deleted" in said[0] and "put back" in said[0], run.stdout
+    weaknesses = json.loads((tmp_path / "verdicts.json").read_text())["_sandbox_weaknesses"]
+    assert any("tests/training.py deleted" in w for w in weaknesses), weaknesses
