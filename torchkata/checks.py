@@ -84,8 +84,24 @@ def check_suspects(got, expected: torch.Tensor, suspects, *, call: str, atol=Non
 
 
 def assert_tensor(got, expected: torch.Tensor, *, call: str, atol=None, rtol=None, suspects=(), input=None,
-                  check_dtype: bool = True, check_device: bool = True):
-    """`got` must be a tensor equal to `expected` (torch's answer) in shape, dtype, device and values."""
+                  check_dtype: bool = True, check_device: bool = True, rule: str = ""):
+    """`got` must be a tensor equal to `expected` (torch's answer) in shape, dtype, device and values.
+
+    `rule` is the contract's rule in words ("after init_params every bias is 0.1."): a failure
+    no suspect explains says it first, so the learner reads what was broken, then the numbers.
+    """
+    try:
+        _assert_tensor(got, expected, call=call, atol=atol, rtol=rtol, suspects=suspects, input=input,
+                       check_dtype=check_dtype, check_device=check_device)
+        return
+    except pytest.fail.Exception as failure:
+        if not rule:
+            raise
+        message = f"{rule} {failure.msg}"
+    fail(message)  # outside the except: one failure, not one chained to another
+
+
+def _assert_tensor(got, expected, *, call, atol, rtol, suspects, input, check_dtype, check_device):
     check_suspects(got, expected, suspects, call=call, atol=atol, rtol=rtol)
     atol, rtol = tolerance(expected.dtype, atol, rtol)
     if got.shape != expected.shape:

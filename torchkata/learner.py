@@ -81,10 +81,18 @@ class Outcome:
 
 
 # Errors torch raises for common learner mistakes, and what to do about each.
+IN_PLACE_ON_A_LEAF = "a leaf Variable that requires grad is being used in an in-place operation"
+IN_PLACE_ADVICE = {
+    # An exercise that must change its arguments (an initialiser, an optimiser step) does it the right way:
+    True: "In-place changes to a parameter must happen inside `with torch.no_grad():`, so autograd neither "
+          "refuses them nor records them.",
+    # One that must not has changed its input, which is the mistake itself.
+    False: "Your code wrote into its input in place (an indexed assignment such as x[x < 0] = 0, an op ending in _ "
+           "such as x.clamp_(), or x *= ...). This exercise must return a new tensor and leave its input alone; "
+           "autograd refuses the in-place write here because the input requires grad. Build the result with "
+           "out-of-place ops (torch.where, x.clamp(...)).",
+}
 KNOWN_ERRORS = [
-    ("a leaf Variable that requires grad is being used in an in-place operation",
-     "In-place changes to a parameter must happen inside `with torch.no_grad():`, so autograd neither "
-     "refuses them nor records them."),
     ("Expected all tensors to be on the same device",
      "A tensor you created lives on another device than the input: create it with device=x.device "
      "(or torch.zeros_like(x) and friends)."),
@@ -190,7 +198,10 @@ class Learner:
 
     def _fail_raised(self, text: str, outcome: Outcome):
         where = f"\n  in your code: {outcome.where.replace(chr(10), chr(10) + '  ')}" if outcome.where else ""
-        advice = next((f"\n  {tip}" for fragment, tip in KNOWN_ERRORS if fragment in outcome.message), "")
+        if IN_PLACE_ON_A_LEAF in outcome.message:
+            advice = f"\n  {IN_PLACE_ADVICE[self.exercise.changes_arguments]}"
+        else:
+            advice = next((f"\n  {tip}" for fragment, tip in KNOWN_ERRORS if fragment in outcome.message), "")
         raise WrongAnswer(f"{text} raised {outcome.error_type}: {outcome.message}{advice}{where}")
 
 

@@ -27,6 +27,7 @@ class Exercise:
     hints: tuple[str, ...]
     off_limits: tuple[str, ...]
     hints_zh: tuple[str, ...] = ()
+    changes_arguments: bool = False  # its contract is to change what it is given (parameters, gradients)
 
     def hints_in(self, lang: str) -> tuple[str, ...]:
         return self.hints_zh if lang == "zh" and self.hints_zh else self.hints
@@ -93,7 +94,9 @@ def parse(text: str) -> Curriculum:
         hints_zh = tuple(entry.get("hints_zh", ()))
         if hints_zh and len(hints_zh) != len(hints):
             raise ValueError(f"exercise {ex_id!r}: {len(hints_zh)} Chinese hints for {len(hints)} English ones")
-        exercises.append(Exercise(ex_id, points, hints, tuple(off_limits), hints_zh))
+        # torch's own convention: a name ending in _ changes its argument in place.
+        changes = entry.get("changes_arguments", ex_id.endswith("_"))
+        exercises.append(Exercise(ex_id, points, hints, tuple(off_limits), hints_zh, changes))
     return Curriculum(tuple(exercises))
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import digests
 from .preload import ROOT, preload
 from .processes import (
     GradingError,
@@ -54,7 +56,9 @@ LEAN_OPTIONS = ["-q", "--tb=no", "--no-header", f"--rootdir={ROOT}", "-p", "no:c
                 "-p", "no:warnings"]
 
 # pytest's own exit statuses, with what it prints then: the grader failed, not the learner.
-PYTEST_FAILURES = {3: "INTERNALERROR", 4: "ERROR:", 5: "no tests ran"}
+PYTEST_FAILURES = {3: "INTERNALERROR", 4: "ERROR:"}
+NO_TESTS = 5  # pytest collected no test of the exercises asked for; it then ends with this summary:
+NO_TESTS_SUMMARY = re.compile(r"(no tests ran|\d+ deselected) in [\d.]+s")
 
 
 def _pytest_args(exercises: Path, exercise_ids, device: str, verdicts: Path) -> list[str]:
@@ -64,7 +68,17 @@ def _pytest_args(exercises: Path, exercise_ids, device: str, verdicts: Path) -> 
             *(f"--exercise={e}" for e in exercise_ids), *LEAN_OPTIONS]
 
 
-def _collect(run: Run, verdicts: Path, returncode: int) -> Run:
+def no_tests_found(exercise_ids) -> str:
+    """Why a run graded nothing: the suite has no test for the exercises (edited tests)."""
+    files = sorted({f"tests/exercises/test_{e.split('.')[0]}.py" for e in exercise_ids})
+    changed = digests.changed_tests()
+    why = (f"these test files differ from the published ones: {', '.join(changed)}" if changed
+           else "was a test class deleted or renamed?")
+    return (f"no test grades {', '.join(exercise_ids)}: {', '.join(files)} has no test for it ({why}). "
+            "Restore the published tests (git checkout tests/, or download the kata again) and check again.")
+
+
+def _collect(run: Run, verdicts: Path, returncode: int, exercise_ids=()) -> Run:
     found = json.loads(verdicts.read_text(encoding="utf-8")) if verdicts.exists() else None
     tail = "\n".join(run.output.strip().splitlines()[-5:])
     if found is not None and GRADING_ERROR_KEY in found:
@@ -72,6 +86,8 @@ def _collect(run: Run, verdicts: Path, returncode: int) -> Run:
     elif found is not None:
         found.pop(SANDBOX_KEY, None)
         run.verdicts = found
+    elif returncode == NO_TESTS and NO_TESTS_SUMMARY.search(tail):
+        run.grading_error = no_tests_found(exercise_ids)
     elif returncode in PYTEST_FAILURES and PYTEST_FAILURES[returncode] in run.output:
         run.grading_error = f"the test suite itself could not run (pytest exit status {returncode}):\n{tail}"
     else:
@@ -88,7 +104,7 @@ def grade(exercises: Path, exercise_ids, *, timeout: float = 60.0, device: str =
         start = time.perf_counter()
         output, ending = run(command, seconds=timeout, cwd=ROOT, env={**os.environ, **LEAN_ENV})
         graded = Run(output=output, seconds=time.perf_counter() - start, timed_out=ending is None)
-        return graded if ending is None else _collect(graded, verdicts, ending.code)
+        return graded if ending is None else _collect(graded, verdicts, ending.code, exercise_ids)
 
 
 class WarmGrader:
@@ -135,4 +151,4 @@ class WarmGrader:
             if ending is None:
                 run.timed_out = True
                 return run
-            return _collect(run, verdicts, ending.code)
+            return _collect(run, verdicts, ending.code, exercise_ids)

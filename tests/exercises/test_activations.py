@@ -29,9 +29,11 @@ def second_derivative(fn, x, upstream):
 class ElementwiseContract:
     """The rules every elementwise activation (and derivative) follows.
 
-    A subclass sets `oracle` (torch's answer) and may add `suspects` (known mistakes).
+    A subclass sets `oracle` (torch's answer) and `formula` (the rule in words, said first
+    when the values are wrong), and may add `suspects` (known mistakes).
     """
 
+    formula = ""
     differentiable = True
     # Closed-form derivatives such as 1 - tanh(x)^2 cancel near saturation: in half types
     # the rounding of tanh(x) alone moves the result by ~2 eps, so allow 4 eps there.
@@ -51,11 +53,13 @@ class ElementwiseContract:
         atol = None
         if self.half_atol_in_eps and dtype in (torch.float16, torch.bfloat16):
             atol = self.half_atol_in_eps * torch.finfo(dtype).eps
-        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x), atol=atol)
+        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x), atol=atol,
+                      rule=self.formula)
 
     def test_large_inputs_stay_finite(self, learner, device):
         x = LARGE.to(device)
-        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x))
+        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x),
+                      rule=f"{self.formula[:-1]}, for large |x| too.")
 
     def test_input_not_modified(self, learner, rand):
         x = rand(4, 5)
@@ -81,6 +85,7 @@ class ElementwiseContract:
 
 @pytest.mark.exercise("activations.sigmoid")
 class TestSigmoid(ElementwiseContract):
+    formula = "sigmoid(x) = 1 / (1 + exp(-x)), for every element."
     oracle = staticmethod(torch.sigmoid)
 
     def suspects(self, x):
@@ -90,6 +95,7 @@ class TestSigmoid(ElementwiseContract):
 
 @pytest.mark.exercise("activations.sigmoid_derivative")
 class TestSigmoidDerivative(ElementwiseContract):
+    formula = "sigmoid_derivative(x) = sigmoid(x) * (1 - sigmoid(x)), for every element."
     half_atol_in_eps = 4
     @staticmethod
     def oracle(x):
@@ -107,6 +113,7 @@ class TestSigmoidDerivative(ElementwiseContract):
 
 @pytest.mark.exercise("activations.tanh")
 class TestTanh(ElementwiseContract):
+    formula = "tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x)), for every element."
     oracle = staticmethod(torch.tanh)
 
     def suspects(self, x):
@@ -116,6 +123,7 @@ class TestTanh(ElementwiseContract):
 
 @pytest.mark.exercise("activations.tanh_derivative")
 class TestTanhDerivative(ElementwiseContract):
+    formula = "tanh_derivative(x) = 1 - tanh(x)**2, for every element."
     half_atol_in_eps = 4
     @staticmethod
     def oracle(x):
@@ -133,6 +141,7 @@ class TestTanhDerivative(ElementwiseContract):
 
 @pytest.mark.exercise("activations.relu")
 class TestRelu(ElementwiseContract):
+    formula = "relu(x) = max(x, 0), for every element."
     oracle = staticmethod(torch.relu)
 
     def suspects(self, x):
@@ -142,6 +151,7 @@ class TestRelu(ElementwiseContract):
 
 @pytest.mark.exercise("activations.relu_derivative")
 class TestReluDerivative(ElementwiseContract):
+    formula = "relu_derivative(x) is 1 where x > 0 and 0 elsewhere (0 at x = 0 too)."
     differentiable = False  # a step function: autograd gives 0 or no graph, both are right
 
     @staticmethod
@@ -157,11 +167,13 @@ class TestReluDerivative(ElementwiseContract):
 
     def test_zero_has_slope_zero(self, learner, device):
         x = torch.tensor([-2.0, -0.0, 0.0, 3.0], device=device)
-        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x))
+        assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x),
+                      rule="At x = 0 relu's slope is 0, as torch takes it.")
 
 
 @pytest.mark.exercise("activations.softmax")
 class TestSoftmax:
+    FORMULA = "softmax(x, dim) = exp(x) / exp(x).sum(dim, keepdim=True), slice by slice along dim."
     CASES = [((5,), 0), ((5,), -1), ((4, 5), 1), ((4, 5), 0), ((4, 5), -1), ((4, 5), -2),
              ((2, 3, 4), 0), ((2, 3, 4), 1), ((2, 3, 4), 2), ((2, 3, 4), -1)]
 
@@ -198,7 +210,15 @@ class TestSoftmax:
         expected = torch.softmax(x, dim)
         check_suspects(got, expected, self.suspects(x, dim), call=call)
         self.check_sums_to_one(got, x, dim, call)
-        assert_tensor(got, expected, call=call, input=x)
+        assert_tensor(got, expected, call=call, input=x, rule=self.FORMULA)
+
+    @staticmethod
+    def shifted_by_the_global_max(got, x, dim):
+        """Whether `got` is NaN exactly where softmax with x - x.max() (one max for the whole
+        tensor, not one per slice) gives 0/0."""
+        e = (x - x.max()).exp()
+        global_shift = e / e.sum(dim, keepdim=True)
+        return bool(global_shift.isnan().any()) and torch.equal(got.isnan().cpu(), global_shift.isnan().cpu())
 
     @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=str)
     def test_large_inputs_stay_finite_and_sum_to_one(self, learner, rand, dtype):
@@ -206,6 +226,10 @@ class TestSoftmax:
         got = learner(x, dim=1)
         call = learner.call_text(x, dim=1)
         if isinstance(got, torch.Tensor) and got.shape == x.shape and not torch.isfinite(got).all():
+            if self.shifted_by_the_global_max(got, x, dim=1):
+                fail(f"{call} returned NaN in the rows whose largest value is far below the tensor's largest: you "
+                     "subtracted the max of the whole tensor, so every exp() of such a row underflows to 0 and the "
+                     "row divides 0 by 0. Subtract each slice's own max, x.amax(dim, keepdim=True), instead.")
             fail(f"{call} returned NaN or inf for inputs of magnitude 1e4: exp(1e4) overflows. Subtract "
                  "x.amax(dim, keepdim=True) before exp(); the result does not change, and exp() sees only numbers <= 0.")
         self.check_sums_to_one(got, x, 1, call)

@@ -179,21 +179,22 @@ class TestConstant(InPlaceContract):
     @pytest.mark.parametrize("val", [0.3, -2.0, 0.0], ids=str)
     def test_fills_with_the_value(self, learner, device, val):
         values, call = fill(learner, (4, 6), {"val": val})
-        assert_tensor(values, torch.full((4, 6), val, device=device), call=call)
+        assert_tensor(values, torch.full((4, 6), val, device=device), call=call,
+                      rule=f"constant_ must set every element to val={val}.")
 
 
 @pytest.mark.exercise("initialization.zeros_")
 class TestZeros(InPlaceContract):
     def test_fills_with_zeros(self, learner, device):
         values, call = fill(learner, (4, 6))
-        assert_tensor(values, torch.zeros(4, 6, device=device), call=call)
+        assert_tensor(values, torch.zeros(4, 6, device=device), call=call, rule="zeros_ must set every element to 0.")
 
 
 @pytest.mark.exercise("initialization.ones_")
 class TestOnes(InPlaceContract):
     def test_fills_with_ones(self, learner, device):
         values, call = fill(learner, (4, 6))
-        assert_tensor(values, torch.ones(4, 6, device=device), call=call)
+        assert_tensor(values, torch.ones(4, 6, device=device), call=call, rule="ones_ must set every element to 1.")
 
 
 @pytest.mark.exercise("initialization.eye_")

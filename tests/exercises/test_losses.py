@@ -9,6 +9,8 @@ from torchkata.probes import probe_gradient_two, probe_inputs_after_call
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 REDUCTIONS = ["mean", "sum", "none"]
+REDUCED = {"mean": "averages them into one number", "sum": "adds them into one number",
+           "none": "returns them all, in the input's shape"}
 SHAPES = [(8,), (4, 5), (2, 3, 4)]
 
 
@@ -24,9 +26,14 @@ def reduction_suspects(per_element, reduction):
 
 
 class LossContract:
-    """Rules every elementwise loss follows. Subclasses give `oracle` and the inputs."""
+    """Rules every elementwise loss follows. Subclasses give `oracle`, `formula` (the loss of
+    one element, in words) and the inputs."""
 
     names = ("input", "target")
+    formula = ""
+
+    def rule(self, reduction: str) -> str:
+        return f"{self.formula}; reduction={reduction!r} {REDUCED[reduction]}."
 
     def oracle(self, a, b, reduction):
         raise NotImplementedError
@@ -45,7 +52,8 @@ class LossContract:
     def test_matches_torch(self, learner, rand, shape, reduction):
         a, b = self.inputs(rand, shape, torch.float32)
         assert_tensor(learner(a, b, reduction=reduction), self.oracle(a, b, reduction),
-                      call=self.call(learner, a, b, reduction=reduction), suspects=self.suspects(a, b, reduction))
+                      call=self.call(learner, a, b, reduction=reduction), suspects=self.suspects(a, b, reduction),
+                      rule=self.rule(reduction))
 
     @pytest.mark.parametrize("dtype", DTYPES, ids=str)
     def test_keeps_dtype_and_device(self, learner, rand, dtype):
@@ -56,7 +64,8 @@ class LossContract:
     def test_default_reduction_is_mean(self, learner, rand):
         a, b = self.inputs(rand, (4, 5), torch.float32)
         assert_tensor(learner(a, b), self.oracle(a, b, "mean"), call=self.call(learner, a, b),
-                      suspects=self.suspects(a, b, "mean"))
+                      suspects=self.suspects(a, b, "mean"), rule=f"Without a reduction argument the loss is the mean. "
+                      f"{self.rule('mean')}")
 
     def test_gradients_match_torch(self, learner, rand):
         a, b = self.inputs(rand, (4, 5), torch.float64)
@@ -96,6 +105,7 @@ class LossContract:
 
 @pytest.mark.exercise("losses.binary_cross_entropy")
 class TestBinaryCrossEntropy(LossContract):
+    formula = "Each element's loss is -(y * log(p) + (1 - y) * log(1 - p)), each log clamped at -100"
     names = ("probs", "target")
 
     def oracle(self, p, y, reduction):
@@ -131,6 +141,7 @@ class TestBinaryCrossEntropy(LossContract):
 
 @pytest.mark.exercise("losses.binary_cross_entropy_with_logits")
 class TestBinaryCrossEntropyWithLogits(LossContract):
+    formula = "Each element's loss is binary_cross_entropy(sigmoid(z), y), computed so that no exp() overflows"
     names = ("logits", "target")
 
     def oracle(self, z, y, reduction):
@@ -187,7 +198,9 @@ class TestCrossEntropy:
         z = rand(n, c, scale=2.0)
         t = self.indices(rand, n, c) if kind == "indices" else torch.softmax(rand(n, c), 1)
         assert_tensor(learner(z, t, reduction=reduction), ce_oracle(z, t, reduction),
-                      call=learner.call_text(z, t, reduction=reduction), suspects=ce_suspects(z, t, reduction))
+                      call=learner.call_text(z, t, reduction=reduction), suspects=ce_suspects(z, t, reduction),
+                      rule=f"Each row's loss is -(target_probs * log_softmax(logits, dim=1)).sum(dim=1) (for class "
+                      f"indices: -log_softmax(logits, dim=1)[i, target[i]]); reduction={reduction!r} {REDUCED[reduction]}.")
 
     @pytest.mark.parametrize("dtype", DTYPES, ids=str)
     @pytest.mark.parametrize("kind", ["indices", "probabilities"])
@@ -249,6 +262,7 @@ class TestCrossEntropy:
 
 @pytest.mark.exercise("losses.mse_loss")
 class TestMseLoss(LossContract):
+    formula = "Each element's loss is (input - target)**2"
     def oracle(self, a, b, reduction):
         return nn.MSELoss(reduction=reduction)(a, b)
 
@@ -261,6 +275,7 @@ class TestMseLoss(LossContract):
 
 @pytest.mark.exercise("losses.l1_loss")
 class TestL1Loss(LossContract):
+    formula = "Each element's loss is |input - target|"
     def oracle(self, a, b, reduction):
         return nn.L1Loss(reduction=reduction)(a, b)
 
@@ -273,6 +288,7 @@ class TestL1Loss(LossContract):
 
 @pytest.mark.exercise("losses.smooth_l1_loss")
 class TestSmoothL1Loss(LossContract):
+    formula = "With d = input - target, each element's loss is 0.5 * d**2 / beta where |d| < beta, else |d| - 0.5 * beta"
     def oracle(self, a, b, reduction, beta=1.0):
         return nn.SmoothL1Loss(reduction=reduction, beta=beta)(a, b)
 

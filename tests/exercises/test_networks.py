@@ -157,7 +157,9 @@ class TestModel:
         x = rand(10, 3)
         expected = reference_output(reference.Model(device=device), state, x)
         assert_tensor(model(x), expected, call=f"Model(device={device.type!r})(x)", input=x,
-                      suspects=forward_suspects(state, x))
+                      suspects=forward_suspects(state, x),
+                      rule="forward must compute softmax(out(relu(linear2(tanh(linear1(x))))), dim=1), with those "
+                      "layers and nothing else.")
 
     def test_initialisation_statistics(self, learner):
         """100 models pool 1200 values for linear1: enough to tell Xavier from the default init
@@ -209,6 +211,7 @@ class TestInitParams:
             fail("init_params(nn.Linear(300, 200)) replaced the parameters or left autograd history: use the "
                  "in-place nn.init functions (or work under torch.no_grad()).")
         assert_tensor(report["bias"], torch.full((200,), 0.1, device=device), call="init_params(layer): the bias",
+                      rule="After init_params, every nn.Linear bias must be 0.1.",
                       suspects=[Suspect("zeros", torch.zeros(200, device=device), "fill the bias with 0.1, not 0.")])
         assert_uniform(report["weight"], low=-bound, high=bound, call="init_params(nn.Linear(300, 200)): the weight",
                        suspects=[Suspect("Xavier normal", (2 / 500) ** 0.5 * 3**0.5, "use xavier_uniform_, not xavier_normal_.")])
@@ -221,7 +224,8 @@ class TestInitParams:
     def test_works_with_model_apply(self, learner, device):
         biases = learner.run(probe_apply)
         for bias in biases:
-            assert_tensor(bias, torch.full_like(bias, 0.1), call="model.apply(init_params): a Linear bias")
+            assert_tensor(bias, torch.full_like(bias, 0.1), call="model.apply(init_params): a Linear bias",
+                          rule="model.apply(init_params) must leave every nn.Linear bias at 0.1.")
 
 
 # -- build_sequential --------------------------------------------------------------------
@@ -274,7 +278,8 @@ class TestBuildSequential:
 
     def test_initialised_with_init_params(self, learner):
         pooled = learner.run(probe_many_sequentials, MODELS_POOLED)
-        assert_tensor(pooled["biases"], torch.full_like(pooled["biases"], 0.1), call="build_sequential(): the biases")
+        assert_tensor(pooled["biases"], torch.full_like(pooled["biases"], 0.1), call="build_sequential(): the biases",
+                      rule="build_sequential must initialise its layers with init_params: every bias 0.1.")
         for name, fan_in, fan_out in [("0.weight", 3, 4), ("2.weight", 4, 4), ("4.weight", 4, 2)]:
             bound = (6 / (fan_in + fan_out)) ** 0.5
             assert_uniform(pooled[name], low=-bound, high=bound,
@@ -369,7 +374,8 @@ def check_moved(got, original, device, path="obj"):
             fail(f"to_device(..., {str(device)!r}): {path} is on {got.device}, expected {device}: move every "
                  "tensor, however deeply nested.")
         if got.device.type != "meta":
-            assert_tensor(got, original.to(device), call=f"to_device: {path}")
+            assert_tensor(got, original.to(device), call=f"to_device: {path}",
+                          rule="to_device moves every tensor and keeps its values.")
         return
     if type(got) is not type(original):
         fail(f"to_device: {path} became a {type(got).__name__}, expected a {type(original).__name__}: keep each "

@@ -57,7 +57,9 @@ class TestSgdStep:
                 fail(f"{call} changed parameter {i}, whose grad is None: skip parameters without a gradient.")
             if grads[i] is not None and torch.allclose(got.cpu(), (before + lr * grads[i]).cpu()):
                 fail(f"{call} moved parameter {i} along its gradient: descent goes against it, p - lr * grad.")
-            assert_tensor(got, want.detach(), call=f"{call}: parameter {i}")
+            assert_tensor(got, want.detach(), call=f"{call}: parameter {i}",
+                          rule="After sgd_step every parameter with a gradient is p - lr * p.grad, exactly as "
+                          "torch.optim.SGD(params, lr).step() leaves it.")
 
 
 @pytest.mark.exercise("training.zero_grad")
@@ -77,7 +79,8 @@ class TestZeroGrad:
         values, grads = example_params(rand)
         report = learner.run(probe_optimizer_step, values, grads, False)
         for i, (got, before) in enumerate(zip(report["values"], values)):
-            assert_tensor(got, before, call=f"zero_grad: parameter {i}'s values")
+            assert_tensor(got, before, call=f"zero_grad: parameter {i}'s values",
+                          rule="zero_grad clears gradients only: the parameters' values must not change.")
 
 
 class CourseModel(nn.Module):

@@ -64,3 +64,15 @@ def test_the_check_leaves_the_sample_as_it_was():
     before = sample.clone()
     assert_normal(sample, mean=0.0, std=1.0, call="x")
     assert torch.equal(sample, before)
+
+
+def test_a_failure_says_the_rule_of_the_contract_first_and_once():
+    from torchkata.checks import assert_tensor
+
+    with pytest.raises(FAILED) as failure:
+        assert_tensor(torch.full((3,), 0.01), torch.full((3,), 0.1), call="init_params(layer): the bias",
+                      rule="After init_params, every nn.Linear bias must be 0.1.")
+    assert failure.value.msg.startswith("After init_params, every nn.Linear bias must be 0.1. init_params(layer): "
+                                        "the bias: 3 of 3 values are wrong")
+    assert failure.value.__context__ is None, "the rule's failure must not chain the plain one (shown twice)"
+    assert_tensor(torch.ones(2), torch.ones(2), call="f(x)", rule="never said")  # a pass says nothing

@@ -331,3 +331,18 @@ def test_check_shows_what_the_code_printed_and_each_failure_once(checkout):
     assert "debug: zero_grad was called" in result.stdout
     bullets = [line for line in result.stdout.splitlines() if line.startswith("  • ")]
     assert bullets and len(bullets) == len(set(bullets)), "a failure text is shown once, with its count"
+
+
+def test_no_test_for_the_exercise_reads_as_edited_tests_not_as_a_crash(checkout, monkeypatch):
+    """A learner who deleted TestRelu gets no test run at all (pytest's exit status 5): that
+    is the tests' state, not the learner's code calling os._exit."""
+    from torchkata import session
+
+    real = session._pytest_args
+    # As if TestRelu were deleted: pytest collects the module and selects nothing of relu.
+    monkeypatch.setattr(session, "_pytest_args", lambda *a: [*real(*a), "-k", "no_test_has_this_name"])
+    run = session.grade(checkout, ["activations.relu"])
+    assert run.grading_error.startswith("no test grades activations.relu: tests/exercises/test_activations.py has "
+                                        "no test for it"), run
+    assert "Restore the published tests" in run.grading_error
+    assert not run.crashed and not run.verdicts

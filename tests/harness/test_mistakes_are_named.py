@@ -23,6 +23,24 @@ def softmax(x, dim):
 def softmax(x, dim):
     e = torch.exp(x - x.max())
     return e / e.sum()""", "sum along `dim` only"),
+    ("activations.softmax", "subtracts the max of the whole tensor", """
+def softmax(x, dim):
+    e = torch.exp(x - x.max())
+    return e / e.sum(dim=dim, keepdim=True)""", "max of the whole tensor"),
+    ("activations.relu", "writes into its input", """
+def relu(x):
+    x[x < 0] = 0
+    return x""", "wrote into its input in place"),
+    ("networks.init_params", "a bias of 0.01 (no known mistake: the rule is said)", """
+def init_params(layer):
+    if isinstance(layer, nn.Linear):
+        nn.init.xavier_uniform_(layer.weight)
+        nn.init.constant_(layer.bias, 0.01)""", "every nn.Linear bias must be 0.1"),
+    ("losses.mse_loss", "a sum off by 1% (no known mistake: the rule is said)", """
+def mse_loss(input, target, reduction='mean'):
+    d = (input - target) ** 2
+    return d.mean() if reduction == 'mean' else d.sum() * 1.01 if reduction == 'sum' else d""",
+     "reduction='sum' adds them into one number"),
     ("activations.softmax", "calls the built-in", """
 def softmax(x, dim):
     return torch.softmax(x, dim)""", "calls torch.softmax"),
@@ -323,3 +341,14 @@ def test_mistake_fails_with_a_pointed_message(tmp_path, exercise, label, code, p
     assert verdict["verdict"] == "wrong", f"the mistake '{label}' was graded {verdict['verdict']!r}"
     messages = "\n".join(verdict["messages"])
     assert phrase.lower() in messages.lower(), f"the messages for '{label}' should mention {phrase!r}; they say:\n{messages}"
+
+
+def test_in_place_advice_fits_the_exercise(tmp_path):
+    """The same torch error ("a leaf Variable ... in-place operation") is the mistake itself
+    in relu, which must leave its input alone, and a missing torch.no_grad() in an initialiser."""
+    relu = submission_with(tmp_path / "relu", "activations", "def relu(x):\n    return x.clamp_(min=0)")
+    said = "\n".join(grade(relu, tmp_path / "relu", ("activations.relu",))["activations.relu"]["messages"])
+    assert "wrote into its input in place" in said and "no_grad" not in said, said
+    fill = submission_with(tmp_path / "fill", "initialization", "def constant_(tensor, val):\n    return tensor.fill_(val)")
+    said = "\n".join(grade(fill, tmp_path / "fill", ("initialization.constant_",))["initialization.constant_"]["messages"])
+    assert "torch.no_grad()" in said and "wrote into its input" not in said, said
