@@ -60,6 +60,8 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "exercise(id): the curriculum exercise (module.name) a test grades")
+    config.addinivalue_line("markers", "lesson: the test of the exercise's own lesson (stability, scaling): "
+                            "its failure is shown before the others")
     if config.getoption("isolate"):
         # The sandbox is forked from this process: make that sound before torch sets CUDA up (processes.py).
         prepare_parent(config.getoption("device"))
@@ -249,6 +251,7 @@ class VerdictCollector:
         self.counts: dict[str, list[int]] = defaultdict(list)    # how many tests gave each of them
         self.output: dict[str, str] = {}                          # what the first failing test printed
         self.flags: dict[str, list[str]] = defaultdict(list)
+        self.lessons: dict[str, int] = defaultdict(int)           # how many of the messages are the lesson's
 
     def pytest_runtest_logreport(self, report):
         props = dict(report.user_properties)
@@ -260,18 +263,23 @@ class VerdictCollector:
             return
         self.outcomes[exercise].append(props.get("torchkata", report.outcome))
         if report.failed:
-            self._failure(exercise, props.get("grading_error") or report.longreprtext.strip(), report.capstdout)
+            self._failure(exercise, props.get("grading_error") or report.longreprtext.strip(), report.capstdout,
+                          lesson="lesson" in report.keywords)
 
     MAX_MESSAGES = 10
 
-    def _failure(self, exercise: str, text: str, printed: str) -> None:
-        """Each distinct failure once, with the number of tests that gave it."""
+    def _failure(self, exercise: str, text: str, printed: str, lesson: bool = False) -> None:
+        """Each distinct failure once, with the number of tests that gave it; the failures of
+        the exercise's lesson (tests marked `lesson`) before the others, whenever they came."""
         messages, counts = self.messages[exercise], self.counts[exercise]
         if text in messages:
             counts[messages.index(text)] += 1
-        elif len(messages) < self.MAX_MESSAGES:
-            messages.append(text)
-            counts.append(1)
+        elif len(messages) < self.MAX_MESSAGES or lesson:
+            at = self.lessons[exercise] if lesson else len(messages)
+            messages.insert(at, text)
+            counts.insert(at, 1)
+            self.lessons[exercise] += lesson
+            del messages[self.MAX_MESSAGES:], counts[self.MAX_MESSAGES:]
         if printed.strip() and exercise not in self.output:
             self.output[exercise] = printed
 

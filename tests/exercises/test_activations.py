@@ -56,6 +56,7 @@ class ElementwiseContract:
         assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x), atol=atol,
                       rule=self.formula)
 
+    @pytest.mark.lesson
     def test_large_inputs_stay_finite(self, learner, device):
         x = LARGE.to(device)
         assert_tensor(learner(x), self.oracle(x), call=learner.call_text(x), input=x, suspects=self.suspects(x),
@@ -220,6 +221,7 @@ class TestSoftmax:
         global_shift = e / e.sum(dim, keepdim=True)
         return bool(global_shift.isnan().any()) and torch.equal(got.isnan().cpu(), global_shift.isnan().cpu())
 
+    @pytest.mark.lesson
     @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=str)
     def test_large_inputs_stay_finite_and_sum_to_one(self, learner, rand, dtype):
         x = rand(4, 6, dtype=torch.float64, scale=1e4).clamp(-1e4, 1e4).to(dtype)

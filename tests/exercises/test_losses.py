@@ -128,6 +128,7 @@ class TestBinaryCrossEntropy(LossContract):
         y = torch.sigmoid(rand(6, 3))
         assert_tensor(learner(p, y), self.oracle(p, y, "mean"), call=self.call(learner, p, y))
 
+    @pytest.mark.lesson
     def test_certain_and_wrong_is_clamped_at_100(self, learner, device):
         p = torch.tensor([0.0, 1.0, 0.0, 1.0, 0.5], device=device)
         y = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0], device=device)
@@ -150,6 +151,7 @@ class TestBinaryCrossEntropyWithLogits(LossContract):
     def inputs(self, rand, shape, dtype):
         return rand(*shape, dtype=dtype, scale=3.0), (rand(*shape, dtype=torch.float64) > 0).to(dtype)
 
+    @pytest.mark.lesson
     def test_large_logits_stay_finite_and_exact(self, learner, device):
         z = torch.tensor([-1e4, -100.0, -20.0, 0.0, 20.0, 100.0, 1e4] * 2, device=device)
         y = torch.tensor([0.0] * 7 + [1.0] * 7, device=device)
@@ -213,6 +215,7 @@ class TestCrossEntropy:
         z, t = rand(6, 8), self.indices(rand, 6, 8)
         assert_tensor(learner(z, t), ce_oracle(z, t), call=learner.call_text(z, t), suspects=ce_suspects(z, t, "mean"))
 
+    @pytest.mark.lesson
     @pytest.mark.parametrize("kind", ["indices", "probabilities"])
     def test_large_logits_stay_finite(self, learner, rand, kind):
         z = rand(5, 4, dtype=torch.float64, scale=1e4).clamp(-1e4, 1e4).float()

@@ -42,6 +42,7 @@ def check_dropout_output(got, x, p, call):
 
 @pytest.mark.exercise("regularization.dropout")
 class TestDropout:
+    @pytest.mark.lesson
     @pytest.mark.parametrize("p", [0.5, 0.2, 0.8], ids=str)
     def test_zeroes_fraction_p_and_scales_the_rest(self, learner, rand, p):
         x = rand(250, 250).abs() + 0.5  # no zeros of its own

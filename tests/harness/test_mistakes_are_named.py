@@ -352,3 +352,19 @@ def test_in_place_advice_fits_the_exercise(tmp_path):
     fill = submission_with(tmp_path / "fill", "initialization", "def constant_(tensor, val):\n    return tensor.fill_(val)")
     said = "\n".join(grade(fill, tmp_path / "fill", ("initialization.constant_",))["initialization.constant_"]["messages"])
     assert "torch.no_grad()" in said and "wrote into its input" not in said, said
+
+
+def test_the_exercises_lesson_is_said_first(tmp_path):
+    """A naive BCE-with-logits that also ignores reduction='sum' fails the reduction tests
+    first in file order; the stability lesson is still the first thing the learner reads."""
+    naive = """
+def binary_cross_entropy_with_logits(logits, target, reduction='mean'):
+    p = torch.sigmoid(logits)
+    loss = -(target * torch.log(p) + (1 - target) * torch.log(1 - p))
+    return loss if reduction == 'none' else loss.mean()"""
+    submission = submission_with(tmp_path, "losses", naive)
+    exercise = "losses.binary_cross_entropy_with_logits"
+    verdict = grade(submission, tmp_path, (exercise,))[exercise]
+    assert verdict["verdict"] == "wrong"
+    assert len(verdict["messages"]) > 1, "the control: the reduction mistake fails too"
+    assert "stable form" in verdict["messages"][0], verdict["messages"]
