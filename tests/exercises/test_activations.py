@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from torchkata.checks import Suspect, assert_tensor, assert_unchanged, check_suspects, fail
-from torchkata.probes import probe_gradient, probe_inputs_after_call, probe_step_gradient
+from torchkata.probes import backpropagate, probe_gradient, probe_inputs_after_call, probe_step_gradient
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 SHAPES = [(), (7,), (4, 5), (2, 3, 4)]
@@ -22,7 +22,7 @@ def second_derivative(fn, x, upstream):
     """d/dx of (f'(x) . upstream), via autograd of autograd."""
     xc = x.detach().clone().requires_grad_(True)
     (first,) = torch.autograd.grad(fn(xc).sum(), xc, create_graph=True)
-    first.backward(upstream)
+    backpropagate(first, upstream)
     return xc.grad
 
 
@@ -80,7 +80,7 @@ class ElementwiseContract:
 
     def expected_gradient(self, x, upstream):
         xc = x.detach().clone().requires_grad_(True)
-        self.oracle(xc).backward(upstream)
+        backpropagate(self.oracle(xc), upstream)
         return xc.grad
 
 
@@ -249,7 +249,7 @@ class TestSoftmax:
         if not report["connected"]:
             fail(f"{learner.call_text(x, dim=dim)} returned a tensor that autograd cannot differentiate.")
         xc = x.clone().requires_grad_(True)
-        torch.softmax(xc, dim).backward(upstream)
+        backpropagate(torch.softmax(xc, dim), upstream)
         assert_tensor(report["grad"], xc.grad, call=f"the gradient of {learner.call_text(x, dim=dim)}", input=x)
 
 
