@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -60,14 +61,20 @@ def _tensor_bytes(tensor: torch.Tensor) -> bytes:
 def _encode(value, to_ref, chunks: list[bytes], offset: list[int]):
     """The JSON node for `value`; the bytes of its tensors are appended to `chunks`.
 
-    Only exact builtin and torch types are plain: a list or dict subclass, a tensor
-    subclass, or any other object is passed to `to_ref`, which returns a HandleRef (the
+    Only exact builtin and torch types are plain (and NumPy's numbers, as the Python number
+    they hold): a list or dict subclass, a tensor subclass, or any other object is passed to `to_ref`, which returns a HandleRef (the
     object stays behind); without `to_ref` it raises BoundaryError. Tensors and Parameters
     cross as plain tensors, cut from any autograd graph.
     """
     t = type(value)
     if value is None or t in (bool, int, float, str):
         return value
+    if t.__module__ == "numpy" and isinstance(value, numbers.Number):
+        # A NumPy scalar (np.sqrt(2.0), np.prod(shape)) is a number: it crosses as the Python
+        # number .item() gives, never as itself, so no method of it runs on the other side.
+        plain = value.item()
+        if type(plain) in (int, float, complex):
+            return _encode(plain, to_ref, chunks, offset)
     if t is list:
         return [_encode(v, to_ref, chunks, offset) for v in value]
     if t is tuple:

@@ -14,22 +14,26 @@ import torch
 _UNINDEXED = ("cpu", "meta")
 
 
-def canonical(device: str | torch.device) -> torch.device:
+def canonical(device: str | torch.device, current: int | None = None) -> torch.device:
     """`device` with its index made explicit: `cuda` becomes `cuda:<current device>`.
 
     Only a device of an accelerator type without an index asks torch for the current
-    index, so a cpu run never touches CUDA here.
+    index, so a cpu run never touches CUDA here; `current` gives that index instead (a
+    test that pretends a GPU exists).
     """
     device = torch.device(device)
     if device.type in _UNINDEXED:
         return torch.device(device.type)
     if device.index is None:
-        backend = getattr(torch, device.type, None)
-        current = getattr(backend, "current_device", None)
-        return torch.device(device.type, current() if current is not None else 0)
+        if current is None:
+            backend = getattr(torch, device.type, None)
+            ask = getattr(backend, "current_device", None)
+            current = ask() if ask is not None else 0
+        return torch.device(device.type, current)
     return device
 
 
-def same_device(a: str | torch.device, b: str | torch.device) -> bool:
-    """True when `a` and `b` name the same device (`cuda` is `cuda:<current device>`)."""
-    return canonical(a) == canonical(b)
+def same_device(a: str | torch.device, b: str | torch.device, *, current: int | None = None) -> bool:
+    """True when `a` and `b` name the same device (`cuda` is `cuda:<current device>`;
+    `current`, when given, is that index)."""
+    return canonical(a, current) == canonical(b, current)

@@ -239,13 +239,27 @@ def probe_sequential_structure(scene):
 
 
 def probe_many_sequentials(scene, count):
-    pooled = {"0.weight": [], "2.weight": [], "4.weight": [], "biases": []}
+    """Pool the weights of the 1st, 2nd and 3rd nn.Linear of `count` Sequentials, and every
+    bias. Layers are found by position: the contract names no parameter (an OrderedDict
+    with names of one's own is as right as the default 0, 2, 4)."""
+    pooled = {"linear 1": [], "linear 2": [], "linear 3": [], "biases": []}
     for _ in range(count):
-        state = scene.fn(device=scene.device).state_dict()
-        for name in ("0.weight", "2.weight", "4.weight"):
-            pooled[name].append(state[name].flatten())
-        pooled["biases"] += [state["0.bias"], state["2.bias"], state["4.bias"]]
+        linears = [layer for layer in scene.fn(device=scene.device) if isinstance(layer, nn.Linear)]
+        for name, layer in zip(("linear 1", "linear 2", "linear 3"), linears):
+            pooled[name].append(layer.weight.detach().flatten())
+            pooled["biases"].append(layer.bias.detach())
     return {name: torch.cat(parts) for name, parts in pooled.items()}
+
+
+def in_reference_names(state: dict, reference_model: nn.Module, call: str) -> dict:
+    """The learner's parameters under the reference's names, matched by position (the
+    contract fixes the layers and their order, not their names)."""
+    names = list(reference_model.state_dict())
+    shapes = [tuple(t.shape) for t in reference_model.state_dict().values()]
+    if [tuple(t.shape) for t in state.values()] != shapes:
+        fail(f"{call}: parameters of shapes {[tuple(t.shape) for t in state.values()]}, expected {shapes} "
+             "(Linear(3, 4), Linear(4, 4), Linear(4, 2), each a weight then a bias).")
+    return dict(zip(names, state.values()))
 
 
 @pytest.mark.exercise("networks.build_sequential")
@@ -260,16 +274,19 @@ class TestBuildSequential:
                  "of the Sequential too.")
         if report["linear_shapes"] != [(3, 4), (4, 4), (4, 2)]:
             fail(f"build_sequential(): Linear sizes {report['linear_shapes']}, expected [(3, 4), (4, 4), (4, 2)].")
-        if report["softmax_dims"] != [1]:
-            fail(f"build_sequential(): Softmax(dim={report['softmax_dims'][0]}), expected Softmax(dim=1).")
+        if report["softmax_dims"] not in ([1], [-1]):  # the same dim of this network's (batch, 2) output
+            fail(f"build_sequential(): Softmax(dim={report['softmax_dims'][0]}), expected Softmax(dim=1), over "
+                 "the classes of each row.")
 
     def test_forward_matches_the_reference_for_equal_parameters(self, learner, rand, device):
         model = learner(device=device)
         state = model.state_dict()
         check_devices(state, f"build_sequential(device={device.type!r})", device)
         x = rand(10, 3)
-        expected = reference_output(reference.build_sequential(device=device), state, x)
-        assert_tensor(model(x), expected, call=f"build_sequential(device={device.type!r})(x)", input=x)
+        built = reference.build_sequential(device=device)
+        call = f"build_sequential(device={device.type!r})"
+        expected = reference_output(built, in_reference_names(state, built, call), x)
+        assert_tensor(model(x), expected, call=f"{call}(x)", input=x)
 
     def test_builds_on_the_meta_device_too(self, learner):
         """On every run, GPU or not: a build_sequential that ignores `device` fails here."""
@@ -280,10 +297,10 @@ class TestBuildSequential:
         pooled = learner.run(probe_many_sequentials, MODELS_POOLED)
         assert_tensor(pooled["biases"], torch.full_like(pooled["biases"], 0.1), call="build_sequential(): the biases",
                       rule="build_sequential must initialise its layers with init_params: every bias 0.1.")
-        for name, fan_in, fan_out in [("0.weight", 3, 4), ("2.weight", 4, 4), ("4.weight", 4, 2)]:
+        for name, fan_in, fan_out in [("linear 1", 3, 4), ("linear 2", 4, 4), ("linear 3", 4, 2)]:
             bound = (6 / (fan_in + fan_out)) ** 0.5
             assert_uniform(pooled[name], low=-bound, high=bound,
-                           call=f"build_sequential(): layer {name} over {MODELS_POOLED} models (apply init_params)")
+                           call=f"build_sequential(): the weight of {name} over {MODELS_POOLED} models (apply init_params)")
 
 
 # -- parameter_shapes ---------------------------------------------------------------------
@@ -331,14 +348,17 @@ class TestCountParameters:
 
 # -- default_device -------------------------------------------------------------------------
 def probe_default_device(scene, cuda_available):
-    """Ask default_device() while torch.cuda reports `cuda_available`."""
-    saved = torch.cuda.is_available, torch.cuda.device_count
+    """Ask default_device() while torch.cuda reports `cuda_available` (and, if so, one GPU,
+    the current one: index 0)."""
+    saved = torch.cuda.is_available, torch.cuda.device_count, torch.cuda.current_device
     torch.cuda.is_available = lambda: cuda_available
     torch.cuda.device_count = lambda: 1 if cuda_available else 0
+    if cuda_available:
+        torch.cuda.current_device = lambda: 0
     try:
         return scene.fn()
     finally:
-        torch.cuda.is_available, torch.cuda.device_count = saved
+        torch.cuda.is_available, torch.cuda.device_count, torch.cuda.current_device = saved
 
 
 @pytest.mark.exercise("networks.default_device")
@@ -349,13 +369,14 @@ class TestDefaultDevice:
         call = f"default_device() when torch.cuda.is_available() is {cuda_available}"
         if isinstance(got, str):
             fail(f"{call} returned the string {got!r}; return torch.device({expected!r}).")
-        if got != torch.device(expected):
+        # `cuda` and `cuda:0` (the current GPU of the scenario) are both right.
+        if not isinstance(got, torch.device) or not same_device(got, expected, current=0):
             fail(f"{call} returned {got!r}, expected torch.device({expected!r}).")
 
     def test_on_this_machine(self, learner):
         expected = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         got = learner()
-        if got != expected or isinstance(got, str):
+        if not isinstance(got, torch.device) or not same_device(got, expected):
             fail(f"default_device() returned {got!r} on this machine, expected {expected!r}.")
 
 

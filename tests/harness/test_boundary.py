@@ -142,3 +142,22 @@ def probe_patch(scene):
     torch.allclose = lambda *a, **k: True
     torch.Tensor.__eq__ = lambda self, other: True
     return None
+
+
+def test_numpy_numbers_cross_as_the_python_numbers_they_hold():
+    import numbers
+
+    import numpy
+
+    crossed = boundary.loads(boundary.dumps([numpy.float64(1.5), numpy.int64(46), numpy.float32(0.25)]))
+    assert crossed == [1.5, 46, 0.25] and [type(v) for v in crossed] == [float, int, float]
+
+    class Pretender:  # says it is NumPy's, and hands itself back as its value
+        __module__ = "numpy"
+
+        def item(self):
+            return self
+
+    numbers.Number.register(Pretender)
+    with pytest.raises(boundary.BoundaryError):
+        boundary.dumps(Pretender())

@@ -2,6 +2,7 @@ import functools
 import math
 import operator
 
+import numpy
 import torch
 
 
@@ -13,7 +14,7 @@ def calculate_fan_in_and_fan_out(tensor):
 
 
 def calculate_gain(nonlinearity, param=None):
-    table = {"tanh": 5 / 3, "relu": 2**0.5, "selu": 0.75}
+    table = {"tanh": 5 / 3, "relu": numpy.sqrt(2.0), "selu": 0.75}  # a NumPy float is a number too
     if nonlinearity in ("linear", "sigmoid") or nonlinearity.startswith("conv"):
         if nonlinearity.startswith("conv") and nonlinearity not in (
             "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"

@@ -1,3 +1,5 @@
+from collections import OrderedDict
+
 import torch
 from torch import nn
 
@@ -23,10 +25,12 @@ def init_params(layer):
 
 
 def build_sequential(device=None):
-    layers = [nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2), nn.Softmax(dim=1)]
-    for layer in layers:
+    # Layers named by the learner, and the softmax over the last dim (dim 1 of a (batch, 2) output).
+    layers = OrderedDict([("hidden1", nn.Linear(3, 4)), ("tanh", nn.Tanh()), ("hidden2", nn.Linear(4, 4)),
+                          ("relu", nn.ReLU()), ("logits", nn.Linear(4, 2)), ("softmax", nn.Softmax(dim=-1))])
+    for layer in layers.values():
         init_params(layer)
-    return nn.Sequential(*layers).to(device)
+    return nn.Sequential(layers).to(device)
 
 
 def parameter_shapes(model):
@@ -46,7 +50,8 @@ def count_parameters(model, trainable_only=False):
 
 
 def default_device():
-    return torch.device("cuda") if torch.cuda.device_count() > 0 else torch.device("cpu")
+    # The current GPU by its index (cuda:0), which is the same device as torch.device("cuda").
+    return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.device_count() > 0 else torch.device("cpu")
 
 
 def to_device(obj, device):
