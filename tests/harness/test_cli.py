@@ -179,10 +179,11 @@ def test_status_shows_every_id_whole_at_any_width(checkout, width):
     from rich.console import Console
 
     from torchkata import source
-    from torchkata.cli import Kata
+    from torchkata.kata import Kata
     from torchkata.manifest import load
+    from torchkata.views import View
 
-    kata = Kata(checkout, "en", 60, Console(width=width, file=io.StringIO(), highlight=False))
+    kata, view = Kata(checkout), View(Console(width=width, file=io.StringIO(), highlight=False))
     softmax = load().get("activations.softmax")
     kata.progress.record(softmax.id, "wrong", source.exercise_hash(checkout, softmax),
                          ["softmax(float32 tensor of shape (4, 5) on cpu, dim=1) returned what softmax over dim 0 "
@@ -190,8 +191,8 @@ def test_status_shows_every_id_whole_at_any_width(checkout, width):
     for exercise in load():
         if exercise.module == "activations" and exercise.id != softmax.id:
             kata.progress.record(exercise.id, "done", source.exercise_hash(checkout, exercise))
-    kata.status()
-    screen = kata.console.file.getvalue()
+    view.status(kata.curriculum, kata.states(), kata.where)
+    screen = view.console.file.getvalue()
     for exercise in load():
         assert exercise.id in screen, f"{exercise.id} is not whole at {width} columns:\n{screen}"
     assert "softmax(float32" in screen, "the failure's first words are shown, beside or under its row"
@@ -207,7 +208,9 @@ def test_watch_grades_the_exercise_being_edited_and_keeps_the_others(tmp_path):
     from rich.console import Console
 
     from torchkata import session, source
-    from torchkata.cli import Kata
+    from torchkata.kata import Kata
+    from torchkata.views import View
+    from torchkata.watching import on_save
 
     folder = tmp_path / "exercises"
     shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
@@ -226,27 +229,27 @@ def test_watch_grades_the_exercise_being_edited_and_keeps_the_others(tmp_path):
             graded.append(list(ids))
             return session.grade(exercises, ids, **options)
 
-    kata = Kata(folder, "en", 60, Console(file=io.StringIO(), width=120, highlight=False))
+    kata, view = Kata(folder), View(Console(file=io.StringIO(), width=120, highlight=False))
     kata.grader = Spy
-    kata.status()
+    kata.states()
     assert graded == [["activations.sigmoid", "activations.sigmoid_derivative"]]
     current = kata.next_exercise()
     assert current.id == "activations.tanh"
 
     write("tanh")
     graded.clear()
-    current = kata.on_save(current, ["activations.py"])
-    screen = kata.console.file.getvalue()
+    current = on_save(kata, view, current, ["activations.py"])
+    screen = view.console.file.getvalue()
     assert graded == [["activations.tanh"]], "only the exercise whose code changed is regraded"
     assert "activations.tanh passes every test" in screen
     assert current.id == "activations.tanh_derivative" and "On to the next exercise: activations.tanh_derivative" in screen
 
     write("sigmoid_derivative", "def sigmoid_derivative(x):\n    return sigmoid(x)")  # wrong: s, not s(1-s)
     graded.clear()
-    current = kata.on_save(current, ["activations.py"])
+    current = on_save(kata, view, current, ["activations.py"])
     assert graded == [["activations.sigmoid_derivative"]]
     assert current.id == "activations.sigmoid_derivative"
-    assert "activations.sigmoid_derivative is not right yet" in kata.console.file.getvalue()
+    assert "activations.sigmoid_derivative is not right yet" in view.console.file.getvalue()
     assert kata.known_state(kata.pick("activations.tanh"))["verdict"] == "done"
     assert kata.known_state(kata.pick("activations.sigmoid"))["verdict"] == "done"
 
@@ -283,16 +286,18 @@ def test_edited_tests_are_said_on_every_run(checkout, monkeypatch):
     from rich.console import Console
 
     from torchkata import digests
-    from torchkata.cli import Kata, run_command
+    from torchkata.cli import run_command
+    from torchkata.kata import Kata
+    from torchkata.views import View
 
-    kata = Kata(checkout, "en", 60, Console(file=io.StringIO(), width=200, highlight=False))
+    kata, view = Kata(checkout), View(Console(file=io.StringIO(), width=200, highlight=False))
     args = type("Args", (), {"exercise": "activations.relu"})()
-    run_command(kata, "status", args)
-    assert "modified tests" not in kata.console.file.getvalue()
+    run_command(kata, view, "status", args)
+    assert "modified tests" not in view.console.file.getvalue()
     published = digests.published()
     monkeypatch.setattr(digests, "published", lambda: {**published, "tests/exercises/test_activations.py": "0" * 64})
-    run_command(kata, "status", args)
-    assert "Your verdicts come from modified tests: tests/exercises/test_activations.py" in kata.console.file.getvalue()
+    run_command(kata, view, "status", args)
+    assert "Your verdicts come from modified tests: tests/exercises/test_activations.py" in view.console.file.getvalue()
 
 
 def test_a_changed_test_file_is_found(tmp_path):
@@ -346,3 +351,9 @@ def test_no_test_for_the_exercise_reads_as_edited_tests_not_as_a_crash(checkout,
                                         "no test for it"), run
     assert "Restore the published tests" in run.grading_error
     assert not run.crashed and not run.verdicts
+
+
+def test_an_unknown_exercise_is_a_usage_error_that_lists_the_known_ones(checkout):
+    result = torchkata(checkout, "check", "activations.softplus")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "no exercise 'activations.softplus'; known: activations.sigmoid" in result.stderr

@@ -1,0 +1,209 @@
+"""One learner's checkout: what is known about each exercise, and the rules for grading it.
+
+`Kata` holds the exercises folder, the stored progress and how to grade; it decides which
+exercises a run must grade and which verdicts can be reused, and prints nothing (views.py
+shows what it returns; watching.py drives it on every save). Every verdict comes from the
+pytest suite, run by `session.grade` in a child process with a time limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import session, source
+from .i18n import words
+from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, Exercise, load
+from .paths import PACKAGE, SOLUTIONS
+from .progress import Progress
+
+
+class UnknownExercise(ValueError):
+    """An exercise id (or name) the curriculum does not have; the message lists the known ones."""
+
+
+@dataclass
+class Hint:
+    exercise: Exercise
+    number: int  # 1-based
+    total: int
+    text: str
+
+    @property
+    def last(self) -> bool:
+        return self.number == self.total
+
+
+class Kata:
+    """One learner's checkout: the exercises folder, its progress, and how it is graded."""
+
+    def __init__(self, exercises: Path, lang: str = "en", timeout: float = 60.0, device: str = "cpu"):
+        self.exercises = Path(exercises).resolve()
+        self.lang = lang
+        self.timeout = timeout
+        self.device = device
+        self.curriculum = load()
+        self.progress = Progress.load(self.exercises)
+        self.grader = session  # anything with grade(); watch swaps in a WarmGrader
+
+    # -- what is known -------------------------------------------------------------------
+    def _text(self, module: str) -> str | None:
+        try:
+            return (self.exercises / f"{module}.py").read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+    def known_state(self, exercise: Exercise) -> dict | None:
+        """The state without grading: not attempted (the stub), a fresh stored verdict, or None."""
+        text = self._text(exercise.module)
+        if text is not None and source.is_stub(text, exercise.name):
+            return {"verdict": NOT_ATTEMPTED, "messages": []}
+        return self.progress.verdict(exercise.id, source.exercise_hash(self.exercises, exercise))
+
+    def changed(self) -> list[Exercise]:
+        """The exercises whose code changed since their verdict (in course order)."""
+        return [e for e in self.curriculum if self.known_state(e) is None]
+
+    def next_exercise(self) -> Exercise | None:
+        """The first exercise in course order not known to be done."""
+        for exercise in self.curriculum:
+            state = self.known_state(exercise)
+            if state is None or state["verdict"] != DONE:
+                return exercise
+        return None
+
+    def pick(self, exercise_id: str | None) -> Exercise | None:
+        """The exercise named (by id or by name), or the next unfinished one; None when all are done."""
+        if exercise_id is None:
+            return self.next_exercise()
+        matches = [e for e in self.curriculum if exercise_id in (e.id, e.name)]
+        if len(matches) != 1:
+            raise UnknownExercise(f"no exercise {exercise_id!r}; known: {', '.join(e.id for e in self.curriculum)}")
+        return matches[0]
+
+    def where(self, exercise: Exercise) -> tuple[str, int]:
+        """The file to open (relative to the working folder where it can be) and the line."""
+        location = source.locate(self.exercises, exercise)
+        path = self.exercises / f"{exercise.module}.py"
+        try:
+            shown = path.relative_to(Path.cwd())
+        except ValueError:
+            shown = path
+        return str(shown), (location.line if location else 1)
+
+    # -- grading -------------------------------------------------------------------------
+    def grade(self, exercises: list[Exercise], busy=contextlib.nullcontext) -> dict[str, dict]:
+        """Grade these exercises (one child process; one each if that one fails) and record
+        their verdicts; a grading error is returned but never recorded (it says nothing of
+        the learner's code). `busy(ids)` is a context the run happens in (a spinner)."""
+        if not exercises:
+            return {}
+        ids = [e.id for e in exercises]
+        with busy(ids):
+            run = self.grader.grade(self.exercises, ids, timeout=self.timeout, device=self.device)
+        if (run.timed_out or run.crashed) and len(ids) > 1:
+            results = {}
+            for exercise in exercises:
+                results.update(self.grade([exercise], busy))
+            return results
+        results = {}
+        for exercise in exercises:
+            if run.timed_out:
+                state = {"verdict": WRONG, "messages": [words(self.lang)["timed_out"].format(seconds=self.timeout)]}
+            elif run.crashed:
+                state = {"verdict": WRONG, "messages": [run.crashed]}
+            elif run.grading_error:
+                results[exercise.id] = {"verdict": GRADING_ERROR, "messages": [run.grading_error]}
+                continue
+            else:
+                state = run.verdicts.get(exercise.id, {"verdict": WRONG, "messages": ["no test ran:\n" + run.output[-2000:]]})
+            self.progress.record(exercise.id, state["verdict"], source.exercise_hash(self.exercises, exercise),
+                                 state["messages"])
+            results[exercise.id] = state
+        self.progress.save()
+        return results
+
+    def states(self, busy=contextlib.nullcontext) -> dict[str, dict]:
+        """Every exercise's state; grades (in one run) those whose stored verdict is stale."""
+        states = {e.id: self.known_state(e) for e in self.curriculum}
+        states.update(self.grade([e for e in self.curriculum if states[e.id] is None], busy))
+        return states
+
+    def being_edited(self, current: Exercise, saved: list[str]) -> Exercise:
+        """After a save of the files `saved`: `current` if its code changed or nothing did,
+        else the first exercise in a saved file whose code changed (the learner moved on)."""
+        changed = self.changed()
+        if not changed or current in changed:
+            return current
+        saved_modules = {name.removesuffix(".py") for name in saved}
+        return next((e for e in changed if e.module in saved_modules), changed[0])
+
+    def regrade(self, first: Exercise, busy=contextlib.nullcontext) -> dict:
+        """Regrade every exercise whose code changed, `first` first, in one run; `first`'s state."""
+        changed = self.changed()
+        if first not in changed:
+            return self.known_state(first)
+        return self.grade([first, *(e for e in changed if e != first)], busy)[first.id]
+
+    # -- the other commands ----------------------------------------------------------------
+    def next_hint(self, exercise: Exercise) -> Hint:
+        """The next hint of `exercise` (the last one again once all were shown), remembered."""
+        hints = exercise.hints_in(self.lang)
+        shown = min(self.progress.hints_shown.get(exercise.id, 0) + 1, len(hints))
+        self.progress.hints_shown[exercise.id] = shown
+        self.progress.save()
+        return Hint(exercise, shown, len(hints), hints[shown - 1])
+
+    def solution(self, exercise: Exercise, busy=contextlib.nullcontext) -> str | None:
+        """The reference definition of `exercise`, or None while the learner's is not done."""
+        state = self.known_state(exercise)
+        if state is None:
+            state = self.grade([exercise], busy)[exercise.id]
+        if state["verdict"] != DONE:
+            return None
+        return source.definition_text((SOLUTIONS / f"{exercise.module}.py").read_text(encoding="utf-8"), exercise.name)
+
+    def reset(self, exercise: Exercise) -> tuple[Path, Path] | None:
+        """Put the published stub back; returns (the file, the backup of the learner's
+        version), or None when it is a stub already."""
+        path = self.exercises / f"{exercise.module}.py"
+        current = path.read_text(encoding="utf-8")
+        if source.is_stub(current, exercise.name):
+            return None
+        original = original_stub(exercise)
+        backup = path.resolve().parent.parent / ".torchkata" / "backups" / \
+            f"{exercise.id}-{datetime.datetime.now():%Y%m%d-%H%M%S}.py"
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        backup.write_text(source.definition_text(current, exercise.name) + "\n", encoding="utf-8")
+        path.write_text(source.replace_definition(current, exercise.name, original), encoding="utf-8")
+        self.progress.verdicts.pop(exercise.id, None)
+        self.progress.save()
+        return path, backup
+
+    def plot(self, kind: str, out: Path) -> tuple[list[str], str]:
+        """Draw the course's figures from the learner's functions in a child process:
+        (the PNG files written, what went wrong: empty when nothing did)."""
+        command = [sys.executable, "-m", "torchkata.plots", kind, str(self.exercises), str(out)]
+        seconds = self.timeout + 60
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return [], f"timed out after {seconds:g} s"
+        if result.returncode != 0:
+            return [], result.stdout + result.stderr
+        return [line for line in result.stdout.splitlines() if line.endswith(".png")], ""
+
+
+def original_stub(exercise: Exercise) -> str:
+    """The stub as it was published, from the copy that ships with the package
+    (torchkata/stubs/): reset needs no git history, and works on a downloaded zip or after
+    the stubs were committed over."""
+    text = (PACKAGE / "stubs" / f"{exercise.module}.py").read_text(encoding="utf-8")
+    definition = source.definition_text(text, exercise.name)
+    if definition is None or not source.is_stub(text, exercise.name):
+        raise FileNotFoundError(f"the published stub of {exercise.id} is missing from torchkata/stubs/")
+    return definition
