@@ -21,7 +21,7 @@ from unittest import mock
 from .guard import FileGuard
 from .intake import IntakeError, Submission, discover, shard, stage  # noqa: F401 - the class grader's API
 from .judges import Judges
-from .paths import EXERCISE_TESTS, ROOT
+from .paths import EXERCISE_TESTS, EXERCISES, ROOT
 from .preload import preload
 from .processes import GradingError, Unconfined, children_can_grade, cuda_in_use, prepare_parent
 from .sandbox import can_confine, confinement_refusal
@@ -70,7 +70,8 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
             guard = FileGuard.of_grader(*(s.source for s in submissions))
         jobs = 1 if guard else max(1, jobs or os.cpu_count() or 1)
         judges = Judges(submissions, scratch, jobs, exercises, progress, device, guard)
-        hidden = [out, scratch, *hide, *_sources_to_hide(submissions)]
+        # The checkout's own exercises/ too: a student's `import exercises...` must not find the instructor's.
+        hidden = [out, scratch, EXERCISES, *hide, *_sources_to_hide(submissions)]
         # --impl is a placeholder here: each judge points the session at its student's folder.
         code = pytest.main([str(EXERCISE_TESTS), "--impl=exercises", f"--device={device}",
                             "--isolate", "--stop-at-verdict", *(["--allow-unconfined"] if allow_unconfined else []),

@@ -11,6 +11,8 @@ TEXT = {
     "en": {
         "title": "torchkata: {done}/{total} exercises done, {points}/{max_points} points",
         "done": "done", "wrong": "wrong", "not attempted": "not attempted", "grading error": "grading error",
+        "could not load": "could not load",
+        "not_loaded": "{id} could not be loaded, so none of it ran: fix this first, then check again:",
         "next": "Next: {id}, open {path}:{line}",
         "next_help": "`torchkata check` grades it, `torchkata hint` gives a hint, `torchkata watch` regrades on every save.",
         "all_done": "Every exercise is done. Compare yours with the reference: torchkata solution EXERCISE",
@@ -41,6 +43,8 @@ TEXT = {
     "zh": {
         "title": "torchkata：已完成 {done}/{total} 道练习，得分 {points}/{max_points}",
         "done": "已完成", "wrong": "有错误", "not attempted": "未开始", "grading error": "评分出错",
+        "could not load": "无法加载",
+        "not_loaded": "{id} 所在的模块无法加载，代码一行也没有运行：先解决下面的问题，再重新检查：",
         "next": "下一题：{id}，打开 {path}:{line}",
         "next_help": "`torchkata check` 评分，`torchkata hint` 给提示，`torchkata watch` 每次保存后自动重新评分。",
         "all_done": "全部练习都完成了！可以用 torchkata solution 练习名 对照参考答案。",

@@ -79,6 +79,8 @@ class Judges:
                 pid = processes.fork(functools.partial(_judge, session, folder, verdicts, self.device))
                 running[pid] = (submission, verdicts)
                 deadlines[pid] = time.monotonic() + JUDGE_SECONDS
+            if not running:  # every submission taken up just now was unreadable
+                continue
             pid, ending = processes.wait_any(deadlines)
             del deadlines[pid]
             submission, verdicts = running.pop(pid)
@@ -145,5 +147,5 @@ def read_result(submission: Submission, verdicts_file: Path, only: tuple[str, ..
 def unreadable_result(submission: Submission, error: Exception) -> StudentResult:
     result = StudentResult(submission.student)
     for exercise in load():
-        result.exercises[exercise.id] = ExerciseResult(Verdict.WRONG, 0, [f"the submission could not be read: {error}"])
+        result.exercises[exercise.id] = ExerciseResult(Verdict.NOT_LOADED, 0, [f"the submission could not be read: {error}"])
     return result

@@ -34,6 +34,14 @@ class NotAttempted(pytest.fail.Exception):
         super().__init__(msg, pytrace=False)
 
 
+class NotLoaded(pytest.fail.Exception):
+    """The exercise's module could not be loaded (a syntax error, a failing import): its
+    code never ran, so it is neither right nor wrong."""
+
+    def __init__(self, msg: str):
+        super().__init__(msg, pytrace=False)
+
+
 class WrongAnswer(pytest.fail.Exception):
     """Learner code broke a rule (an off-limits built-in, an exception, a broken module)."""
 
@@ -156,7 +164,7 @@ class Learner:
         if status == ReplyStatus.NOT_ATTEMPTED:
             raise NotAttempted(self._not_attempted_text(reply.get("where", "")))
         if status == ReplyStatus.BROKEN:
-            raise WrongAnswer(reply["message"])
+            raise NotLoaded(reply["message"])
         if status == ReplyStatus.TIMEOUT:
             self.on_flag(Flag.TIMED_OUT)
             again = " (in an earlier test of this exercise; not run again)" if reply.get("again") else ""

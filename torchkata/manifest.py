@@ -16,6 +16,7 @@ from .verdicts import Verdict
 MANIFEST_PATH = Path(__file__).with_name("curriculum.toml")
 
 DONE, WRONG, NOT_ATTEMPTED, GRADING_ERROR = Verdict.DONE, Verdict.WRONG, Verdict.NOT_ATTEMPTED, Verdict.GRADING_ERROR
+NOT_LOADED = Verdict.NOT_LOADED
 
 
 @dataclass(frozen=True)

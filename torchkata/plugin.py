@@ -23,9 +23,9 @@ import pytest
 import torch
 
 from .guard import FileGuard
-from .learner import Learner, NotAttempted
+from .learner import Learner, NotAttempted, NotLoaded
 from .loader import ImplementationNotFound, resolve
-from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, load
+from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, load
 from .processes import prepare_parent
 from .sandbox import Confinement, IsolatedWorker, Limits, can_confine, confinement_refusal
 from .verdicts import SANDBOX_KEY, combine
@@ -164,7 +164,9 @@ def worker(run, device):
         yield Worker(implementation(pytestconfig), device)
         return
     root = pytestconfig.rootpath
-    hide = (root / "solutions", root / "tests", *map(Path, pytestconfig.getoption("hide")))
+    # The checkout's exercises/ too, unless it is what is graded: the code graded must not import someone else's.
+    own = [root / "exercises"] if (root / "exercises").resolve() != implementation(pytestconfig) else []
+    hide = (root / "solutions", root / "tests", *own, *map(Path, pytestconfig.getoption("hide")))
     limits = Limits(call_seconds=pytestconfig.getoption("call_timeout"))
     isolated = IsolatedWorker(implementation(pytestconfig), device,
                               Confinement(hide=hide, uid=pytestconfig.getoption("sandbox_uid"), limits=limits,
@@ -229,6 +231,8 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(NotAttempted):
         report.user_properties.append(("torchkata", NOT_ATTEMPTED))
+    elif call.excinfo is not None and call.excinfo.errisinstance(NotLoaded):
+        report.user_properties.append(("torchkata", NOT_LOADED))
     elif call.excinfo is not None and (call.when != "call" or not call.excinfo.errisinstance(STUDENT_FAILURES)) \
             and not call.excinfo.errisinstance(pytest.skip.Exception):
         error = call.excinfo.value
@@ -287,7 +291,7 @@ class VerdictCollector:
         return combine(self.outcomes.get(exercise, [])) != DONE
 
     def verdicts(self) -> dict[str, str]:
-        """Per exercise that ran, in course order: done, wrong, not attempted or grading error."""
+        """Per exercise that ran, in course order: done, wrong, not attempted, could not load or grading error."""
         return {e.id: combine(self.outcomes[e.id]) for e in load() if self.outcomes.get(e.id)}
 
     def pytest_terminal_summary(self, terminalreporter):
@@ -299,12 +303,13 @@ class VerdictCollector:
         width = terminalreporter._tw.fullwidth
         for exercise_id, verdict in graded.items():
             line = f"  {verdict:<14} {exercise_id}"
-            if verdict in (WRONG, GRADING_ERROR) and self.messages[exercise_id]:
+            if verdict in (WRONG, NOT_LOADED, GRADING_ERROR) and self.messages[exercise_id]:
                 first = self.messages[exercise_id][0].splitlines()[0]
                 line = f"{line:<60} {first}"[: max(width - 1, 60)]
             terminalreporter.write_line(line)
-        counts = {v: list(graded.values()).count(v) for v in (DONE, WRONG, NOT_ATTEMPTED, GRADING_ERROR)}
-        terminalreporter.write_line(", ".join(f"{n} {v}" for v, n in counts.items() if n or v != GRADING_ERROR))
+        counts = {v: list(graded.values()).count(v) for v in (DONE, WRONG, NOT_ATTEMPTED, NOT_LOADED, GRADING_ERROR)}
+        terminalreporter.write_line(", ".join(f"{n} {v}" for v, n in counts.items()
+                                              if n or v not in (NOT_LOADED, GRADING_ERROR)))
         if counts[GRADING_ERROR]:
             terminalreporter.write_line(f"{counts[GRADING_ERROR]} exercise(s) could not be graded: the grader failed, "
                                         "not the code under test. Fix the cause shown and grade again.", red=True)

@@ -10,7 +10,7 @@ import csv
 import json
 from pathlib import Path
 
-from .manifest import DONE, GRADING_ERROR, WRONG, load
+from .manifest import DONE, GRADING_ERROR, NOT_LOADED, WRONG, load
 from .verdicts import ExerciseResult, StudentResult
 
 FORMAT = "torchkata-grades-2"  # 2: per-exercise flags, the "grading error" verdict
@@ -104,10 +104,23 @@ def _gradescope(data: dict, entry: dict) -> dict:
 
 
 def pass_rates(data: dict) -> list[tuple[str, float]]:
-    students = data["students"].values()
-    n = max(1, len(students))
-    return [(e["id"], sum(s["exercises"].get(e["id"], {}).get("verdict") == DONE for s in students) / n)
-            for e in data["exercises"]]
+    """Per exercise, the share of students who passed it, among those whose module loaded
+    (a file that could not be loaded says nothing about the exercise)."""
+    rates = []
+    for exercise in data["exercises"]:
+        verdicts = [s["exercises"].get(exercise["id"], {}).get("verdict") for s in data["students"].values()]
+        loaded = [v for v in verdicts if v != NOT_LOADED]
+        rates.append((exercise["id"], sum(v == DONE for v in loaded) / max(1, len(loaded))))
+    return rates
+
+
+def not_loaded(entry: dict) -> dict[str, str]:
+    """A student's modules that could not be loaded -> the first line of why (once per module)."""
+    found = {}
+    for exercise, state in entry["exercises"].items():
+        if state["verdict"] == NOT_LOADED:
+            found.setdefault(exercise.split(".")[0], state["messages"][0].splitlines()[0] if state["messages"] else "")
+    return found
 
 
 def _markdown(data: dict) -> str:
@@ -128,7 +141,17 @@ def _markdown(data: dict) -> str:
             first = failed[0][1]["messages"][0].splitlines()[0] if failed[0][1]["messages"] else ""
             lines.append(f"- **{student}**: {len(failed)} exercise(s), e.g. `{failed[0][0]}`: {first}")
         lines.append("")
-    lines += ["## Which exercises the class finds hard", "", "| exercise | passed by |", "|---|---|"]
+    unloaded = {s: not_loaded(e) for s, e in students.items() if not_loaded(e)}
+    if unloaded:
+        lines += ["## Action needed: files that could not be loaded", "",
+                  "These students' code never ran for the modules below (a syntax error, a failing import, a missing "
+                  "or unreadable file): they scored 0 there without being wrong. Ask them to fix and resubmit:", ""]
+        for student, modules in unloaded.items():
+            for module, why in modules.items():
+                lines.append(f"- **{student}**, `{module}`: {why}")
+        lines.append("")
+    lines += ["## Which exercises the class finds hard", "",
+              "Passed by: the share of the students whose module loaded.", "", "| exercise | passed by |", "|---|---|"]
     for exercise, rate in sorted(pass_rates(data), key=lambda item: (item[1], item[0])):
         lines.append(f"| `{exercise}` | {rate:.0%} |")
     lines += ["", "## Score distribution", "", "| score | students |", "|---|---|"]
@@ -144,9 +167,11 @@ def _markdown(data: dict) -> str:
             lines.append(f"**Flagged:** {', '.join(entry['flags'])}")
         if entry["sandbox_weaknesses"]:
             lines.append(f"*Sandbox:* {'; '.join(entry['sandbox_weaknesses'])}")
-        failures = [(i, e) for i, e in entry["exercises"].items() if e["verdict"] != DONE]
-        if not failures:
+        failures = [(i, e) for i, e in entry["exercises"].items() if e["verdict"] not in (DONE, NOT_LOADED)]
+        if not failures and not not_loaded(entry):
             lines.append("Every exercise passes.")
+        for module, why in not_loaded(entry).items():
+            lines.append(f"- `{module}` (could not load): {why}")
         for exercise, state in failures:
             first = state["messages"][0].splitlines()[0] if state["messages"] else ""
             shown = first and state["verdict"] in (WRONG, GRADING_ERROR)

@@ -21,6 +21,8 @@ class Verdict(StrEnum):
     DONE = "done"                    # every test of the exercise passed
     WRONG = "wrong"                  # the student's code failed a test: the only verdict that blames it
     NOT_ATTEMPTED = "not attempted"  # the stub still raises NotImplementedError
+    NOT_LOADED = "could not load"    # the module (or the submission) could not be loaded: a syntax error, a
+                                     # failing import, a missing file; the code was never run, so not "wrong"
     GRADING_ERROR = "grading error"  # the grader failed (its own exception, a broken environment): regrade
 
 
@@ -47,6 +49,10 @@ class ReplyStatus(StrEnum):
     CRASHED = "crashed"     # the sandbox child died, or garbled its reply
 
 
+# How a module that did not load is said ("losses.py could not be loaded: SyntaxError at line 3: ..."):
+# the worker writes it, the views keep only what follows it where the verdict already says the rest.
+LOAD_FAILED = " could not be loaded: "
+
 # A verdicts file (the plugin writes one per run) maps exercise ids to their verdicts, and
 # may hold these two entries besides: why the run could not grade at all, and what the
 # sandbox could not do.
@@ -62,9 +68,10 @@ def combine(outcomes: list[str]) -> Verdict:
     """One exercise's verdict from its tests' outcomes ("passed", "failed", or a Verdict).
 
     A grading error outranks everything: no point is given or taken on a run the grader
-    could not trust. Then not attempted (a stub), then wrong, then done.
+    could not trust. Then could not load (the module never ran), not attempted (a stub),
+    wrong, done.
     """
-    for verdict in (Verdict.GRADING_ERROR, Verdict.NOT_ATTEMPTED):
+    for verdict in (Verdict.GRADING_ERROR, Verdict.NOT_LOADED, Verdict.NOT_ATTEMPTED):
         if verdict in outcomes:
             return verdict
     return Verdict.WRONG if "failed" in outcomes else Verdict.DONE

@@ -7,6 +7,7 @@ command's exit status. It decides nothing about grading.
 from __future__ import annotations
 
 import datetime
+import re
 
 from rich.console import Console
 from rich.markup import escape
@@ -15,11 +16,13 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from .i18n import words
-from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, Curriculum, Exercise
-from .verdicts import EXIT_GRADING_ERROR
+from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, Curriculum, Exercise
+from .verdicts import EXIT_GRADING_ERROR, LOAD_FAILED
 
 MAX_PRINTED_LINES = 20
-MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]", GRADING_ERROR: "[magenta]![/]"}
+MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]", NOT_LOADED: "[red]?[/]",
+         GRADING_ERROR: "[magenta]![/]"}
+SAID = (WRONG, NOT_LOADED, GRADING_ERROR)  # verdicts whose first message is shown on the status screen
 
 
 class View:
@@ -77,8 +80,9 @@ class View:
                 section = f"[bold]§{escape(self.w['section'][module])}[/]"
                 table.add_row("", section, "", *([f"[dim]exercises/{module}.py[/]"] if beside else []))
             state = states[exercise.id]
-            first = state["messages"][0].splitlines()[0] if state["verdict"] in (WRONG, GRADING_ERROR) \
-                and state["messages"] else ""
+            first = state["messages"][0].splitlines()[0] if state["verdict"] in SAID and state["messages"] else ""
+            if state["verdict"] == NOT_LOADED:  # the verdict says it: keep the why ("SyntaxError at line 3: ...")
+                first = first.split(LOAD_FAILED, 1)[-1]
             message = f"[dim]{escape(self.w[state['verdict']])}[/] {escape(first)}".rstrip()
             table.add_row(MARKS[state["verdict"]], exercise.id, f"{exercise.points}", *([message] if beside else []))
             if not beside and first:
@@ -103,8 +107,12 @@ class View:
             for message in state["messages"][:1]:
                 out.print(f"  {escape(message)}", highlight=False)
             return EXIT_GRADING_ERROR
-        out.print(self.w["failed"].format(id=exercise.id), style="bold red")
+        heading = "not_loaded" if state["verdict"] == NOT_LOADED else "failed"
+        out.print(self.w[heading].format(id=exercise.id), style="bold red")
         counts = state.get("counts") or [1] * len(state["messages"])
+        if state["verdict"] == NOT_LOADED:  # one cause, whatever the number of tests it stopped
+            counts = [1] * len(counts)
+            line = int(m.group(1)) if (m := re.search(r"\bat line (\d+)", state["messages"][0])) else line
         for message, count in zip(state["messages"], counts):
             times = self.w["in_tests"].format(n=count) if count > 1 else ""
             out.print(f"  • {escape(message)}{escape(times)}", highlight=False)

@@ -29,6 +29,10 @@ from .loader import Implementation
 from .manifest import Curriculum, load
 from .paths import SOLUTIONS
 from .tripwire import Tripwire, refuse_reference_code
+from .verdicts import LOAD_FAILED
+
+# The folders of a checkout a submission must not import by name (graded, its own files are elsewhere).
+COURSE_FOLDERS = ("exercises", "solutions", "tests")
 
 
 class Scene:
@@ -153,7 +157,12 @@ class Worker:
                 detail = f"SyntaxError at line {error.lineno}: {error.msg}\n    {(error.text or '').strip()}"
             else:
                 detail = f"{type(error).__name__}: {error}\n{self._learner_trace(error)}".strip()
-            raise _Broken(f"{self.impl.source_of(exercise)} could not be loaded: {detail}") from None
+            if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in COURSE_FOLDERS:
+                detail += ("\n  Your module imports the course's folder by name; graded, your files are in a folder "
+                           "of their own: import from the same folder with a relative import instead "
+                           "(from .activations import softmax).")
+            module = exercise.split(".", 1)[0]
+            raise _Broken(f"{module}.py{LOAD_FAILED}{detail}") from None
 
     def _monitored(self, fn, exercise: str):
         names = self.curriculum.get(exercise).off_limits

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -281,3 +282,23 @@ def test_a_student_writing_to_every_descriptor_changes_nothing_of_the_graders(sa
     assert writer["verdict"] == "wrong" and "garbled" in writer["messages"][0]
     assert students["a-writer"]["exercises"]["activations.relu"]["verdict"] == "done"
     assert all(e["verdict"] == "done" for e in students["b-neighbour"]["exercises"].values())
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_unreadable_upload_is_that_students_problem_only(sample, tmp_path, jobs):
+    """A 0-byte zip among the class: the run goes on (with one job too, where it once waited
+    forever on no judge), the student's work 'could not load' (not 'wrong'), the report
+    lists them under Action needed, and the exit status stays 0."""
+    shutil.copytree(sample / "s1-perfect", tmp_path / "class" / "ana")
+    (tmp_path / "class" / "bo.zip").write_bytes(b"")
+    out = tmp_path / "out"
+    run = torchkata("grade", "class", "--out", "out", "--jobs", jobs, "--only", "training.zero_grad", cwd=tmp_path,
+                    timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = {r.student: r for r in reports.merge([out / "grades.json"])}
+    assert results["ana"].exercises["training.zero_grad"].verdict == "done"
+    bo = results["bo"].exercises["training.zero_grad"]
+    assert bo.verdict == "could not load" and "could not be read" in bo.messages[0]
+    report = (out / "report.md").read_text()
+    assert "## Action needed: files that could not be loaded" in report and "- **bo**, `training`:" in report
+    assert "| `training.zero_grad` | 100% |" in report, "the pass rate counts the students whose module loaded"

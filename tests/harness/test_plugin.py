@@ -45,8 +45,21 @@ def test_a_module_that_does_not_import_costs_only_that_module(tmp_path):
     submission = submission_with(tmp_path, "losses", "def broken(:\n    pass")
     verdicts = grade(submission, tmp_path, ("losses.mse_loss", "training.zero_grad"))
     assert verdicts["training.zero_grad"]["verdict"] == "done"
-    assert verdicts["losses.mse_loss"]["verdict"] == "wrong"
-    assert "could not be loaded: SyntaxError" in verdicts["losses.mse_loss"]["messages"][0]
+    # Its code never ran: "could not load", neither right nor wrong, said with the file's own name.
+    assert verdicts["losses.mse_loss"]["verdict"] == "could not load"
+    assert verdicts["losses.mse_loss"]["messages"][0].startswith("losses.py could not be loaded: SyntaxError at line")
+    assert str(submission) not in verdicts["losses.mse_loss"]["messages"][0]
+
+
+def test_importing_the_course_folder_by_name_is_explained(tmp_path):
+    """`from exercises.activations import sigmoid` finds no exercises/ beside a submission
+    graded in the sandbox (the checkout's own exercises/ is hidden there, or the import would load
+    the instructor's stubs); the message says to import relatively."""
+    submission = submission_with(tmp_path, "losses", "from exercises.activations import sigmoid")
+    verdicts = grade(submission, tmp_path, ("losses.mse_loss",), "--isolate")
+    message = verdicts["losses.mse_loss"]["messages"][0]
+    assert verdicts["losses.mse_loss"]["verdict"] == "could not load"
+    assert "ModuleNotFoundError" in message and "relative import" in message, message
 
 
 def test_learner_calling_sys_exit_is_a_wrong_answer_not_a_crash(tmp_path):
