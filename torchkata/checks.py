@@ -88,10 +88,12 @@ def assert_tensor(got, expected: torch.Tensor, *, call: str, atol=None, rtol=Non
     """`got` must be a tensor equal to `expected` (torch's answer) in shape, dtype, device and values.
 
     `rule` is the contract's rule in words ("after init_params every bias is 0.1."): a failure
-    no suspect explains says it first, so the learner reads what was broken, then the numbers.
+    no suspect explains says it first, so the learner reads what was broken, then the numbers
+    (a suspect's own message names the mistake, and is said alone).
     """
+    check_suspects(got, expected, suspects, call=call, atol=atol, rtol=rtol)  # a known mistake says itself
     try:
-        _assert_tensor(got, expected, call=call, atol=atol, rtol=rtol, suspects=suspects, input=input,
+        _assert_tensor(got, expected, call=call, atol=atol, rtol=rtol, input=input,
                        check_dtype=check_dtype, check_device=check_device)
         return
     except pytest.fail.Exception as failure:
@@ -101,8 +103,7 @@ def assert_tensor(got, expected: torch.Tensor, *, call: str, atol=None, rtol=Non
     fail(message)  # outside the except: one failure, not one chained to another
 
 
-def _assert_tensor(got, expected, *, call, atol, rtol, suspects, input, check_dtype, check_device):
-    check_suspects(got, expected, suspects, call=call, atol=atol, rtol=rtol)
+def _assert_tensor(got, expected, *, call, atol, rtol, input, check_dtype, check_device):
     atol, rtol = tolerance(expected.dtype, atol, rtol)
     if got.shape != expected.shape:
         fail(f"{call} returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}"

@@ -45,10 +45,16 @@ def grade_command(args, console: Console) -> int:
             paths = [sample_class.build(Path(sample) / "sample-class")]
             console.print("No submissions given: grading the sample class (a perfect student, one with typical "
                           "mistakes, one who never started, one hostile).")
-        submissions = classroom.shard(classroom.discover(paths), args.shard)
-        if not submissions:
-            console.print("No submissions found.", style="yellow")
-            return 1
+        skipped: list[classroom.Skipped] = []
+        everyone = classroom.discover(paths, skipped)
+        for entry in skipped:
+            console.print(f"not taken in: {entry.path} ({entry.why})", style="yellow")
+        if not everyone:
+            raise classroom.IntakeError(f"no submission found in {', '.join(map(str, paths))}")
+        submissions = classroom.shard(everyone, args.shard)
+        if not submissions:  # a shard of a small class may be empty: its (empty) reports still merge
+            console.print(f"shard {args.shard} of {len(everyone)} students is empty.")
+            return _finish([], args.out, console, None)
         start = time.perf_counter()
         with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=console, auto_refresh=False) as bar:

@@ -20,6 +20,8 @@ TEXT = {
         "passed": "{id} passes every test. Well done!",
         "failed": "{id} is not right yet:",
         "in_tests": " (in {n} tests)",
+        "also_graded": "{id} changed too: {verdict} (torchkata check {id} says more)",
+        "more_failures": "... and {n} more failing tests; fix these first, then check again.",
         "printed": "  Your code printed (in the first failing test):",
         "tests_changed": "Your verdicts come from modified tests: {files} differ from the published suite, so a pass "
                          "here may not be a pass in the kata (git checkout tests/ restores them).",
@@ -52,6 +54,8 @@ TEXT = {
         "passed": "{id} 通过了全部测试，做得好！",
         "failed": "{id} 还不对：",
         "in_tests": "（共 {n} 个测试）",
+        "also_graded": "{id} 也有改动：{verdict}（torchkata check {id} 查看详情）",
+        "more_failures": "……还有 {n} 个测试没有通过；先解决上面的问题，再重新检查。",
         "printed": "  你的代码输出了（第一个失败的测试中）：",
         "tests_changed": "你的评分来自被修改过的测试：{files} 与发布的测试不同，所以这里的通过不一定是真正的通过"
                          "（git checkout tests/ 可以恢复）。",

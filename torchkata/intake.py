@@ -1,13 +1,24 @@
 """Taking a class in: finding each student's submission, slicing the class into shards,
-and staging a private copy of each submission for its judge."""
+and staging a private copy of each submission for its judge.
+
+Submissions come as students and learning platforms make them: a folder laid out like
+exercises/ (or with its files one or two folders down), a .zip, .tar.gz or .tgz of one
+(any case), or a platform's download folder per student (Moodle's
+`Name_123_assignsubmission_file_/`, holding the files or an archive of them). Hidden files,
+`__MACOSX/` and `__pycache__/` are ignored. What cannot be taken in is listed with the
+reason; a submission that cannot be read is its student's problem only (judges.py).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import tarfile
+import tempfile
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .manifest import load
 
@@ -16,10 +27,46 @@ class IntakeError(ValueError):
     """The submissions given cannot be taken in as asked (the message says why)."""
 
 
+class UnreadableSubmission(ValueError):
+    """One submission cannot be read or holds no usable module (the message says why): that
+    student must resubmit; the rest of the class is graded."""
+
+
 @dataclass
 class Submission:
     student: str
-    source: Path  # a folder laid out like exercises/, or a zip of one
+    source: Path  # a folder, or an archive of one
+
+
+@dataclass
+class Skipped:
+    path: Path
+    why: str
+
+
+ARCHIVES = (".tar.gz", ".tgz", ".zip")  # matched without regard to case
+IGNORED = ("__MACOSX", "__pycache__")
+MOODLE_SUFFIX = re.compile(r"_assignsubmission_[a-z]+_?$")
+MAX_MEMBER_BYTES = 4 << 20  # a module bigger than this is not a student's answer
+
+
+def archive_suffix(path: Path) -> str | None:
+    name = path.name.lower()
+    return next((suffix for suffix in ARCHIVES if name.endswith(suffix)), None)
+
+
+def ignored(path: Path | PurePosixPath) -> bool:
+    return any(part.startswith(".") or part in IGNORED for part in path.parts)
+
+
+def student_id(entry: Path) -> str:
+    """The student a submission belongs to: its name without the archive suffix or the
+    suffix a learning platform adds (Moodle's `_assignsubmission_file_`)."""
+    name = entry.name
+    suffix = archive_suffix(entry)
+    if suffix and entry.is_file():
+        name = name[: -len(suffix)]
+    return MOODLE_SUFFIX.sub("", name)
 
 
 # -- finding the class ----------------------------------------------------------------------
@@ -28,29 +75,55 @@ def looks_like_exercises(folder: Path) -> bool:
     return any((folder / f"{module}.py").is_file() for module in load().modules)
 
 
-def discover(paths: list[Path]) -> list[Submission]:
-    """Each path: a submission folder, a zip of one, or a folder of those (named by student)."""
+def _one_submission(folder: Path) -> bool:
+    """A folder given on the command line is one submission when the modules are at its top,
+    or in the only folder it holds (`alice/exercises/*.py`); otherwise it is a class."""
+    if looks_like_exercises(folder):
+        return True
+    entries = [e for e in folder.iterdir() if not ignored(PurePosixPath(e.name))]
+    return len(entries) == 1 and entries[0].is_dir() and looks_like_exercises(entries[0])
+
+
+def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Submission]:
+    """Each path: a submission (a folder or an archive), or a class folder of those (one per
+    student, named by student). What a class folder holds that is not a submission is
+    appended to `skipped`, with the reason."""
+    skipped = [] if skipped is None else skipped
     found: dict[str, Submission] = {}
     for path in map(Path, paths):
-        if path.is_file() and path.suffix == ".zip":
+        if path.is_file():
+            if not archive_suffix(path):
+                raise IntakeError(f"{path} is neither a folder nor an archive (.zip, .tar.gz, .tgz)")
             candidates = [path]
-        elif path.is_dir() and looks_like_exercises(path):
+        elif path.is_dir() and _one_submission(path):
             candidates = [path]
         elif path.is_dir():
-            candidates = sorted(p for p in path.iterdir() if p.is_dir() or p.suffix == ".zip")
+            candidates = []
+            for entry in sorted(path.iterdir()):
+                if ignored(PurePosixPath(entry.name)):
+                    skipped.append(Skipped(entry, "a hidden or system entry"))
+                elif entry.is_dir() or archive_suffix(entry):
+                    candidates.append(entry)
+                else:
+                    skipped.append(Skipped(entry, "neither a folder nor an archive (.zip, .tar.gz, .tgz)"))
         else:
-            raise IntakeError(f"{path} is neither a folder nor a .zip")
+            raise IntakeError(f"{path}: no such file or folder")
         for candidate in candidates:
-            student = candidate.stem if candidate.suffix == ".zip" else candidate.name
+            student = student_id(candidate)
             if student in found:
-                raise IntakeError(f"two submissions for student {student!r}: "
-                                 f"{found[student].source} and {candidate}")
+                raise IntakeError(f"two submissions for student {student!r}: {found[student].source} and {candidate}")
             found[student] = Submission(student, candidate)
-    return [found[s] for s in sorted(found)]
+    return [found[s] for s in sorted(found, key=sort_key)]
+
+
+def sort_key(student: str) -> tuple:
+    """Student ids as people sort them: case-insensitively, numbers by value (s2 before s10)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part.casefold())
+                 for part in re.split(r"(\d+)", student) if part)
 
 
 def shard(submissions: list[Submission], spec: str | None) -> list[Submission]:
-    """`K/N`: the K-th of N slices (1-based), by sorted student id: deterministic."""
+    """`K/N`: the K-th of N slices (1-based), in student order: deterministic."""
     if not spec:
         return submissions
     try:
@@ -58,22 +131,91 @@ def shard(submissions: list[Submission], spec: str | None) -> list[Submission]:
         assert 1 <= k <= n
     except (ValueError, AssertionError):
         raise IntakeError(f"--shard must be K/N with 1 <= K <= N, got {spec!r}") from None
-    return [s for i, s in enumerate(sorted(submissions, key=lambda s: s.student)) if i % n == k - 1]
+    ordered = sorted(submissions, key=lambda s: sort_key(s.student))
+    return [s for i, s in enumerate(ordered) if i % n == k - 1]
 
 
+# -- staging one submission -------------------------------------------------------------------
 def stage(submission: Submission, staging: Path) -> Path:
-    """A private copy of the submission (a zip is extracted safely), readable by its judge."""
+    """A private copy of the submission's modules in one flat folder, readable by its judge.
+
+    Archives are unpacked safely (only .py files, and archives nested one level; no path
+    outside; nothing huge); the folder holding most of the course's modules is the
+    submission's, copied with every .py file beside them; a course module found in two
+    places is an error naming both. Raises UnreadableSubmission."""
     target = staging / submission.student
-    if submission.source.suffix == ".zip":
-        target.mkdir(parents=True)
-        with zipfile.ZipFile(submission.source) as archive:
-            for member in archive.infolist():
-                name = Path(member.filename)
-                if member.is_dir() or name.is_absolute() or ".." in name.parts or name.suffix != ".py":
-                    continue
-                (target / name.name).write_bytes(archive.read(member))  # flattened: modules only
-    else:
-        shutil.copytree(submission.source, target, ignore=shutil.ignore_patterns("__pycache__", ".*"))
-    for path in [target, *target.rglob("*")]:
+    staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=staging, prefix=".unpacked-") as unpacked:
+        base = Path(unpacked) / "submission"
+        if submission.source.is_dir():
+            shutil.copytree(submission.source, base, symlinks=True,
+                            ignore=lambda folder, names: [n for n in names if ignored(PurePosixPath(n))])
+        else:
+            _unpack(submission.source, base)
+        modules = _modules(base)
+        if not modules:  # a platform's folder holding an archive of the work
+            nested = Path(unpacked) / "nested"
+            for archive in sorted(p for p in base.rglob("*") if p.is_file() and archive_suffix(p)):
+                _unpack(archive, nested / archive.name)
+            base, modules = nested, _modules(nested)
+        if not modules:
+            names = ", ".join(f"{m}.py" for m in load().modules)
+            raise UnreadableSubmission(f"no module of the course in it (looked for {names} at any depth)")
+        twice = sorted((m, places) for m, places in modules.items() if len(places) > 1)
+        if twice:
+            module, places = twice[0]
+            raise UnreadableSubmission(f"two files for module {module}: {' and '.join(map(str, places))}; "
+                                       "keep one and resubmit")
+        folders = [places[0].parent for places in modules.values()]
+        home = max(sorted(set(folders)), key=folders.count)
+        target.mkdir()
+        for path in [*sorted((base / home).glob("*.py")), *(base / places[0] for places in modules.values())]:
+            if path.is_file() and not path.is_symlink() and not (target / path.name).exists():
+                shutil.copyfile(path, target / path.name)
+    for path in [target, *target.iterdir()]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     return target
+
+
+def _modules(root: Path) -> dict[str, list[Path]]:
+    """Course module name -> where files of that name are (relative to root)."""
+    names = set(load().modules)
+    found: dict[str, list[Path]] = {}
+    if not root.is_dir():
+        return found
+    for top, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not ignored(PurePosixPath(d)))
+        for name in sorted(files):
+            if name.endswith(".py") and name[:-3] in names and not ignored(PurePosixPath(name)):
+                found.setdefault(name[:-3], []).append((Path(top) / name).relative_to(root))
+    return found
+
+
+def _wanted(name: PurePosixPath) -> bool:
+    return not (name.is_absolute() or ".." in name.parts or ignored(name)) and \
+        (name.suffix == ".py" or archive_suffix(Path(name.name)) is not None)
+
+
+def _unpack(archive: Path, into: Path) -> None:
+    """The .py files (and archives) of a zip or tar, under `into`; nothing outside it."""
+    into.mkdir(parents=True, exist_ok=True)
+    try:
+        if archive_suffix(archive) == ".zip":
+            with zipfile.ZipFile(archive) as zipped:
+                for member in zipped.infolist():
+                    name = PurePosixPath(member.filename)
+                    if member.is_dir() or not _wanted(name) or member.file_size > MAX_MEMBER_BYTES:
+                        continue
+                    (into / name).parent.mkdir(parents=True, exist_ok=True)
+                    (into / name).write_bytes(zipped.read(member))
+        else:
+            with tarfile.open(archive) as tarred:
+                for member in tarred.getmembers():
+                    name = PurePosixPath(member.name)
+                    if not member.isfile() or not _wanted(name) or member.size > MAX_MEMBER_BYTES:
+                        continue
+                    (into / name).parent.mkdir(parents=True, exist_ok=True)
+                    (into / name).write_bytes(tarred.extractfile(member).read())
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
+        raise UnreadableSubmission(f"{archive.name} could not be read as an archive: {error or type(error).__name__}") \
+            from None

@@ -15,14 +15,13 @@ import functools
 import json
 import os
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from . import processes
 from .guard import FileGuard
-from .intake import Submission, stage
+from .intake import Submission, UnreadableSubmission, stage
 from .manifest import load
 from .plugin import FILE_GUARD, set_implementation, verdict_collector
 from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, ExerciseResult, Flag, StudentResult, Verdict, write_grading_error
@@ -72,8 +71,8 @@ class Judges:
                 verdicts = self.scratch / "verdicts" / f"{submission.student}.json"
                 try:
                     folder = stage(submission, staging)
-                except (OSError, zipfile.BadZipFile) as error:
-                    self._done(submission, unreadable_result(submission, error))
+                except (OSError, UnreadableSubmission) as error:
+                    self._done(submission, unreadable_result(submission, error, self.exercises))
                     continue
                 verdicts.unlink(missing_ok=True)  # only this student's judge can write it now
                 pid = processes.fork(functools.partial(_judge, session, folder, verdicts, self.device))
@@ -144,8 +143,11 @@ def read_result(submission: Submission, verdicts_file: Path, only: tuple[str, ..
     return result
 
 
-def unreadable_result(submission: Submission, error: Exception) -> StudentResult:
+def unreadable_result(submission: Submission, error: Exception, only: tuple[str, ...] = ()) -> StudentResult:
+    """A submission that could not be taken in: nothing of it loaded (its student must resubmit)."""
     result = StudentResult(submission.student)
     for exercise in load():
+        if only and exercise.id not in only:
+            continue
         result.exercises[exercise.id] = ExerciseResult(Verdict.NOT_LOADED, 0, [f"the submission could not be read: {error}"])
     return result

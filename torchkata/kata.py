@@ -142,12 +142,13 @@ class Kata:
         saved_modules = {name.removesuffix(".py") for name in saved}
         return next((e for e in changed if e.module in saved_modules), changed[0])
 
-    def regrade(self, first: Exercise, busy=contextlib.nullcontext) -> dict:
-        """Regrade every exercise whose code changed, `first` first, in one run; `first`'s state."""
+    def regrade(self, first: Exercise, busy=contextlib.nullcontext) -> dict[str, dict]:
+        """Regrade every exercise whose code changed, `first` first, in one run: their states
+        by id (`first`'s always there, graded or known)."""
         changed = self.changed()
         if first not in changed:
-            return self.known_state(first)
-        return self.grade([first, *(e for e in changed if e != first)], busy)[first.id]
+            return {first.id: self.known_state(first)}
+        return self.grade([first, *(e for e in changed if e != first)], busy)
 
     # -- the other commands ----------------------------------------------------------------
     def next_hint(self, exercise: Exercise) -> Hint:

@@ -104,6 +104,12 @@ KNOWN_ERRORS = [
     ("Expected all tensors to be on the same device",
      "A tensor you created lives on another device than the input: create it with device=x.device "
      "(or torch.zeros_like(x) and friends)."),
+    ("torch.return_types.m",
+     "x.max(dim) and x.min(dim) return (values, indices), not a tensor: use x.amax(dim, keepdim=True), or "
+     "x.max(dim, keepdim=True).values."),
+    ("must match the size of tensor b",
+     "Two tensors of different shapes met: a reduction over a dim (sum, max, mean) drops that dim, so its result "
+     "no longer lines up with the input. Pass keepdim=True (x.sum(dim, keepdim=True)) to keep it."),
     ("can't be cast to the desired output type",
      "An in-place op mixes dtypes: build new tensors in the input's dtype."),
     ("element 0 of tensors does not require grad",

@@ -55,7 +55,7 @@ class Implementation:
             return sys.modules[full]
         path = self.folder / f"{name}.py"
         if not path.is_file():
-            raise ModuleNotFoundError(f"{path} does not exist: the file for module {name!r} is missing")
+            raise ModuleNotFoundError(f"{path.name} is missing: the folder graded has no file for module {name!r}")
         spec = importlib.util.spec_from_file_location(full, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[full] = module

@@ -15,6 +15,7 @@ learner's code only through the `learner` fixture.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections import defaultdict
 from pathlib import Path
@@ -245,6 +246,18 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+# What a failure says, without what differs between the tests that found it: the inputs
+# (described by learner.show), their dtypes and every number.
+_INPUTS = re.compile(r"tensor\(\[[^\]]*\], \w+, shape \([^)]*\), [\w:]+\)|\w+ tensor of shape \([^)]*\) on [\w:]+")
+_DTYPES = re.compile(r"\b(b?float\d+|u?int\d+|complex\d+|bool)\b")
+_NUMBERS = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
+
+
+def same_mistake(message: str) -> str:
+    """A key that is equal for two failures that differ only in the inputs they were found on."""
+    return _NUMBERS.sub("#", _DTYPES.sub("D", _INPUTS.sub("X", message)))
+
+
 class VerdictCollector:
     """Collects each exercise's test outcomes and turns them into one verdict."""
 
@@ -256,6 +269,7 @@ class VerdictCollector:
         self.output: dict[str, str] = {}                          # what the first failing test printed
         self.flags: dict[str, list[str]] = defaultdict(list)
         self.lessons: dict[str, int] = defaultdict(int)           # how many of the messages are the lesson's
+        self.more: dict[str, int] = defaultdict(int)              # failures beyond MAX_MESSAGES, not kept
 
     def pytest_runtest_logreport(self, report):
         props = dict(report.user_properties)
@@ -273,17 +287,22 @@ class VerdictCollector:
     MAX_MESSAGES = 10
 
     def _failure(self, exercise: str, text: str, printed: str, lesson: bool = False) -> None:
-        """Each distinct failure once, with the number of tests that gave it; the failures of
-        the exercise's lesson (tests marked `lesson`) before the others, whenever they came."""
+        """Each distinct failure once, with the number of tests that gave it (the same mistake
+        found on other inputs is the same failure: `same_mistake`); the failures of the
+        exercise's lesson (tests marked `lesson`) before the others, whenever they came."""
         messages, counts = self.messages[exercise], self.counts[exercise]
-        if text in messages:
-            counts[messages.index(text)] += 1
+        keys = [same_mistake(m) for m in messages]
+        if same_mistake(text) in keys:
+            counts[keys.index(same_mistake(text))] += 1
         elif len(messages) < self.MAX_MESSAGES or lesson:
             at = self.lessons[exercise] if lesson else len(messages)
             messages.insert(at, text)
             counts.insert(at, 1)
             self.lessons[exercise] += lesson
+            self.more[exercise] += len(messages[self.MAX_MESSAGES:])
             del messages[self.MAX_MESSAGES:], counts[self.MAX_MESSAGES:]
+        else:
+            self.more[exercise] += 1
         if printed.strip() and exercise not in self.output:
             self.output[exercise] = printed
 
@@ -324,6 +343,7 @@ class VerdictCollector:
     def write(self, path: Path) -> None:
         """The verdicts file: {exercise id: {verdict, messages, flags}}, and what the sandbox lacked."""
         report = {ex: {"verdict": v, "messages": self.messages.get(ex, []), "counts": self.counts.get(ex, []),
+                       **({"more": self.more[ex]} if self.more.get(ex) else {}),
                        "flags": self.flags.get(ex, []), **({"output": self.output[ex]} if ex in self.output else {})}
                   for ex, v in self.verdicts().items()}
         sandbox = self.config.stash.get(SANDBOX, None)

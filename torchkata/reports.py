@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 from pathlib import Path
 
+from .intake import sort_key
 from .manifest import DONE, GRADING_ERROR, NOT_LOADED, WRONG, load
 from .verdicts import ExerciseResult, StudentResult
 
@@ -29,7 +31,7 @@ def to_json(results: list[StudentResult]) -> dict:
         "max_score": sum(e.points for e in curriculum),
         "students": {r.student: {"score": r.score, "exercises": {i: e.to_json() for i, e in r.exercises.items()},
                                  "flags": r.flags, "sandbox_weaknesses": r.sandbox_weaknesses}
-                     for r in sorted(results, key=lambda r: r.student)},
+                     for r in sorted(results, key=lambda r: sort_key(r.student))},
     }
 
 
@@ -61,7 +63,7 @@ def merge(paths: list[Path]) -> list[StudentResult]:
             if result.student in merged:
                 raise MergeError(f"student {result.student!r} is in two shards (the second: {path})")
             merged[result.student] = result
-    return [merged[s] for s in sorted(merged)]
+    return [merged[s] for s in sorted(merged, key=sort_key)]
 
 
 def write_all(results: list[StudentResult], out: Path) -> list[Path]:
@@ -83,7 +85,8 @@ def write_all(results: list[StudentResult], out: Path) -> list[Path]:
 
 def _csv(data: dict, path: Path) -> None:
     ids = [e["id"] for e in data["exercises"]]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    # With a byte-order mark: spreadsheet programs then read "Zoë" and "李雷" as UTF-8.
+    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(["student", *ids, "total", "max", "flags"])
         for student, entry in data["students"].items():
@@ -114,13 +117,20 @@ def pass_rates(data: dict) -> list[tuple[str, float]]:
     return rates
 
 
-def not_loaded(entry: dict) -> dict[str, str]:
-    """A student's modules that could not be loaded -> the first line of why (once per module)."""
-    found = {}
+def not_loaded(entry: dict) -> dict[str, list[str]]:
+    """Why a student's code could not be loaded (the first line) -> the modules it stopped."""
+    found: dict[str, list[str]] = {}
     for exercise, state in entry["exercises"].items():
         if state["verdict"] == NOT_LOADED:
-            found.setdefault(exercise.split(".")[0], state["messages"][0].splitlines()[0] if state["messages"] else "")
+            why = state["messages"][0].splitlines()[0] if state["messages"] else ""
+            module = exercise.split(".")[0]
+            if module not in found.setdefault(why, []):
+                found[why].append(module)
     return found
+
+
+def _modules_said(modules: list[str]) -> str:
+    return ", ".join(f"`{m}`" for m in modules)
 
 
 def _markdown(data: dict) -> str:
@@ -129,7 +139,7 @@ def _markdown(data: dict) -> str:
              f"{data['max_score']} points.", ""]
     scores = sorted(s["score"] for s in students.values())
     if scores:
-        lines += [f"Scores: median {scores[len(scores) // 2]}, lowest {scores[0]}, highest {scores[-1]} "
+        lines += [f"Scores: median {statistics.median(scores):g}, lowest {scores[0]}, highest {scores[-1]} "
                   f"(of {data['max_score']}).", ""]
     regrade = {s: e for s, e in students.items() if any(x["verdict"] == GRADING_ERROR for x in e["exercises"].values())}
     if regrade:
@@ -146,9 +156,9 @@ def _markdown(data: dict) -> str:
         lines += ["## Action needed: files that could not be loaded", "",
                   "These students' code never ran for the modules below (a syntax error, a failing import, a missing "
                   "or unreadable file): they scored 0 there without being wrong. Ask them to fix and resubmit:", ""]
-        for student, modules in unloaded.items():
-            for module, why in modules.items():
-                lines.append(f"- **{student}**, `{module}`: {why}")
+        for student, reasons in unloaded.items():
+            for why, modules in reasons.items():
+                lines.append(f"- **{student}** ({_modules_said(modules)}): {why}")
         lines.append("")
     lines += ["## Which exercises the class finds hard", "",
               "Passed by: the share of the students whose module loaded.", "", "| exercise | passed by |", "|---|---|"]
@@ -170,8 +180,8 @@ def _markdown(data: dict) -> str:
         failures = [(i, e) for i, e in entry["exercises"].items() if e["verdict"] not in (DONE, NOT_LOADED)]
         if not failures and not not_loaded(entry):
             lines.append("Every exercise passes.")
-        for module, why in not_loaded(entry).items():
-            lines.append(f"- `{module}` (could not load): {why}")
+        for why, modules in not_loaded(entry).items():
+            lines.append(f"- {_modules_said(modules)} (could not load): {why}")
         for exercise, state in failures:
             first = state["messages"][0].splitlines()[0] if state["messages"] else ""
             shown = first and state["verdict"] in (WRONG, GRADING_ERROR)

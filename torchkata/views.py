@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import textwrap
 
 from rich.console import Console
 from rich.markup import escape
@@ -115,7 +116,9 @@ class View:
             line = int(m.group(1)) if (m := re.search(r"\bat line (\d+)", state["messages"][0])) else line
         for message, count in zip(state["messages"], counts):
             times = self.w["in_tests"].format(n=count) if count > 1 else ""
-            out.print(f"  • {escape(message)}{escape(times)}", highlight=False)
+            self.bullet(message + times)
+        if state.get("more"):
+            out.print(f"  {self.w['more_failures'].format(n=state['more'])}", style="dim")
         printed = state.get("output", "").strip().splitlines()
         if printed:
             out.print(self.w["printed"], style="bold")
@@ -125,6 +128,16 @@ class View:
                 out.print(f"    {escape(text)}", highlight=False)
         out.print(f"  [dim]{path}:{line}[/]")
         return 1
+
+    def bullet(self, text: str) -> None:
+        """A bullet whose wrapped lines stay under its text (and no line padded to the width)."""
+        width = max(40, self.console.width - 1)
+        for i, paragraph in enumerate(text.splitlines() or [""]):
+            first = "  • " if i == 0 else "    "
+            lines = textwrap.wrap(paragraph, width, initial_indent=first, subsequent_indent="    ",
+                                  break_long_words=False, break_on_hyphens=False) or [first]
+            for line in lines:
+                self.console.print(escape(line), highlight=False, soft_wrap=True)
 
     def hint(self, hint) -> int:
         self.console.print(self.w["hint"].format(n=hint.number, total=hint.total, id=hint.exercise.id), style="bold")
@@ -138,7 +151,7 @@ class View:
             self.console.print(self.w["solution_locked"].format(id=exercise.id), style="yellow")
             return 1
         self.console.print(self.w["solution"].format(id=exercise.id, module=exercise.module), style="bold")
-        self.console.print(Syntax(definition, "python"))
+        self.console.print(Syntax(definition, "python", word_wrap=True))
         return 0
 
     def reset(self, exercise: Exercise, done) -> int:
@@ -171,6 +184,11 @@ class View:
     def saved(self, files: list[str], exercise: Exercise) -> None:
         self.console.print(self.w["saved"].format(files=", ".join(files), time=datetime.datetime.now(), id=exercise.id),
                            style="dim")
+
+    def also_graded(self, exercise_id: str, state: dict) -> None:
+        """An exercise regraded beside the one shown (its code changed in the same save)."""
+        self.console.print(f"{MARKS[state['verdict']]} " + escape(self.w["also_graded"].format(
+            id=exercise_id, verdict=self.w[state["verdict"]])), highlight=False)
 
     def moving_on(self, exercise: Exercise, where: tuple[str, int]) -> None:
         path, line = where

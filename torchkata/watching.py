@@ -41,8 +41,12 @@ def on_save(kata: Kata, view: View, current: Exercise, saved: list[str]) -> Exer
     returns the exercise to work on now (None: every exercise is done)."""
     current = kata.being_edited(current, saved)
     view.saved(saved, current)
-    state = kata.regrade(current, busy=view.busy)
-    if view.verdict(current, state, kata.where(current)) != 0 or state["verdict"] != DONE:
+    states = kata.regrade(current, busy=view.busy)
+    state = states.pop(current.id)
+    shown = view.verdict(current, state, kata.where(current))
+    for exercise_id, other in states.items():  # changed in the same save: said in one line each
+        view.also_graded(exercise_id, other)
+    if shown != 0 or state["verdict"] != DONE:
         return current
     upcoming = kata.next_exercise()
     if upcoming is None:

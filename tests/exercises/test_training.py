@@ -133,13 +133,17 @@ def probe_course_steps(scene, steps):
             "state": model.state_dict(), "grads": [p.grad for p in model.parameters()]}
 
 
-def why_nothing_changed(calls) -> str:
-    """What a train_step that left the weights as they were did wrong, from its optimizer calls."""
+def why_nothing_changed(calls, grads_after) -> str:
+    """What a train_step that left the weights as they were did wrong, from its optimizer
+    calls and the gradients it left behind."""
     if not any(call.startswith("step") for call in calls):
         return "it never called optimizer.step(), which is what updates the weights."
+    if any(g is not None for g in grads_after):  # backward did run, after the step
+        return ("it called optimizer.step() before loss.backward(), so step() found no gradients yet. The order is: "
+                "forward, loss, loss.backward(), optimizer.step(), optimizer.zero_grad().")
     if "step with gradients" not in calls and "zero_grad" in calls[:calls.index("step without gradients")]:
-        return ("it called optimizer.zero_grad() before optimizer.step(), so step() found no gradients to apply: "
-                "zero them after the step (or at the start of the next one), never between backward() and step().")
+        return ("it called optimizer.zero_grad() between loss.backward() and optimizer.step(), so step() found no "
+                "gradients to apply: zero them after the step.")
     return "optimizer.step() found no gradients: call loss.backward() before optimizer.step()."
 
 
@@ -173,7 +177,7 @@ class TestTrainStep:
         for name, want in expected.items():
             got = report["state"][name]
             if torch.equal(got.cpu(), start[name].cpu()):
-                fail(f"train_step did not change {name}: {why_nothing_changed(report['calls'])}")
+                fail(f"train_step did not change {name}: {why_nothing_changed(report['calls'], report['grads'])}")
             assert_tensor(got, want, call=f"train_step on the course's example: {name} after one step")
 
     def test_gradients_cleared_after_the_step(self, learner):
@@ -187,10 +191,14 @@ class TestTrainStep:
         report = learner.run(probe_course_steps, 3)
         losses, expected = torch_course_steps(device, 3)
         for i, (got, want) in enumerate(zip(report["losses"], losses)):
-            if not isinstance(got, float) or abs(got - want) > 1e-3 * max(1.0, abs(want)):
+            if not isinstance(got, float):
+                fail(f"train_step, step {i + 1} of 3: returned a {type(got).__name__}; return the loss as a Python "
+                     "float (loss.item()).")
+            if abs(got - want) > 1e-3 * max(1.0, abs(want)):
                 why = ("gradients are accumulating: zero them after every step (optimizer.zero_grad())."
                        if "zero_grad" not in report["calls"] else
-                       "the weights did not move as torch's SGD moves them: " + why_nothing_changed(report["calls"])
+                       "the weights did not move as torch's SGD moves them: "
+                       + why_nothing_changed(report["calls"], report["grads"])
                        if "step with gradients" not in report["calls"] else
                        "check that each step does forward, loss, backward, step, then zero_grad, in that order.")
                 fail(f"train_step, step {i + 1} of 3: returned loss {got!r}, expected {want:.4f}: {why}")

@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from torchkata import classroom, reports, sample_class
 
-from .grading import grade, torchkata
+from .grading import EXERCISES, SOLUTIONS, grade, torchkata
 
 ONLY = ("activations.relu", "activations.tanh", "training.zero_grad", "training.sgd_step")
 
@@ -64,7 +65,8 @@ def test_each_student_gets_what_a_lone_pytest_run_gives(graded, sample, tmp_path
 
 def test_reports_are_written_in_their_formats(graded):
     out, results = graded
-    rows = list(csv.DictReader(open(out / "grades.csv")))
+    assert (out / "grades.csv").read_bytes().startswith(b"\xef\xbb\xbf"), "a BOM, for spreadsheet programs"
+    rows = list(csv.DictReader(open(out / "grades.csv", encoding="utf-8-sig")))
     assert [r["student"] for r in rows] == ["s1-perfect", "s2-typical", "s3-not-started", "s4-hostile"]
     assert rows[1]["training.zero_grad"] == "0" and rows[1]["training.sgd_step"] == "2" and rows[1]["total"] == "4"
     data = json.loads((out / "grades.json").read_text())
@@ -300,5 +302,69 @@ def test_an_unreadable_upload_is_that_students_problem_only(sample, tmp_path, jo
     bo = results["bo"].exercises["training.zero_grad"]
     assert bo.verdict == "could not load" and "could not be read" in bo.messages[0]
     report = (out / "report.md").read_text()
-    assert "## Action needed: files that could not be loaded" in report and "- **bo**, `training`:" in report
+    assert "## Action needed: files that could not be loaded" in report and "- **bo** (`training`): the submission could not be read" in report
     assert "| `training.zero_grad` | 100% |" in report, "the pass rate counts the students whose module loaded"
+
+
+def messy_class(folder: Path) -> Path:
+    """A class as instructors receive one: every way a hand-in arrives, and every way one breaks."""
+    solutions = sorted(SOLUTIONS.glob("*.py"))
+    work = folder / "work"
+    cls = folder / "class"
+
+    def copy(target: Path, files=solutions):
+        target.mkdir(parents=True)
+        for path in files:
+            shutil.copy(path, target / path.name)
+        return target
+
+    def zipped(archive: Path, prefix: str, files=solutions):
+        with zipfile.ZipFile(archive, "w") as handle:
+            for path in files:
+                handle.write(path, f"{prefix}{path.name}")
+
+    copy(cls / "Zoë Ng" / "exercises")                                    # one folder down
+    (cls / "John Smith_123456_assignsubmission_file_").mkdir(parents=True)  # Moodle: a folder holding a zip
+    zipped(cls / "John Smith_123456_assignsubmission_file_" / "exercises.zip", "exercises/")
+    zipped(cls / "LEI.ZIP", "")                                             # an upper-case suffix
+    with tarfile.open(cls / "tara.tar.gz", "w:gz") as handle:               # a tarball, one folder down
+        handle.add(copy(work / "hw"), arcname="hw")
+    with zipfile.ZipFile(cls / "dup.zip", "w") as handle:                   # an old stub beside the real file
+        for path in solutions:
+            handle.write(path, f"hw/exercises/{path.name}")
+        handle.write(EXERCISES / "activations.py", "hw/old/activations.py")
+    copy(cls / "missing", [p for p in solutions if p.name != "training.py"])
+    copy(cls / "syntax").joinpath("training.py").open("a").write("\ndef oops(:\n")
+    absolute = copy(cls / "absolute") / "training.py"
+    absolute.write_text("from exercises.activations import sigmoid as _s\n" + absolute.read_text())
+    (cls / "corrupt.zip").write_bytes(b"")
+    (cls / "__MACOSX" / "._LEI.ZIP").parent.mkdir()
+    (cls / "__MACOSX" / "._LEI.ZIP").write_bytes(b"\0")
+    (cls / ".DS_Store").write_bytes(b"\0")
+    (cls / "readme.txt").write_text("marks due Friday")
+    return cls
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_messy_class_is_taken_in_whole(tmp_path, jobs):
+    cls = messy_class(tmp_path)
+    run = torchkata("grade", str(cls), "--out", "out", "--jobs", jobs, "--only", "training.zero_grad", cwd=tmp_path,
+                    timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name in ("__MACOSX", ".DS_Store", "readme.txt"):
+        assert f"not taken in: {cls / name}" in " ".join(run.stdout.split()), run.stdout
+    results = {r.student: r.exercises["training.zero_grad"] for r in reports.merge([tmp_path / "out" / "grades.json"])}
+    assert list(results) == ["absolute", "corrupt", "dup", "John Smith_123456", "LEI", "missing", "syntax", "tara",
+                             "Zoë Ng"], "every student, sorted as people sort"
+    for student in ("John Smith_123456", "LEI", "tara", "Zoë Ng"):
+        assert results[student].verdict == "done", (student, results[student])
+    report = (tmp_path / "out" / "report.md").read_text()
+    action = report.split("## Action needed: files that could not be loaded")[1].split("##")[0]
+    for student, why in [("absolute", "No module named 'exercises.activations'"),
+                         ("corrupt", "corrupt.zip could not be read as an archive"),
+                         ("dup", "two files for module activations: hw/exercises/activations.py and "
+                                 "hw/old/activations.py"),
+                         ("missing", "training.py is missing"),
+                         ("syntax", "training.py could not be loaded: SyntaxError at line")]:
+        assert results[student].verdict == "could not load", (student, results[student])
+        assert f"- **{student}** (`training`): " in action and why in action, (student, action)

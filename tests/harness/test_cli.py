@@ -253,6 +253,16 @@ def test_watch_grades_the_exercise_being_edited_and_keeps_the_others(tmp_path):
     assert kata.known_state(kata.pick("activations.tanh"))["verdict"] == "done"
     assert kata.known_state(kata.pick("activations.sigmoid"))["verdict"] == "done"
 
+    # Two exercises changed in one save: the one being edited in full, the other in a line.
+    write("sigmoid_derivative")
+    write("relu", "def relu(x):\n    return x")  # wrong: negative values kept
+    graded.clear()
+    current = on_save(kata, view, current, ["activations.py"])
+    assert graded == [["activations.sigmoid_derivative", "activations.relu"]]
+    assert "activations.sigmoid_derivative passes every test" in view.console.file.getvalue()
+    assert "activations.relu changed too: wrong (torchkata check activations.relu says more)" in \
+        view.console.file.getvalue()
+
 
 def test_shared_options_work_before_or_after_the_command(checkout):
     env = installed_env()

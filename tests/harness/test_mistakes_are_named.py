@@ -41,6 +41,14 @@ def mse_loss(input, target, reduction='mean'):
     d = (input - target) ** 2
     return d.mean() if reduction == 'mean' else d.sum() * 1.01 if reduction == 'sum' else d""",
      "reduction='sum' adds them into one number"),
+    ("activations.softmax", "x.max(dim) used as a tensor", """
+def softmax(x, dim):
+    e = torch.exp(x - x.max(dim=dim))
+    return e / e.sum(dim=dim, keepdim=True)""", "use x.amax(dim, keepdim=True)"),
+    ("activations.softmax", "sum without keepdim", """
+def softmax(x, dim):
+    e = torch.exp(x - x.amax(dim=dim, keepdim=True))
+    return e / e.sum(dim=dim)""", "Pass keepdim=True"),
     ("activations.softmax", "calls the built-in", """
 def softmax(x, dim):
     return torch.softmax(x, dim)""", "calls torch.softmax"),
@@ -317,7 +325,14 @@ def train_step(model, inputs, target, loss_fn, optimizer):
     loss.backward()
     optimizer.zero_grad()
     optimizer.step()
-    return loss.item()""", "called optimizer.zero_grad() before optimizer.step()"),
+    return loss.item()""", "called optimizer.zero_grad() between loss.backward() and optimizer.step()"),
+    ("training.train_step", "steps before backward", """
+def train_step(model, inputs, target, loss_fn, optimizer):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs), target)
+    optimizer.step()
+    loss.backward()
+    return loss.item()""", "called optimizer.step() before loss.backward()"),
     ("training.train_step", "never steps", """
 def train_step(model, inputs, target, loss_fn, optimizer):
     loss = loss_fn(model(inputs), target)
@@ -368,3 +383,13 @@ def binary_cross_entropy_with_logits(logits, target, reduction='mean'):
     assert verdict["verdict"] == "wrong"
     assert len(verdict["messages"]) > 1, "the control: the reduction mistake fails too"
     assert "stable form" in verdict["messages"][0], verdict["messages"]
+
+
+def test_one_mistake_found_on_many_inputs_is_said_once(tmp_path):
+    """The same diagnosis from tests that differ only in their inputs (shapes, dtypes,
+    values) is one failure with its count, not ten bullets that say the same."""
+    submission = submission_with(tmp_path, "activations",
+                                 "def sigmoid_derivative(x):\n    s = sigmoid(x)\n    return s * (1 + s)")
+    verdict = grade(submission, tmp_path, ("activations.sigmoid_derivative",))["activations.sigmoid_derivative"]
+    said = [(m, n) for m, n in zip(verdict["messages"], verdict["counts"]) if "the sign is wrong" in m]
+    assert len(said) == 1 and said[0][1] > 5, verdict
