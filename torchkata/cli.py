@@ -60,9 +60,12 @@ def parser() -> argparse.ArgumentParser:
     for name, help_text in [("reset", "restore one exercise to its original stub (your version is backed up)"),
                             ("solution", "show the reference solution of an exercise you have passed")]:
         commands.add_parser(name, parents=[common], help=help_text).add_argument("exercise")
-    grade = commands.add_parser("grade", parents=[common, device], help="grade a whole class (instructors)",
-                                description="Grade submissions: folders laid out like exercises/, zips of them, or "
-                                "folders of those (one per student). With none, a sample class. "
+    # Only what grading uses: the learner's --exercises, --lang and --timeout mean nothing here.
+    grade = commands.add_parser("grade", parents=[device], help="grade a whole class (instructors)",
+                                description="Grade submissions: folders laid out like exercises/ (or with the "
+                                "files a folder or two down), archives of them (.zip, .tar.gz, .tgz), or a class "
+                                "folder of those, one per student (a learning platform's download too). With none, "
+                                "a sample class. "
                                 "`torchkata grade merge SHARD/grades.json ... --out DIR` combines shards "
                                 "(see `torchkata grade merge --help`).")
     grade.add_argument("paths", nargs="*", type=Path, metavar="SUBMISSION")
@@ -74,7 +77,8 @@ def parser() -> argparse.ArgumentParser:
                        help="where student code cannot be confined (not root, no user namespaces), grade anyway: "
                        "it then runs with your uid, files and network; students are graded one at a time and "
                        "your tests, solutions and the submissions are put back after each")
-    grade.add_argument("--only", action="append", default=[], metavar="EXERCISE", help=argparse.SUPPRESS)
+    grade.add_argument("--only", action="append", default=[], metavar="EXERCISE",
+                       help="grade only this exercise (repeatable); the reports then hold only these")
     plot = commands.add_parser("plot", parents=[common], help="draw your functions beside torch's, as PNG files")
     plot.add_argument("kind", choices=("activations", "init", "dropout"))
     plot.add_argument("--out", type=Path, default=Path("plots"), help="folder for the PNG files (default: plots/)")

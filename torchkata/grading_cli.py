@@ -54,7 +54,7 @@ def grade_command(args, console: Console) -> int:
         submissions = classroom.shard(everyone, args.shard)
         if not submissions:  # a shard of a small class may be empty: its (empty) reports still merge
             console.print(f"shard {args.shard} of {len(everyone)} students is empty.")
-            return _finish([], args.out, console, None)
+            return _finish([], args.out, console, None, args.shard)
         start = time.perf_counter()
         with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=console, auto_refresh=False) as bar:
@@ -68,7 +68,7 @@ def grade_command(args, console: Console) -> int:
             results = classroom.grade_class(submissions, args.out, jobs=args.jobs, call_seconds=args.call_timeout,
                                             exercises=tuple(args.only), progress=done, device=args.device,
                                             allow_unconfined=args.allow_unconfined)
-        return _finish(results, args.out, console, time.perf_counter() - start)
+        return _finish(results, args.out, console, time.perf_counter() - start, args.shard)
 
 
 def _refuse_file_as_folder(out: Path) -> None:
@@ -76,8 +76,8 @@ def _refuse_file_as_folder(out: Path) -> None:
         raise classroom.IntakeError(f"--out must be a folder for the reports; {out} is a file")
 
 
-def _finish(results, out: Path, console: Console, seconds: float | None) -> int:
-    written = reports.write_all(results, out)
+def _finish(results, out: Path, console: Console, seconds: float | None, shard: str | None = None) -> int:
+    written = reports.write_all(results, out, shard)
     table = Table("student", "score", "flags")
     for result in results:
         table.add_row(result.student, str(result.score), ", ".join(result.flags))

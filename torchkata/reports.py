@@ -23,13 +23,24 @@ class MergeError(ValueError):
     """Shards that cannot be merged (the message names the file and why)."""
 
 
-def to_json(results: list[StudentResult]) -> dict:
-    curriculum = load()
+def graded_exercises(results: list[StudentResult]) -> list:
+    """The exercises the results hold, in course order (all of them when there is no result):
+    a run of some exercises reports those, not zeros for the others."""
+    held = {i for r in results for i in r.exercises}
+    return [e for e in load() if e.id in held or not held]
+
+
+def to_json(results: list[StudentResult], shard: str | None = None) -> dict:
+    exercises = graded_exercises(results)
     return {
         "format": FORMAT,
-        "exercises": [{"id": e.id, "points": e.points} for e in curriculum],
-        "max_score": sum(e.points for e in curriculum),
-        "students": {r.student: {"score": r.score, "exercises": {i: e.to_json() for i, e in r.exercises.items()},
+        **({"shard": shard} if shard else {}),
+        "exercises": [{"id": e.id, "points": e.points} for e in exercises],
+        "max_score": sum(e.points for e in exercises),
+        # Each student's exercises in course order, however the results were read (a merge reads
+        # them back from files that sort their keys): a merged report equals a whole run's.
+        "students": {r.student: {"score": r.score, "exercises": {e.id: r.exercises[e.id].to_json() for e in exercises
+                                                                 if e.id in r.exercises},
                                  "flags": r.flags, "sandbox_weaknesses": r.sandbox_weaknesses}
                      for r in sorted(results, key=lambda r: sort_key(r.student))},
     }
@@ -52,6 +63,7 @@ def merge(paths: list[Path]) -> list[StudentResult]:
     if not paths:
         raise MergeError("no shards given: name the grades.json of every shard")
     merged: dict[str, StudentResult] = {}
+    shards: dict[str, Path] = {}
     for path in map(Path, paths):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -59,17 +71,36 @@ def merge(paths: list[Path]) -> list[StudentResult]:
             raise MergeError(f"{path} cannot be read: {error.strerror}") from None
         except ValueError as error:
             raise MergeError(f"{path} is not JSON: {error}") from None
+        if isinstance(data, dict) and data.get("shard"):
+            if data["shard"] in shards:
+                raise MergeError(f"shard {data['shard']} is given twice: {shards[data['shard']]} and {path}")
+            shards[data["shard"]] = path
         for result in from_json(data, str(path)):
             if result.student in merged:
                 raise MergeError(f"student {result.student!r} is in two shards (the second: {path})")
             merged[result.student] = result
+    _check_shards(shards)
     return [merged[s] for s in sorted(merged, key=sort_key)]
 
 
-def write_all(results: list[StudentResult], out: Path) -> list[Path]:
+def _check_shards(shards: dict[str, Path]) -> None:
+    """Shards recorded as K/N must all be there, each once, with one N."""
+    if not shards:
+        return
+    counts = {spec.split("/")[1] for spec in shards}
+    if len(counts) > 1:
+        raise MergeError(f"these shards come from different splits: {', '.join(sorted(shards))}")
+    n = int(counts.pop())
+    missing = [f"{k}/{n}" for k in range(1, n + 1) if f"{k}/{n}" not in shards]
+    if missing:
+        raise MergeError(f"shard {', '.join(missing)} is missing (given: {', '.join(sorted(shards))}); "
+                         "merge every shard of the class")
+
+
+def write_all(results: list[StudentResult], out: Path, shard: str | None = None) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    data = to_json(results)
+    data = to_json(results, shard)
     written = [out / "grades.json", out / "grades.csv", out / "report.md"]
     (out / "grades.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     _csv(data, out / "grades.csv")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from torchkata import classroom, reports, sample_class
+from torchkata.manifest import load
 
 from .grading import EXERCISES, SOLUTIONS, grade, torchkata
 
@@ -28,7 +29,7 @@ def grade_in_a_fresh_process(paths, out: Path, *options: str, only=ONLY) -> list
     run = torchkata("grade", *map(str, paths), "--out", str(out), "--jobs", "2", "--call-timeout", "3",
                     *(f"--only={e}" for e in only), *options, cwd=out.parent)
     assert run.returncode == 0, run.stdout + run.stderr
-    return reports.merge([out / "grades.json"])
+    return reports.from_json(json.loads((out / "grades.json").read_text()))
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +93,47 @@ def test_shards_merge_into_the_same_reports(graded, sample, tmp_path):
     reports.write_all(reports.merge(shard_files), merged_out)
     assert (merged_out / "grades.json").read_text() == (out / "grades.json").read_text()
     assert (merged_out / "grades.csv").read_text() == (out / "grades.csv").read_text()
+    assert (merged_out / "report.md").read_text() == (out / "report.md").read_text()
+    assert json.loads(shard_files[0].read_text())["shard"] == "1/2"
+
+
+def test_merge_refuses_a_missing_or_repeated_shard(graded, sample, tmp_path):
+    out, _ = graded
+    data = json.loads((out / "grades.json").read_text())
+    for k in (1, 3):
+        (tmp_path / f"s{k}.json").write_text(json.dumps({**data, "students": {}, "shard": f"{k}/3"}))
+    run = torchkata("grade", "merge", "s1.json", "s3.json", "--out", "m", cwd=tmp_path)
+    assert run.returncode == 2 and "shard 2/3 is missing (given: 1/3, 3/3)" in run.stderr, run.stderr
+    (tmp_path / "again.json").write_text(json.dumps({**data, "students": {}, "shard": "1/3"}))
+    run = torchkata("grade", "merge", "s1.json", "again.json", "--out", "m", cwd=tmp_path)
+    assert run.returncode == 2 and "shard 1/3 is given twice: s1.json and again.json" in run.stderr, run.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_run_of_some_exercises_reports_those_only(graded):
+    out, _ = graded
+    data = json.loads((out / "grades.json").read_text())
+    in_course_order = [e.id for e in load() if e.id in ONLY]
+    assert [e["id"] for e in data["exercises"]] == in_course_order and data["max_score"] == 5
+    header = next(csv.reader(open(out / "grades.csv", encoding="utf-8-sig")))
+    assert header == ["student", *in_course_order, "total", "max", "flags"]
+
+
+def test_an_empty_shard_writes_empty_reports_and_succeeds(sample, tmp_path):
+    run = torchkata("grade", str(sample), "--shard", "9/9", "--out", "empty", "--only", "training.zero_grad",
+                    cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    data = json.loads((tmp_path / "empty" / "grades.json").read_text())
+    assert data["students"] == {} and data["shard"] == "9/9"
+
+
+def test_grade_help_lists_only_what_grading_uses():
+    from torchkata.cli import parser
+
+    grade_help = parser()._subparsers._group_actions[0].choices["grade"].format_help()
+    for learners_only in ("--exercises", "--lang", "--timeout"):
+        assert learners_only not in grade_help
+    assert "--only" in grade_help and "--allow-unconfined" in grade_help
 
 
 def test_shards_partition_the_class_deterministically(sample):
