@@ -85,7 +85,7 @@ def _finish(results, out: Path, console: Console, seconds: float | None, shard: 
     if seconds is not None:
         console.print(f"{len(results)} students in {seconds:.1f} s ({seconds / max(1, len(results)):.2f} s per student)")
     console.print(f"Reports in {out}/: grades.csv, grades.json, report.md, pass_rate.png, scores.png, "
-                  f"gradescope/<student>/results.json ({len(written)} files)")
+                  f"feedback/<student>.md, gradescope/<student>/results.json ({len(written)} files)")
     regrade = [r.student for r in results if r.needs_regrading]
     if regrade:
         console.print(f"grading error: {len(regrade)} student(s) could not be graded fully and must be regraded "

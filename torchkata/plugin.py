@@ -15,7 +15,6 @@ learner's code only through the `learner` fixture.
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from collections import defaultdict
 from pathlib import Path
@@ -29,7 +28,7 @@ from .loader import ImplementationNotFound, resolve
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, load
 from .processes import prepare_parent
 from .sandbox import Confinement, IsolatedWorker, Limits, can_confine, confinement_refusal
-from .verdicts import SANDBOX_KEY, combine
+from .verdicts import SANDBOX_KEY, combine, same_mistake
 from .worker import Worker
 
 
@@ -244,18 +243,6 @@ def pytest_runtest_makereport(item, call):
     if exercise is not None:
         report.user_properties.append(("exercise", exercise))
     return report
-
-
-# What a failure says, without what differs between the tests that found it: the inputs
-# (described by learner.show), their dtypes and every number.
-_INPUTS = re.compile(r"tensor\(\[[^\]]*\], \w+, shape \([^)]*\), [\w:]+\)|\w+ tensor of shape \([^)]*\) on [\w:]+")
-_DTYPES = re.compile(r"\b(b?float\d+|u?int\d+|complex\d+|bool)\b")
-_NUMBERS = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
-
-
-def same_mistake(message: str) -> str:
-    """A key that is equal for two failures that differ only in the inputs they were found on."""
-    return _NUMBERS.sub("#", _DTYPES.sub("D", _INPUTS.sub("X", message)))
 
 
 class VerdictCollector:

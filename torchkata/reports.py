@@ -12,8 +12,8 @@ import statistics
 from pathlib import Path
 
 from .intake import sort_key
-from .manifest import DONE, GRADING_ERROR, NOT_LOADED, WRONG, load
-from .verdicts import ExerciseResult, StudentResult
+from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, load
+from .verdicts import ExerciseResult, StudentResult, same_mistake
 
 FORMAT = "torchkata-grades-2"  # 2: per-exercise flags, the "grading error" verdict
 READABLE = ("torchkata-grades-1", FORMAT)
@@ -105,6 +105,11 @@ def write_all(results: list[StudentResult], out: Path, shard: str | None = None)
     (out / "grades.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     _csv(data, out / "grades.csv")
     (out / "report.md").write_text(_markdown(data), encoding="utf-8")
+    for student in data["students"]:
+        page = out / "feedback" / f"{student}.md"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(feedback(data, student), encoding="utf-8")
+        written.append(page)
     for student, entry in data["students"].items():
         path = out / "gradescope" / student / "results.json"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,6 +196,15 @@ def _markdown(data: dict) -> str:
             for why, modules in reasons.items():
                 lines.append(f"- **{student}** ({_modules_said(modules)}): {why}")
         lines.append("")
+    mistakes = class_mistakes(data)
+    if mistakes:
+        lines += ["## What the class gets wrong", "",
+                  "Per exercise, the mistakes behind the wrong answers, grouped (the same diagnosis on other "
+                  "inputs counts once per student), most frequent first:", ""]
+        for exercise, groups in mistakes.items():
+            for message, who in groups:
+                lines.append(f"- `{exercise}`: {len(who)} student{'s' if len(who) > 1 else ''}: {message}")
+        lines.append("")
     lines += ["## Which exercises the class finds hard", "",
               "Passed by: the share of the students whose module loaded.", "", "| exercise | passed by |", "|---|---|"]
     for exercise, rate in sorted(pass_rates(data), key=lambda item: (item[1], item[0])):
@@ -221,16 +235,58 @@ def _markdown(data: dict) -> str:
     return "\n".join(lines)
 
 
+def class_mistakes(data: dict) -> dict[str, list[tuple[str, list[str]]]]:
+    """Exercise -> [(a mistake's first line, the students who made it)], most made first."""
+    found: dict[str, dict[str, tuple[str, list[str]]]] = {}
+    for exercise in data["exercises"]:
+        for student, entry in data["students"].items():
+            state = entry["exercises"].get(exercise["id"])
+            if state and state["verdict"] == WRONG and state["messages"]:
+                first = state["messages"][0].splitlines()[0]
+                group = found.setdefault(exercise["id"], {}).setdefault(same_mistake(first), (first, []))
+                group[1].append(student)
+    return {e: sorted(groups.values(), key=lambda g: -len(g[1])) for e, groups in found.items()}
+
+
+def feedback(data: dict, student: str) -> str:
+    """The page to hand back to one student: the score, then each exercise not done, with
+    every failure the grader kept."""
+    entry = data["students"][student]
+    lines = [f"# {student}: {entry['score']} of {data['max_score']} points", ""]
+    if entry["flags"]:
+        lines += [f"Flagged for your instructor: {', '.join(entry['flags'])}.", ""]
+    for exercise in data["exercises"]:
+        state = entry["exercises"].get(exercise["id"])
+        if state is None:
+            continue
+        mark = "passes" if state["verdict"] == DONE else state["verdict"]
+        lines.append(f"## `{exercise['id']}`: {mark} ({state['points']} of {exercise['points']})")
+        lines += ["", *(f"- {m}" for m in state["messages"]), ""] if state["verdict"] != DONE else [""]
+    return "\n".join(lines)
+
+
+STACK = [(DONE, "tab:green"), (WRONG, "tab:red"), (NOT_ATTEMPTED, "tab:gray"), (NOT_LOADED, "tab:orange"),
+         (GRADING_ERROR, "tab:purple")]
+
+
 def _plots(data: dict, out: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    rates = pass_rates(data)
+    ids = [e["id"] for e in data["exercises"]][::-1]
+    n = max(1, len(data["students"]))
     fig, ax = plt.subplots(figsize=(10, 9))
-    ax.barh([r[0] for r in rates][::-1], [100 * r[1] for r in rates][::-1], color="tab:purple")
-    ax.set(xlabel="% of students passing", xlim=(0, 100), title="Pass rate per exercise (course order, top to bottom)")
+    left = [0.0] * len(ids)
+    for verdict, colour in STACK:  # each exercise's students split by verdict, stacked left to right
+        share = [100 * sum(s["exercises"].get(i, {}).get("verdict") == verdict for s in data["students"].values()) / n
+                 for i in ids]
+        ax.barh(ids, share, left=left, color=colour, label=str(verdict))
+        left = [a + b for a, b in zip(left, share)]
+    ax.set(xlabel="% of students", xlim=(0, 100), title="Verdicts per exercise (course order, top to bottom)")
+    ax.legend(loc="lower right", fontsize=8)
     ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
     fig.savefig(out / "pass_rate.png", dpi=100)
@@ -239,6 +295,7 @@ def _plots(data: dict, out: Path) -> list[Path]:
     scores = [s["score"] for s in data["students"].values()]
     ax.hist(scores, bins=range(0, data["max_score"] + 2), color="tab:orange", edgecolor="white")
     ax.set(xlabel=f"score (of {data['max_score']})", ylabel="students", title="Score distribution")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count of students is whole
     fig.tight_layout()
     fig.savefig(out / "scores.png", dpi=100)
     plt.close(fig)

@@ -8,6 +8,7 @@ hold), so files written before they existed read the same.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -62,6 +63,18 @@ GRADING_ERROR_KEY, SANDBOX_KEY = "_grading_error", "_sandbox_weaknesses"
 def write_grading_error(path: Path, message: str) -> None:
     """The verdicts file of a run that could not grade: no verdict, only the grader's reason."""
     path.write_text(json.dumps({GRADING_ERROR_KEY: message}), encoding="utf-8")
+
+
+# What a failure says, without what differs between the tests that found it: the inputs
+# (described by learner.show), their dtypes and every number.
+_INPUTS = re.compile(r"tensor\(\[[^\]]*\], \w+, shape \([^)]*\), [\w:]+\)|\w+ tensor of shape \([^)]*\) on [\w:]+")
+_DTYPES = re.compile(r"\b(b?float\d+|u?int\d+|complex\d+|bool)\b")
+_NUMBERS = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
+
+
+def same_mistake(message: str) -> str:
+    """A key that is equal for two failures that differ only in the inputs they were found on."""
+    return _NUMBERS.sub("#", _DTYPES.sub("D", _INPUTS.sub("X", message)))
 
 
 def combine(outcomes: list[str]) -> Verdict:

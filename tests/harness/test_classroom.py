@@ -72,6 +72,12 @@ def test_reports_are_written_in_their_formats(graded):
     assert rows[1]["training.zero_grad"] == "0" and rows[1]["training.sgd_step"] == "2" and rows[1]["total"] == "4"
     data = json.loads((out / "grades.json").read_text())
     assert data["students"]["s2-typical"]["exercises"]["training.zero_grad"]["messages"]
+    report = (out / "report.md").read_text()
+    reteach = report.split("## What the class gets wrong")[1].split("\n## ")[0]
+    zero_grad = data["students"]["s2-typical"]["exercises"]["training.zero_grad"]["messages"][0].splitlines()[0]
+    assert f"- `training.zero_grad`: 1 student: {zero_grad}" in reteach, reteach
+    page = (out / "feedback" / "s2-typical.md").read_text()
+    assert page.startswith("# s2-typical: ") and "## `training.zero_grad`: wrong (0 of 1)" in page and zero_grad in page
     gradescope = json.loads((out / "gradescope" / "s2-typical" / "results.json").read_text())
     assert gradescope["score"] == 4
     for test in gradescope["tests"]:
