@@ -79,6 +79,10 @@ def parser() -> argparse.ArgumentParser:
                        "your tests, solutions and the submissions are put back after each")
     grade.add_argument("--only", action="append", default=[], metavar="EXERCISE",
                        help="grade only this exercise (repeatable); the reports then hold only these")
+    bundle = commands.add_parser("gradescope-autograder", help="write a Gradescope autograder bundle (instructors)",
+                                 description="Write setup.sh, run_autograder and this project into OUT, and "
+                                 "OUT/autograder.zip to upload as a Gradescope assignment's autograder.")
+    bundle.add_argument("out", type=Path, metavar="OUT")
     plot = commands.add_parser("plot", parents=[common], help="draw your functions beside torch's, as PNG files")
     plot.add_argument("kind", choices=("activations", "init", "dropout"))
     plot.add_argument("--out", type=Path, default=Path("plots"), help="folder for the PNG files (default: plots/)")
@@ -115,6 +119,17 @@ def main(argv=None) -> int:
         print(f"torchkata: {refusal}", file=sys.stderr)
         return EXIT_USAGE
     command = args.command or "status"
+    if command == "gradescope-autograder":
+        from .gradescope import write_bundle
+
+        try:
+            archive = write_bundle(args.out)
+        except ValueError as error:
+            print(f"torchkata gradescope-autograder: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"Upload {archive} as the assignment's autograder (Gradescope: Configure Autograder, zip file upload; "
+              "Ubuntu base image).")
+        return 0
     if command != "grade":
         problem = kata_folder_problem(args.exercises)
         if problem:

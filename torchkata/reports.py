@@ -113,7 +113,7 @@ def write_all(results: list[StudentResult], out: Path, shard: str | None = None)
     for student, entry in data["students"].items():
         path = out / "gradescope" / student / "results.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(_gradescope(data, entry), indent=2) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(gradescope_results(data, entry), indent=2) + "\n", encoding="utf-8")
         written.append(path)
     written += _plots(data, out)
     return written
@@ -130,16 +130,29 @@ def _csv(data: dict, path: Path) -> None:
             writer.writerow([student, *points, entry["score"], data["max_score"], "; ".join(entry["flags"])])
 
 
-def _gradescope(data: dict, entry: dict) -> dict:
-    """Gradescope's autograder results format: score, and one test per exercise."""
+def gradescope_results(data: dict, entry: dict, seconds: float | None = None) -> dict:
+    """One student's grades in Gradescope's results format: the score, one test per
+    exercise (numbered in course order, tagged with its course section), the flags in
+    extra_data, and an output that sums it up."""
+    sections = {e.id: e.module for e in load()}
     tests = []
-    for exercise in data["exercises"]:
+    for number, exercise in enumerate(data["exercises"], start=1):
         state = entry["exercises"].get(exercise["id"], {"verdict": WRONG, "points": 0, "messages": []})
         output = "passes every test" if state["verdict"] == DONE else \
-            state["verdict"] + (":\n" + "\n\n".join(state["messages"]) if state["messages"] else "")
-        tests.append({"name": exercise["id"], "score": state["points"], "max_score": exercise["points"],
-                      "output": output, "visibility": "visible"})
-    return {"score": entry["score"], "tests": tests}
+            str(state["verdict"]) + (":\n" + "\n\n".join(state["messages"]) if state["messages"] else "")
+        tests.append({"name": exercise["id"], "number": str(number), "score": state["points"],
+                      "max_score": exercise["points"], "status": "passed" if state["verdict"] == DONE else "failed",
+                      "tags": [sections.get(exercise["id"], "")], "output": output, "visibility": "visible",
+                      **({"extra_data": {"flags": state["flags"]}} if state.get("flags") else {})})
+    done = sum(t["status"] == "passed" for t in tests)
+    summary = [f"{done} of {len(tests)} exercises pass: {entry['score']} of {data['max_score']} points."]
+    if entry["flags"]:
+        summary.append(f"Flagged for the instructor: {', '.join(entry['flags'])}.")
+    summary += [f"Sandbox: {w}" for w in entry.get("sandbox_weaknesses", [])]
+    return {"score": entry["score"], "output": "\n".join(summary), "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": tests,
+            "extra_data": {"flags": entry["flags"], "sandbox_weaknesses": entry.get("sandbox_weaknesses", [])},
+            **({"execution_time": round(seconds, 2)} if seconds is not None else {})}
 
 
 def pass_rates(data: dict) -> list[tuple[str, float]]:

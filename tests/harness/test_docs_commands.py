@@ -112,6 +112,8 @@ COVERED = {
     "torchkata grade ...": GRADE,
     "torchkata grade merge SHARD1/grades.json SHARD2/grades.json ... --out grades": GRADE,
     "torchkata grade merge": GRADE,
+    "torchkata gradescope-autograder autograder":
+        ByTest("test_gradescope.py::test_the_bundle_grades_a_submission_as_gradescope_runs_it"),
     # docs/cuda.md
     'nox -s "tests(device=\'cuda\')"': OnGpu("docs/cuda.md"),
     "pytest --impl=solutions --device=cuda": OnGpu("docs/cuda.md"),

@@ -1,0 +1,49 @@
+"""The Gradescope autograder bundle, run the way Gradescope runs it, in a stand-in of its folders."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+from .grading import submission_with, torchkata
+
+
+def test_the_bundle_grades_a_submission_as_gradescope_runs_it(tmp_path):
+    bundle = tmp_path / "bundle"
+    made = torchkata("gradescope-autograder", str(bundle), cwd=tmp_path)
+    assert made.returncode == 0, made.stdout + made.stderr
+    names = zipfile.ZipFile(bundle / "autograder.zip").namelist()
+    for needed in ("setup.sh", "run_autograder", "torchkata/pyproject.toml", "torchkata/torchkata/plugin.py",
+                   "torchkata/tests/exercises/test_losses.py", "torchkata/solutions/losses.py"):
+        assert needed in names, f"{needed} is not in the bundle"
+    assert not any("__pycache__" in name for name in names)
+
+    # /autograder as the container has it: the bundle unpacked in source/, the student's files in submission/.
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle / "autograder.zip") as archive:
+        archive.extractall(root / "source")
+    student = submission_with(tmp_path, "training", "def zero_grad(params):\n    pass")
+    shutil.copytree(student, root / "submission")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "TORCHKATA_PYTHON": sys.executable}
+    ran = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 56 and results["execution_time"] > 0
+    assert results["output"].startswith("37 of 38 exercises pass: 56 of 57 points.")
+    assert set(results["extra_data"]) == {"flags", "sandbox_weaknesses"}
+    tests = {t["name"]: t for t in results["tests"]}
+    assert [t["number"] for t in results["tests"]] == [str(n) for n in range(1, 39)]
+    zero_grad = tests["training.zero_grad"]
+    assert zero_grad["status"] == "failed" and zero_grad["score"] == 0 and zero_grad["max_score"] == 1
+    assert zero_grad["tags"] == ["training"] and "zero_grad" in zero_grad["output"]
+    assert tests["activations.softmax"]["status"] == "passed" and tests["activations.softmax"]["score"] == 2
+
+
+def test_a_bundle_needs_a_folder(tmp_path):
+    (tmp_path / "taken").write_text("")
+    made = torchkata("gradescope-autograder", "taken", cwd=tmp_path)
+    assert made.returncode == 2 and "taken is a file; give a folder" in made.stderr
