@@ -19,7 +19,7 @@ from pathlib import Path
 from unittest import mock
 
 from .guard import FileGuard
-from .intake import IntakeError, Skipped, Submission, discover, shard, stage  # noqa: F401 - the class grader's API
+from .intake import IntakeError, Skipped, Submission, UnreadableSubmission, discover, shard, stage  # noqa: F401 - the API
 from .judges import Judges
 from .paths import EXERCISE_TESTS, EXERCISES, ROOT
 from .preload import preload

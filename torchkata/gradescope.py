@@ -53,9 +53,16 @@ exec "${TORCHKATA_PYTHON:-python3}" -m torchkata.gradescope "${AUTOGRADER_ROOT:-
 def write_bundle(out: Path, root: Path = ROOT) -> Path:
     """The autograder bundle in `out/` (setup.sh, run_autograder, torchkata/ with the project)
     and `out/autograder.zip` to upload to Gradescope; returns the zip's path."""
-    out = Path(out)
+    out, root = Path(out), Path(root)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} is a file; give a folder for the autograder bundle")
+    where = out.resolve()
+    if where == root.resolve() or root.resolve().is_relative_to(where) or \
+            any(where.is_relative_to((root / name).resolve()) for name in CARRIED):
+        raise ValueError(f"{out} overlaps the project it would copy ({root}); give a folder of its own, "
+                         "e.g. autograder/")
+    if (out / "torchkata").exists() and not (out / "run_autograder").is_file():
+        raise ValueError(f"{out} holds a torchkata/ that is not an earlier bundle; give an empty folder")
     out.mkdir(parents=True, exist_ok=True)
     for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
         (out / name).write_text(text, encoding="utf-8")
@@ -71,9 +78,10 @@ def write_bundle(out: Path, root: Path = ROOT) -> Path:
         else:
             shutil.copy2(source, project / name)
     archive = out / "autograder.zip"
+    own = [out / "setup.sh", out / "run_autograder", *sorted(project.rglob("*"))]  # nothing else of the folder's
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-        for path in sorted(out.rglob("*")):
-            if path.is_file() and path != archive:
+        for path in own:
+            if path.is_file():
                 info = zipfile.ZipInfo.from_file(path, path.relative_to(out).as_posix())
                 zipped.writestr(info, path.read_bytes())
     return archive

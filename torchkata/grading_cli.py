@@ -13,7 +13,7 @@ from rich.table import Table
 
 from . import classroom, reports, sample_class
 from .manifest import load
-from .verdicts import EXIT_GRADING_ERROR
+from .verdicts import EXIT_GRADING_ERROR, Verdict
 
 
 def merge_parser() -> argparse.ArgumentParser:
@@ -35,6 +35,8 @@ def grade_command(args, console: Console) -> int:
     _refuse_file_as_folder(args.out)
     if args.jobs is not None and args.jobs < 1:
         raise classroom.IntakeError(f"--jobs must be at least 1, got {args.jobs}")
+    if not 0 < args.call_timeout < float("inf"):  # also refuses nan
+        raise classroom.IntakeError(f"--call-timeout must be a number of seconds above 0, got {args.call_timeout}")
     known = [e.id for e in load()]
     unknown = [e for e in args.only if e not in known]
     if unknown:
@@ -86,6 +88,11 @@ def _finish(results, out: Path, console: Console, seconds: float | None, shard: 
         console.print(f"{len(results)} students in {seconds:.1f} s ({seconds / max(1, len(results)):.2f} s per student)")
     console.print(f"Reports in {out}/: grades.csv, grades.json, report.md, pass_rate.png, scores.png, "
                   f"feedback/<student>.md, gradescope/<student>/results.json ({len(written)} files)")
+    unloaded = [r.student for r in results if any(e.verdict == Verdict.NOT_LOADED for e in r.exercises.values())]
+    if unloaded:
+        console.print(f"Action needed: the work of {len(unloaded)} student(s) could not be loaded, in part or whole "
+                      f"(report.md says why; they scored 0 there without being wrong): {', '.join(unloaded)}",
+                      style="bold yellow")
     regrade = [r.student for r in results if r.needs_regrading]
     if regrade:
         console.print(f"grading error: {len(regrade)} student(s) could not be graded fully and must be regraded "

@@ -35,7 +35,8 @@ class UnreadableSubmission(ValueError):
 @dataclass
 class Submission:
     student: str
-    source: Path  # a folder, or an archive of one
+    source: Path       # a folder, or an archive of one
+    problem: str = ""  # why it cannot be graded, found while taking the class in (then staging says so)
 
 
 @dataclass
@@ -110,8 +111,11 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
             raise IntakeError(f"{path}: no such file or folder")
         for candidate in candidates:
             student = student_id(candidate)
-            if student in found:
-                raise IntakeError(f"two submissions for student {student!r}: {found[student].source} and {candidate}")
+            if student in found:  # that student's problem: which one counts is theirs to say
+                first = found[student]
+                first.problem = (first.problem or f"two submissions for this student: {first.source.name}") + \
+                    f" and {candidate.name}; keep one and resubmit"
+                continue
             found[student] = Submission(student, candidate)
     return [found[s] for s in sorted(found, key=sort_key)]
 
@@ -143,6 +147,8 @@ def stage(submission: Submission, staging: Path) -> Path:
     outside; nothing huge); the folder holding most of the course's modules is the
     submission's, copied with every .py file beside them; a course module found in two
     places is an error naming both. Raises UnreadableSubmission."""
+    if submission.problem:
+        raise UnreadableSubmission(submission.problem)
     target = staging / submission.student
     staging.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=staging, prefix=".unpacked-") as unpacked:

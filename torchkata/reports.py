@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import statistics
 from pathlib import Path
 
@@ -64,6 +65,7 @@ def merge(paths: list[Path]) -> list[StudentResult]:
         raise MergeError("no shards given: name the grades.json of every shard")
     merged: dict[str, StudentResult] = {}
     shards: dict[str, Path] = {}
+    read = []
     for path in map(Path, paths):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -75,11 +77,22 @@ def merge(paths: list[Path]) -> list[StudentResult]:
             if data["shard"] in shards:
                 raise MergeError(f"shard {data['shard']} is given twice: {shards[data['shard']]} and {path}")
             shards[data["shard"]] = path
+        read.append((path, data))
+    _check_shards(shards)
+    graded = {}
+    for path, data in read:
+        exercises = tuple(e["id"] for e in data.get("exercises", [])) if isinstance(data, dict) else ()
+        if data.get("students") if isinstance(data, dict) else False:
+            graded.setdefault(exercises, path)
+    if len(graded) > 1:
+        (one, first), (other, second) = list(graded.items())[:2]
+        raise MergeError(f"{first} and {second} graded different exercises ({len(one)} and {len(other)}; "
+                         "with different --only?): grade every shard the same way")
+    for path, data in read:
         for result in from_json(data, str(path)):
             if result.student in merged:
                 raise MergeError(f"student {result.student!r} is in two shards (the second: {path})")
             merged[result.student] = result
-    _check_shards(shards)
     return [merged[s] for s in sorted(merged, key=sort_key)]
 
 
@@ -89,7 +102,8 @@ def _check_shards(shards: dict[str, Path]) -> None:
         return
     counts = {spec.split("/")[1] for spec in shards}
     if len(counts) > 1:
-        raise MergeError(f"these shards come from different splits: {', '.join(sorted(shards))}")
+        raise MergeError(f"these shards come from different splits: {', '.join(sorted(shards))}; merge the "
+                         "shards of one run")
     n = int(counts.pop())
     missing = [f"{k}/{n}" for k in range(1, n + 1) if f"{k}/{n}" not in shards]
     if missing:
@@ -100,6 +114,9 @@ def _check_shards(shards: dict[str, Path]) -> None:
 def write_all(results: list[StudentResult], out: Path, shard: str | None = None) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for ours in ("feedback", "gradescope"):  # a file per student: an earlier run's students must not stay
+        if (out / ours).is_dir():
+            shutil.rmtree(out / ours)
     data = to_json(results, shard)
     written = [out / "grades.json", out / "grades.csv", out / "report.md"]
     (out / "grades.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -263,19 +280,46 @@ def class_mistakes(data: dict) -> dict[str, list[tuple[str, list[str]]]]:
 
 def feedback(data: dict, student: str) -> str:
     """The page to hand back to one student: the score, then each exercise not done, with
-    every failure the grader kept."""
+    every failure the grader kept (a module that could not load: once, for all its exercises)."""
     entry = data["students"][student]
     lines = [f"# {student}: {entry['score']} of {data['max_score']} points", ""]
     if entry["flags"]:
         lines += [f"Flagged for your instructor: {', '.join(entry['flags'])}.", ""]
+    states = {e["id"]: entry["exercises"][e["id"]] for e in data["exercises"] if e["id"] in entry["exercises"]}
+    passed = [i for i, state in states.items() if state["verdict"] == DONE]
+    if passed:
+        lines += [f"Passes: {', '.join(f'`{i}`' for i in passed)}.", ""]
+    whys = {tuple(state["messages"][:1]) for state in states.values()}
+    if states and all(state["verdict"] == NOT_LOADED for state in states.values()) and len(whys) == 1:
+        return "\n".join([*lines, "## Your submission could not be used", "", *_items(list(whys.pop())), ""])
+    said = set()
     for exercise in data["exercises"]:
         state = entry["exercises"].get(exercise["id"])
-        if state is None:
+        if state is None or state["verdict"] == DONE:
             continue
-        mark = "passes" if state["verdict"] == DONE else state["verdict"]
-        lines.append(f"## `{exercise['id']}`: {mark} ({state['points']} of {exercise['points']})")
-        lines += ["", *(f"- {m}" for m in state["messages"]), ""] if state["verdict"] != DONE else [""]
+        if state["verdict"] == NOT_LOADED:
+            module = exercise["id"].split(".")[0]
+            if module not in said:
+                said.add(module)
+                stopped = [e["id"] for e in data["exercises"] if e["id"].startswith(module + ".")
+                           and entry["exercises"].get(e["id"], {}).get("verdict") == NOT_LOADED]
+                lines += [f"## `{module}`: could not load ({len(stopped)} exercise{'s' if len(stopped) > 1 else ''}, "
+                          "0 points)", "", *_items(state["messages"][:1]), ""]
+            continue
+        lines += [f"## `{exercise['id']}`: {state['verdict']} ({state['points']} of {exercise['points']})", "",
+                  *_items(state["messages"]), ""]
     return "\n".join(lines)
+
+
+def _items(messages: list[str]) -> list[str]:
+    """Markdown list items; a message's further lines (code, a traceback) stay in its item, as code."""
+    items = []
+    for message in messages:
+        first, *rest = message.splitlines() or [""]
+        items.append(f"- {first}")
+        if rest:
+            items += ["", "  ```", *(f"  {line}" for line in rest), "  ```"]
+    return items
 
 
 STACK = [(DONE, "tab:green"), (WRONG, "tab:red"), (NOT_ATTEMPTED, "tab:gray"), (NOT_LOADED, "tab:orange"),

@@ -81,7 +81,7 @@ def test_reports_are_written_in_their_formats(graded):
     gradescope = json.loads((out / "gradescope" / "s2-typical" / "results.json").read_text())
     assert gradescope["score"] == 4
     for test in gradescope["tests"]:
-        assert set(test) == {"name", "score", "max_score", "output", "visibility"}
+        assert {"name", "number", "score", "max_score", "status", "tags", "output", "visibility"} <= set(test)
     report = (out / "report.md").read_text()
     assert "Which exercises the class finds hard" in report and "s4-hostile" in report and "Flagged" in report
     for png in ("pass_rate.png", "scores.png"):
@@ -125,6 +125,29 @@ def test_a_run_of_some_exercises_reports_those_only(graded):
     assert header == ["student", *in_course_order, "total", "max", "flags"]
 
 
+def test_merge_refuses_shards_that_graded_different_exercises(graded, tmp_path):
+    out, _ = graded
+    data = json.loads((out / "grades.json").read_text())
+    first = {**data, "shard": "1/2", "students": {"a": data["students"]["s1-perfect"]}}
+    second = {**data, "shard": "2/2", "exercises": data["exercises"][:1], "students": {"b": data["students"]["s1-perfect"]}}
+    (tmp_path / "one.json").write_text(json.dumps(first))
+    (tmp_path / "two.json").write_text(json.dumps(second))
+    run = torchkata("grade", "merge", "one.json", "two.json", "--out", "m", cwd=tmp_path)
+    assert run.returncode == 2 and "one.json and two.json graded different exercises" in run.stderr, run.stderr
+
+
+def test_reports_of_an_earlier_run_in_the_same_folder_do_not_stay(tmp_path):
+    from torchkata.verdicts import ExerciseResult, StudentResult, Verdict
+
+    def result(student):
+        return StudentResult(student, {"training.zero_grad": ExerciseResult(Verdict.DONE, 1)})
+
+    reports.write_all([result("ana"), result("bo")], tmp_path)
+    reports.write_all([result("ana")], tmp_path)
+    assert sorted(p.name for p in (tmp_path / "feedback").iterdir()) == ["ana.md"]
+    assert sorted(p.name for p in (tmp_path / "gradescope").iterdir()) == ["ana"]
+
+
 def test_an_empty_shard_writes_empty_reports_and_succeeds(sample, tmp_path):
     run = torchkata("grade", str(sample), "--shard", "9/9", "--out", "empty", "--only", "training.zero_grad",
                     cwd=tmp_path)
@@ -165,10 +188,15 @@ def test_zip_submissions_and_unsafe_members(sample, tmp_path):
     assert results[0].score == 1
 
 
-def test_two_submissions_for_one_student_are_refused(sample, tmp_path):
+def test_two_submissions_for_one_student_are_that_students_problem(sample, tmp_path):
+    """Which of two hand-ins counts is the student's to say: the class is taken in, and
+    staging that student says why not (Action needed)."""
     (tmp_path / "s1-perfect.zip").write_bytes(b"")
-    with pytest.raises(classroom.IntakeError, match="two submissions"):
-        classroom.discover([sample, tmp_path])
+    found = {s.student: s for s in classroom.discover([sample, tmp_path])}
+    assert len(found) == 4 and not found["s2-typical"].problem
+    with pytest.raises(classroom.UnreadableSubmission,
+                       match="two submissions for this student: s1-perfect and s1-perfect.zip; keep one"):
+        classroom.stage(found["s1-perfect"], tmp_path / "staging")
 
 
 def test_command_line_grades_then_merges(sample, tmp_path):
@@ -289,7 +317,9 @@ def test_merge_reads_grades_of_format_1(tmp_path):
     (["grade", "merge"], "the following arguments are required: GRADES_JSON"),
     (["grade", "--jobs", "0"], "--jobs must be at least 1, got 0"),
     (["grade", "--out", "a-file"], "--out must be a folder for the reports; a-file is a file"),
-], ids=["missing", "not_json", "nothing", "jobs_0", "out_is_a_file"])
+    (["grade", "--call-timeout", "0"], "--call-timeout must be a number of seconds above 0, got 0.0"),
+    (["grade", "--call-timeout", "nan"], "--call-timeout must be a number of seconds above 0, got nan"),
+], ids=["missing", "not_json", "nothing", "jobs_0", "out_is_a_file", "call_timeout_0", "call_timeout_nan"])
 def test_bad_input_is_named_with_its_value_and_exits_2(tmp_path, args, says):
     (tmp_path / "not-json.json").write_text("{nope")
     (tmp_path / "a-file").write_text("")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from .grading import submission_with, torchkata
 
 
@@ -47,3 +49,21 @@ def test_a_bundle_needs_a_folder(tmp_path):
     (tmp_path / "taken").write_text("")
     made = torchkata("gradescope-autograder", "taken", cwd=tmp_path)
     assert made.returncode == 2 and "taken is a file; give a folder" in made.stderr
+
+
+def test_a_bundle_never_overwrites_the_project_nor_packs_what_else_its_folder_holds(tmp_path):
+    from torchkata.gradescope import write_bundle
+    from torchkata.paths import ROOT
+
+    for overlapping in (ROOT, ROOT / "torchkata", ROOT / "tests" / "bundle"):
+        with pytest.raises(ValueError, match="overlaps the project"):
+            write_bundle(overlapping)
+    out = tmp_path / "gs"
+    (out / "grades" / "feedback").mkdir(parents=True)
+    (out / "grades" / "feedback" / "Anna.md").write_text("a student's grade")
+    names = zipfile.ZipFile(write_bundle(out)).namelist()
+    assert not any(name.startswith("grades/") for name in names)
+    write_bundle(out)  # an earlier bundle is replaced
+    (tmp_path / "other" / "torchkata").mkdir(parents=True)
+    with pytest.raises(ValueError, match="not an earlier bundle"):
+        write_bundle(tmp_path / "other")
