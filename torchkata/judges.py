@@ -5,7 +5,7 @@ A judge inherits the collected items, the imported tests and torch, so grading a
 costs the tests themselves: no interpreter to start, nothing to import or collect again.
 It checks first that it can grade at all (processes.self_check), points the session at the
 student's folder, runs every item through pytest's own runtest protocol (fixtures,
---stop-at-verdict, the sandboxed worker), writes the verdicts to a file the student's code
+the sandboxed worker), writes the verdicts to a file the student's code
 cannot see, kills whatever the student's code left running, and ends.
 """
 
