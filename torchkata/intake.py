@@ -35,8 +35,9 @@ class UnreadableSubmission(ValueError):
 @dataclass
 class Submission:
     student: str
-    source: Path       # a folder, or an archive of one
+    source: Path       # a folder, or an archive of one (the class folder, for loose files)
     problem: str = ""  # why it cannot be graded, found while taking the class in (then staging says so)
+    files: tuple[Path, ...] = ()  # loose files of one student in a class folder (Canvas), when not a folder
 
 
 @dataclass
@@ -48,6 +49,10 @@ class Skipped:
 ARCHIVES = (".tar.gz", ".tgz", ".zip")  # matched without regard to case
 IGNORED = ("__MACOSX", "__pycache__")
 MOODLE_SUFFIX = re.compile(r"_assignsubmission_[a-z]+_?$")
+# Canvas names each file of a download `<name>[_LATE]_<user id>_<submission id>_<file name>`,
+# and a resubmitted file `<file name>-1.py`.
+CANVAS = re.compile(r"^(?P<name>[^_]+)(?:_LATE)?_(?P<user>\d+)_\d+_(?P<file>.+)$")
+CANVAS_AGAIN = re.compile(r"-\d+(?=\.py$)")
 MAX_MEMBER_BYTES = 4 << 20  # a module bigger than this is not a student's answer
 
 
@@ -63,6 +68,9 @@ def ignored(path: Path | PurePosixPath) -> bool:
 def student_id(entry: Path) -> str:
     """The student a submission belongs to: its name without the archive suffix or the
     suffix a learning platform adds (Moodle's `_assignsubmission_file_`)."""
+    canvas = CANVAS.match(entry.name) if entry.is_file() else None
+    if canvas:
+        return f"{canvas['name']}_{canvas['user']}"
     name = entry.name
     suffix = archive_suffix(entry)
     if suffix and entry.is_file():
@@ -100,13 +108,22 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
             candidates = [path]
         elif path.is_dir():
             candidates = []
+            loose: dict[str, list[Path]] = {}
             for entry in sorted(path.iterdir()):
                 if ignored(PurePosixPath(entry.name)):
                     skipped.append(Skipped(entry, "a hidden or system entry"))
                 elif entry.is_dir() or archive_suffix(entry):
                     candidates.append(entry)
+                elif CANVAS.match(entry.name) and entry.name.endswith(".py"):
+                    loose.setdefault(student_id(entry), []).append(entry)
                 else:
                     skipped.append(Skipped(entry, "neither a folder nor an archive (.zip, .tar.gz, .tgz)"))
+            for student, files in loose.items():
+                if student in found:
+                    found[student].problem = f"two submissions for this student: {found[student].source.name} and " \
+                                             f"loose files such as {files[0].name}; keep one and resubmit"
+                    continue
+                found[student] = Submission(student, path, files=tuple(sorted(files, key=_resubmission_order)))
         else:
             raise IntakeError(f"{path}: no such file or folder")
         for candidate in candidates:
@@ -118,6 +135,12 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
                 continue
             found[student] = Submission(student, candidate)
     return [found[s] for s in sorted(found, key=sort_key)]
+
+
+def _resubmission_order(path: Path) -> tuple:
+    """A file before its resubmissions (`losses.py`, `losses-1.py`, `losses-2.py`): the last one staged wins."""
+    again = re.search(r"-(\d+)\.py$", path.name)
+    return CANVAS_AGAIN.sub("", path.name), int(again[1]) if again else 0
 
 
 def sort_key(student: str) -> tuple:
@@ -153,7 +176,11 @@ def stage(submission: Submission, staging: Path) -> Path:
     staging.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=staging, prefix=".unpacked-") as unpacked:
         base = Path(unpacked) / "submission"
-        if submission.source.is_dir():
+        if submission.files:  # loose files, named as the learning platform names them
+            base.mkdir()
+            for path in submission.files:
+                shutil.copyfile(path, base / CANVAS_AGAIN.sub("", CANVAS.match(path.name)["file"]))
+        elif submission.source.is_dir():
             shutil.copytree(submission.source, base, symlinks=True,
                             ignore=lambda folder, names: [n for n in names if ignored(PurePosixPath(n))])
         else:

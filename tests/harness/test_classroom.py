@@ -411,6 +411,11 @@ def messy_class(folder: Path) -> Path:
         for path in solutions:
             handle.write(path, f"hw/exercises/{path.name}")
         handle.write(EXERCISES / "activations.py", "hw/old/activations.py")
+    zipped(cls / "smithjohn_12345_67890_exercises.zip", "")                 # Canvas: an archive
+    for path in solutions:                                                  # Canvas: loose files, one resubmitted
+        shutil.copy(path, cls / f"doejane_LATE_222_333_{path.name}")
+    (cls / "doejane_LATE_222_334_training-1.py").write_text((SOLUTIONS / "training.py").read_text())
+    (cls / "doejane_LATE_222_333_training.py").write_text("def oops(:\n")  # the first try did not parse
     copy(cls / "missing", [p for p in solutions if p.name != "training.py"])
     copy(cls / "syntax").joinpath("training.py").open("a").write("\ndef oops(:\n")
     absolute = copy(cls / "absolute") / "training.py"
@@ -432,9 +437,9 @@ def test_a_messy_class_is_taken_in_whole(tmp_path, jobs):
     for name in ("__MACOSX", ".DS_Store", "readme.txt"):
         assert f"not taken in: {cls / name}" in " ".join(run.stdout.split()), run.stdout
     results = {r.student: r.exercises["training.zero_grad"] for r in reports.merge([tmp_path / "out" / "grades.json"])}
-    assert list(results) == ["absolute", "corrupt", "dup", "John Smith_123456", "LEI", "missing", "syntax", "tara",
-                             "Zoë Ng"], "every student, sorted as people sort"
-    for student in ("John Smith_123456", "LEI", "tara", "Zoë Ng"):
+    assert list(results) == ["absolute", "corrupt", "doejane_222", "dup", "John Smith_123456", "LEI", "missing",
+                             "smithjohn_12345", "syntax", "tara", "Zoë Ng"], "every student, sorted as people sort"
+    for student in ("doejane_222", "John Smith_123456", "LEI", "smithjohn_12345", "tara", "Zoë Ng"):
         assert results[student].verdict == "done", (student, results[student])
     report = (tmp_path / "out" / "report.md").read_text()
     action = report.split("## Action needed: files that could not be loaded")[1].split("##")[0]
