@@ -85,7 +85,8 @@ def _finish(results, out: Path, console: Console, seconds: float | None, shard: 
         table.add_row(result.student, str(result.score), ", ".join(result.flags))
     console.print(table)
     if seconds is not None:
-        console.print(f"{len(results)} students in {seconds:.1f} s ({seconds / max(1, len(results)):.2f} s per student)")
+        students = f"{len(results)} student{'' if len(results) == 1 else 's'}"
+        console.print(f"{students} in {seconds:.1f} s ({seconds / max(1, len(results)):.2f} s per student)")
     console.print(f"Reports in {out}/: grades.csv, grades.json, report.md, pass_rate.png, scores.png, "
                   f"feedback/<student>.md, gradescope/<student>/results.json ({len(written)} files)")
     unloaded = [r.student for r in results if any(e.verdict == Verdict.NOT_LOADED for e in r.exercises.values())]

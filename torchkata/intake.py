@@ -232,6 +232,8 @@ def _wanted(name: PurePosixPath) -> bool:
 def _unpack(archive: Path, into: Path) -> None:
     """The .py files (and archives) of a zip or tar, under `into`; nothing outside it."""
     into.mkdir(parents=True, exist_ok=True)
+    if archive.stat().st_size == 0:
+        raise UnreadableSubmission(f"{archive.name} is empty (0 bytes): the upload did not complete")
     try:
         if archive_suffix(archive) == ".zip":
             with zipfile.ZipFile(archive) as zipped:

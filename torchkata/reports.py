@@ -183,6 +183,10 @@ def pass_rates(data: dict) -> list[tuple[str, float]]:
     return rates
 
 
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
+
+
 def not_loaded(entry: dict) -> dict[str, list[str]]:
     """Why a student's code could not be loaded (the first line) -> the modules it stopped."""
     found: dict[str, list[str]] = {}
@@ -201,8 +205,8 @@ def _modules_said(modules: list[str]) -> str:
 
 def _markdown(data: dict) -> str:
     students = data["students"]
-    lines = ["# Class report", "", f"{len(students)} students, {len(data['exercises'])} exercises, "
-             f"{data['max_score']} points.", ""]
+    lines = ["# Class report", "", f"{_count(len(students), 'student')}, {_count(len(data['exercises']), 'exercise')}, "
+             f"{_count(data['max_score'], 'point')}.", ""]
     scores = sorted(s["score"] for s in students.values())
     if scores:
         lines += [f"Scores: median {statistics.median(scores):g}, lowest {scores[0]}, highest {scores[-1]} "

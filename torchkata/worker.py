@@ -156,11 +156,12 @@ class Worker:
             if isinstance(error, SyntaxError):
                 detail = f"SyntaxError at line {error.lineno}: {error.msg}\n    {(error.text or '').strip()}"
             else:
-                detail = f"{type(error).__name__}: {error}\n{self._learner_trace(error)}".strip()
-            if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in COURSE_FOLDERS:
-                detail += ("\n  Your module imports the course's folder by name; graded, your files are in a folder "
-                           "of their own: import from the same folder with a relative import instead "
-                           "(from .activations import softmax).")
+                hint = ""
+                if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in COURSE_FOLDERS:
+                    hint = (" (your module imports the course's folder by name; graded, your files are in a folder "
+                            "of their own: import from the same folder with a relative import instead, "
+                            "from .activations import softmax)")
+                detail = f"{type(error).__name__}: {error}{hint}\n{self._learner_trace(error)}".strip()
             module = exercise.split(".", 1)[0]
             raise _Broken(f"{module}.py{LOAD_FAILED}{detail}") from None
 

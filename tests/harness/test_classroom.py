@@ -421,6 +421,7 @@ def messy_class(folder: Path) -> Path:
     absolute = copy(cls / "absolute") / "training.py"
     absolute.write_text("from exercises.activations import sigmoid as _s\n" + absolute.read_text())
     (cls / "corrupt.zip").write_bytes(b"")
+    (cls / "notes.zip").write_text("a text file renamed .zip")
     (cls / "__MACOSX" / "._LEI.ZIP").parent.mkdir()
     (cls / "__MACOSX" / "._LEI.ZIP").write_bytes(b"\0")
     (cls / ".DS_Store").write_bytes(b"\0")
@@ -438,13 +439,15 @@ def test_a_messy_class_is_taken_in_whole(tmp_path, jobs):
         assert f"not taken in: {cls / name}" in " ".join(run.stdout.split()), run.stdout
     results = {r.student: r.exercises["training.zero_grad"] for r in reports.merge([tmp_path / "out" / "grades.json"])}
     assert list(results) == ["absolute", "corrupt", "doejane_222", "dup", "John Smith_123456", "LEI", "missing",
-                             "smithjohn_12345", "syntax", "tara", "Zoë Ng"], "every student, sorted as people sort"
+                             "notes", "smithjohn_12345", "syntax", "tara", "Zoë Ng"], "every student, sorted as people sort"
     for student in ("doejane_222", "John Smith_123456", "LEI", "smithjohn_12345", "tara", "Zoë Ng"):
         assert results[student].verdict == "done", (student, results[student])
     report = (tmp_path / "out" / "report.md").read_text()
     action = report.split("## Action needed: files that could not be loaded")[1].split("##")[0]
-    for student, why in [("absolute", "No module named 'exercises.activations'"),
-                         ("corrupt", "corrupt.zip could not be read as an archive"),
+    for student, why in [("absolute", "No module named 'exercises.activations' (your module imports the course's "
+                                      "folder by name"),
+                         ("corrupt", "corrupt.zip is empty (0 bytes)"),
+                         ("notes", "notes.zip could not be read as an archive: File is not a zip file"),
                          ("dup", "two files for module activations: hw/exercises/activations.py and "
                                  "hw/old/activations.py"),
                          ("missing", "training.py is missing"),
