@@ -85,3 +85,22 @@ def to_device(obj, device):
     Example: to_device({"x": [t1, (t2, 3)], "name": "batch"}, "cuda").
     """
     raise NotImplementedError("to_device: replace this line with your code")
+
+
+def layer_summary(model: nn.Module, input_size: tuple, batch_size: int = -1) -> list:
+    """torchsummary's table, by hand: one (layer, output_shape, params) row per layer, in call order.
+
+    A row for every module that runs during one forward pass, except the model itself and
+    the containers (nn.Sequential, nn.ModuleList): "Linear-1", "Tanh-2", ... (the class
+    name and one running count over all layers), the output shape with batch_size first
+    ([-1, 4]), and the elements of the layer's weight and bias (0 for a layer without them).
+    For Model: [("Linear-1", [-1, 4], 16), ("Linear-2", [-1, 4], 20), ("Linear-3", [-1, 2], 10)].
+
+    How: a forward hook on each layer (module.register_forward_hook) records its row when the
+    layer finishes; run the model once on torch.rand(2, *input_size) on the device of its
+    first parameter (cpu when it has none). Pitfalls: remove every hook before returning,
+    also when forward raises (try/finally), and leave the model's parameters and training
+    mode as they were. Check yourself: torchsummary.summary(model, (3,), device="cpu")
+    prints the same rows.
+    """
+    raise NotImplementedError("layer_summary: replace this line with your code")

@@ -59,3 +59,26 @@ def to_device(obj, device):
     if isinstance(obj, (list, tuple)):
         return type(obj)(to_device(v, device) for v in obj)
     return obj
+
+
+def layer_summary(model: nn.Module, input_size: tuple, batch_size: int = -1) -> list:
+    """One (layer, output_shape, params) row per layer that runs, as torchsummary lists them."""
+    rows, handles = [], []
+
+    def record(module, inputs, output):
+        params = sum(getattr(module, name).numel() for name in ("weight", "bias")
+                     if isinstance(getattr(module, name, None), torch.Tensor))
+        rows.append((f"{type(module).__name__}-{len(rows) + 1}", [batch_size, *output.shape[1:]], params))
+
+    for module in model.modules():
+        if module is not model and not isinstance(module, (nn.Sequential, nn.ModuleList)):
+            handles.append(module.register_forward_hook(record))
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    try:
+        with torch.no_grad():
+            model(torch.rand(2, *input_size, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return rows

@@ -223,7 +223,10 @@ class Worker:
         return boundary.HandleRef(key, type(obj).__qualname__, tuple(c.__name__ for c in type(obj).__mro__), text[:500])
 
 
-class _NotAttempted(Exception):
+class _NotAttempted(BaseException):
+    """A stub was reached. A BaseException, so that no scenario's `except Exception` (a probe
+    that expects the learner's code to raise) mistakes it for the learner's own error."""
+
     def __init__(self, where: str):
         self.where = where
 

@@ -5,6 +5,7 @@ the test's side; the learner's objects stay with the learner's code and answer t
 handles in plain data.
 """
 
+import ast
 import io
 import re
 from collections import OrderedDict
@@ -433,3 +434,113 @@ class TestToDevice:
         batch = nested_batch()
         report = learner.run(probe_inputs_after_call, batch, torch.device("meta"))
         check_moved(report["args_after"][0], batch, "cpu", "the caller's obj after the call")
+
+
+# -- layer_summary -----------------------------------------------------------------------
+class FunctionalCourseModel(nn.Module):
+    """The course's Model as the course writes it: activations as functions, not layers."""
+
+    def __init__(self, device=None):
+        super().__init__()
+        self.linear1 = nn.Linear(3, 4, device=device)
+        self.linear2 = nn.Linear(4, 4, device=device)
+        self.out = nn.Linear(4, 2, device=device)
+
+    def forward(self, x):
+        return torch.softmax(self.out(torch.relu(self.linear2(torch.tanh(self.linear1(x))))), dim=1)
+
+
+class Branches(nn.Module):
+    """A Sequential inside, layers without parameters, a layer without bias, one layer called twice."""
+
+    def __init__(self, device=None):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Linear(3, 5, device=device), nn.ReLU())
+        self.drop = nn.Dropout(0.0)
+        self.mix = nn.Linear(5, 5, bias=False, device=device)
+        self.head = nn.Linear(5, 2, device=device)
+
+    def forward(self, x):
+        return self.head(self.mix(self.mix(self.drop(self.stem(x)))))
+
+
+SUMMARISED = {"model": FunctionalCourseModel, "sequential": course_net, "branches": Branches}
+
+
+def torchsummary_rows(model, input_size, batch_size) -> list[tuple]:
+    """The rows torchsummary prints for `model`, parsed: [(layer, output_shape, params)]."""
+    from torchsummary import summary
+
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        summary(model.cpu(), input_size=input_size, batch_size=batch_size, device="cpu")
+    found = re.findall(r"^\s+(\w+-\d+)\s+(\[[-\d, ]*\])\s+([\d,]+)$", printed.getvalue(), re.M)
+    return [(layer, ast.literal_eval(shape), int(params.replace(",", ""))) for layer, shape, params in found]
+
+
+def probe_layer_summary(scene, factory, input_size, batch_size, training=True, wrong_input=False):
+    """layer_summary on one of SUMMARISED, and what it left behind: hooks, modes, values."""
+    model = SUMMARISED[factory](scene.device)
+    model.train(training)
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    raised = None
+    try:
+        rows = scene.fn(model, (4,) if wrong_input else input_size, batch_size)
+    except Exception as error:  # the forward of a wrong input size raises inside layer_summary
+        if not wrong_input:
+            raise
+        rows, raised = None, type(error).__name__
+    return {"rows": rows, "raised": raised,
+            "hooks_left": sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules()),
+            "modes": sorted({m.training for m in model.modules()}),
+            "values_kept": all(torch.equal(before[name], value) for name, value in model.state_dict().items())}
+
+
+def layer_summary_suspects(got: list, expected: list, batch_size: int) -> str | None:
+    """What a wrong table most likely did, or None."""
+    names = [row[0] for row in got if isinstance(row, (list, tuple)) and row]
+    if any(str(name).startswith(("Sequential-", "ModuleList-")) for name in names):
+        return "it has a row for a container (nn.Sequential): torchsummary lists the layers inside, not the container."
+    if len(names) == len(expected) + 1:
+        return "it has one row too many: is the model itself hooked? torchsummary lists its layers only."
+    if [n.split("-")[0] for n in names] == [row[0].split("-")[0] for row in expected] and names != [r[0] for r in expected]:
+        return ("the layers are right but numbered wrong: one running count over all layers (Linear-1, Tanh-2, "
+                "Linear-3), not one count per class.")
+    shapes = [row[1] for row in got if isinstance(row, (list, tuple)) and len(row) > 1]
+    if shapes and all(isinstance(s, list) and s and s[0] != batch_size for s in shapes):
+        return f"the output shapes do not start with batch_size ({batch_size}): [batch_size, *output.shape[1:]]."
+    return None
+
+
+@pytest.mark.exercise("networks.layer_summary")
+class TestLayerSummary:
+    @pytest.mark.parametrize("factory", list(SUMMARISED))
+    @pytest.mark.parametrize("batch_size", [-1, 8])
+    def test_rows_match_torchsummary(self, learner, factory, batch_size):
+        expected = torchsummary_rows(SUMMARISED[factory](), (3,), batch_size)
+        report = learner.run(probe_layer_summary, factory, (3,), batch_size)
+        got = [tuple(row) if isinstance(row, (list, tuple)) else row for row in report["rows"] or []]
+        call = f"layer_summary(<{factory} model>, (3,), batch_size={batch_size})"
+        if got != expected:
+            why = layer_summary_suspects(got, expected, batch_size)
+            fail(f"{call} returned {got}, torchsummary lists {expected}" + (f": {why}" if why else "."))
+        if any(type(row[2]) is not int for row in got):
+            fail(f"{call}: the parameter counts must be ints, got {[type(row[2]).__name__ for row in got]}.")
+
+    def test_removes_its_hooks_and_leaves_the_model_as_it_was(self, learner):
+        for training in (True, False):
+            report = learner.run(probe_layer_summary, "branches", (3,), -1, training)
+            if report["hooks_left"]:
+                fail(f"layer_summary left {report['hooks_left']} hook(s) on the model: keep each handle that "
+                     "register_forward_hook returns and call handle.remove() before returning.")
+            if report["modes"] != [training]:
+                fail(f"layer_summary changed the model's mode (it was {'training' if training else 'eval'}): "
+                     "leave model.train()/.eval() as you found them.")
+            if not report["values_kept"]:
+                fail("layer_summary changed the model's parameters or buffers: only run one forward pass.")
+
+    def test_removes_its_hooks_when_forward_raises(self, learner):
+        report = learner.run(probe_layer_summary, "model", (3,), -1, wrong_input=True)
+        if report["hooks_left"]:
+            fail(f"when the model's forward raised ({report['raised'] or 'an error'}), layer_summary left "
+                 f"{report['hooks_left']} hook(s) on it: remove them in a finally: block.")

@@ -31,6 +31,7 @@ SIGNATURES = {
     "networks.Model": "(device=None)", "networks.init_params": "(layer)", "networks.build_sequential": "(device=None)",
     "networks.parameter_shapes": "(model)", "networks.count_parameters": "(model, trainable_only=False)",
     "networks.default_device": "()", "networks.to_device": "(obj, device)",
+    "networks.layer_summary": "(model, input_size, batch_size=-1)",
     "losses.binary_cross_entropy": "(probs, target, reduction='mean')",
     "losses.binary_cross_entropy_with_logits": "(logits, target, reduction='mean')",
     "losses.cross_entropy": "(logits, target, reduction='mean')",

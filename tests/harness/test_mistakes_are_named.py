@@ -313,6 +313,64 @@ def zero_grad(params):
     for p in params:
         if p.grad is not None:
             p.grad.zero_()""", "p.grad = None"),
+    ("networks.layer_summary", "hooks the Sequential container too", """
+def layer_summary(model, input_size, batch_size=-1):
+    rows, handles = [], []
+    def record(module, inputs, output):
+        rows.append((f"{type(module).__name__}-{len(rows) + 1}", [batch_size, *output.shape[1:]],
+                     sum(p.numel() for p in module.parameters(recurse=False))))
+    for module in model.modules():
+        if module is not model:
+            handles.append(module.register_forward_hook(record))
+    try:
+        model(torch.rand(2, *input_size))
+    finally:
+        for h in handles:
+            h.remove()
+    return rows""", "row for a container"),
+    ("networks.layer_summary", "numbers each class on its own", """
+def layer_summary(model, input_size, batch_size=-1):
+    rows, handles, seen = [], [], {}
+    def record(module, inputs, output):
+        name = type(module).__name__
+        seen[name] = seen.get(name, 0) + 1
+        rows.append((f"{name}-{seen[name]}", [batch_size, *output.shape[1:]],
+                     sum(p.numel() for p in module.parameters(recurse=False))))
+    for module in model.modules():
+        if module is not model and not isinstance(module, nn.Sequential):
+            handles.append(module.register_forward_hook(record))
+    try:
+        model(torch.rand(2, *input_size))
+    finally:
+        for h in handles:
+            h.remove()
+    return rows""", "one running count over all layers"),
+    ("networks.layer_summary", "keeps the real batch size", """
+def layer_summary(model, input_size, batch_size=-1):
+    rows, handles = [], []
+    def record(module, inputs, output):
+        rows.append((f"{type(module).__name__}-{len(rows) + 1}", list(output.shape),
+                     sum(p.numel() for p in module.parameters(recurse=False))))
+    for module in model.modules():
+        if module is not model and not isinstance(module, nn.Sequential):
+            handles.append(module.register_forward_hook(record))
+    try:
+        model(torch.rand(2, *input_size))
+    finally:
+        for h in handles:
+            h.remove()
+    return rows""", "do not start with batch_size"),
+    ("networks.layer_summary", "leaves its hooks on the model", """
+def layer_summary(model, input_size, batch_size=-1):
+    rows = []
+    def record(module, inputs, output):
+        rows.append((f"{type(module).__name__}-{len(rows) + 1}", [batch_size, *output.shape[1:]],
+                     sum(p.numel() for p in module.parameters(recurse=False))))
+    for module in model.modules():
+        if module is not model and not isinstance(module, nn.Sequential):
+            module.register_forward_hook(record)
+    model(torch.rand(2, *input_size))
+    return rows""", "handle.remove()"),
     ("training.train_step", "forgot zero_grad", """
 def train_step(model, inputs, target, loss_fn, optimizer):
     loss = loss_fn(model(inputs), target)

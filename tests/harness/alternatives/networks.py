@@ -64,3 +64,31 @@ def to_device(obj, device):
     if isinstance(obj, dict):
         return {key: to_device(value, device) for key, value in obj.items()}
     return obj
+
+
+def layer_summary(model, input_size, batch_size=-1):
+    # Written differently: hooks through model.apply, shapes through torch.Size, counts from
+    # named_parameters(recurse=False) filtered to weight and bias.
+    table = []
+    hooks = []
+
+    def add_hook(module):
+        if module is model or isinstance(module, (nn.Sequential, nn.ModuleList)):
+            return
+
+        def hook(layer, args, out):
+            own = dict(layer.named_parameters(recurse=False))
+            count = sum(own[n].numel() for n in ("weight", "bias") if n in own)
+            shape = list(torch.Size([batch_size]) + out.size()[1:])
+            table.append((layer.__class__.__name__ + "-" + str(len(table) + 1), shape, int(count)))
+
+        hooks.append(module.register_forward_hook(hook))
+
+    model.apply(add_hook)
+    params = list(model.parameters())
+    try:
+        model(torch.rand((2,) + tuple(input_size)).to(params[0].device if params else "cpu"))
+    finally:
+        while hooks:
+            hooks.pop().remove()
+    return table
