@@ -40,7 +40,7 @@ TEXT = {
         "plots_written": "Wrote {files}",
         "section": {"activations": "1 Activations", "initialization": "2.1-2.7 Initialisation",
                     "regularization": "2.8 Dropout", "networks": "3 Building networks", "losses": "4 Losses",
-                    "training": "4.4 One training step"},
+                    "training": "4.4 One training step", "capstone": "3-4 Capstone: train the whole network"},
     },
     "zh": {
         "title": "torchkata：已完成 {done}/{total} 道练习，得分 {points}/{max_points}",
@@ -73,7 +73,8 @@ TEXT = {
         "saved": "[{time:%H:%M:%S}] 已保存 {files}：正在评分 {id}",
         "plots_written": "已生成 {files}",
         "section": {"activations": "1 激活函数", "initialization": "2.1-2.7 参数初始化", "regularization": "2.8 Dropout 随机失活",
-                    "networks": "3 搭建神经网络", "losses": "4 损失函数", "training": "4.4 一步训练"},
+                    "networks": "3 搭建神经网络", "losses": "4 损失函数", "training": "4.4 一步训练",
+                    "capstone": "3-4 综合：训练整个网络"},
     },
 }
 

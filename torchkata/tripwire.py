@@ -66,10 +66,11 @@ def resolve(names: tuple[str, ...]) -> tuple[dict, dict]:
     c_keys: dict = {}
 
     def add(obj, label):
-        if isinstance(obj, type):
-            forward = vars(obj).get("forward")
-            if forward is not None:
-                codes[forward.__code__] = label
+        if isinstance(obj, type):  # a class is used by calling it (a module) or by building one (an optimiser)
+            for method in ("forward", "__init__"):
+                code = getattr(vars(obj).get(method), "__code__", None)
+                if code is not None:
+                    codes[code] = label
             return
         code = getattr(obj, "__code__", None)
         if code is not None:

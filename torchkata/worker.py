@@ -39,12 +39,14 @@ class Scene:
     """What a probe (a trusted scenario from tests/) gets to work with.
 
     `fn` is the learner's exercise, monitored; `attempt` runs a call that is expected to
-    raise and describes what happened instead of letting the error escape.
+    raise and describes what happened instead of letting the error escape; `sibling(name)`
+    is another module of the same implementation (an exercise built on others checks them).
     """
 
-    def __init__(self, fn, device: torch.device):
+    def __init__(self, fn, device: torch.device, sibling=None):
         self.fn = fn
         self.device = device
+        self.sibling = sibling
 
     @staticmethod
     def attempt(call, *args, **kwargs) -> dict:
@@ -136,7 +138,7 @@ class Worker:
         if req["op"] == "probe":
             module_name, _, qualname = req["probe"].partition(":")
             probe = getattr(importlib.import_module(module_name), qualname)
-            scene = Scene(self._monitored(self._exercise_fn(exercise), exercise), self.device)
+            scene = Scene(self._monitored(self._exercise_fn(exercise), exercise), self.device, self.impl.module)
             return probe(scene, *args, **kwargs)
         raise ValueError(f"unknown request op {req['op']!r}")
 

@@ -43,20 +43,20 @@ def test_status_on_untouched_stubs_grades_nothing_and_shows_every_exercise(tmp_p
     shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
     result = torchkata(folder, "status")
     assert result.returncode == 0, result.stderr
-    assert "0/39 exercises done" in result.stdout
-    assert result.stdout.count("not attempted") == 39
+    assert "0/40 exercises done" in result.stdout
+    assert result.stdout.count("not attempted") == 40
     assert "Next: activations.sigmoid" in result.stdout and "activations.py:" in result.stdout
     assert "Grading" not in result.stdout
 
 
 def test_status_grades_what_changed_then_remembers(checkout):
     first = torchkata(checkout, "status")
-    assert "8/39 exercises done" in first.stdout, first.stdout
+    assert "8/40 exercises done" in first.stdout, first.stdout
     assert "Next: initialization.calculate_fan_in_and_fan_out" in first.stdout
     assert (checkout.parent / ".torchkata" / "progress.json").exists()
     assert (checkout.parent / ".torchkata" / ".gitignore").read_text() == "*\n"
     again = torchkata(checkout, "status", lang="zh")
-    assert "已完成 8/39" in again.stdout and "未开始" in again.stdout
+    assert "已完成 8/40" in again.stdout and "未开始" in again.stdout
 
 
 def test_check_passes_fails_and_says_not_attempted(checkout):
@@ -274,9 +274,9 @@ def test_shared_options_work_before_or_after_the_command(checkout):
     before = run("--lang", "zh", "--exercises", str(checkout), "status")
     after = run("status", "--lang", "zh", "--exercises", str(checkout))
     assert before.returncode == after.returncode == 0, before.stderr + after.stderr
-    assert "已完成 8/39" in before.stdout and before.stdout == after.stdout
+    assert "已完成 8/40" in before.stdout and before.stdout == after.stdout
     overridden = run("--lang", "zh", "status", "--lang", "en", "--exercises", str(checkout))
-    assert "8/39 exercises done" in overridden.stdout
+    assert "8/40 exercises done" in overridden.stdout
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
@@ -286,7 +286,7 @@ def test_exercises_that_is_not_a_kata_folder_is_refused(where, folder, reason):
     run = subprocess.run([sys.executable, "-m", "torchkata", *args], capture_output=True, text=True, timeout=60,
                          env=installed_env())
     assert run.returncode == 2, run.stdout + run.stderr
-    assert f"--exercises {folder}: {reason}" in run.stderr and "0/39" not in run.stdout
+    assert f"--exercises {folder}: {reason}" in run.stderr and "0/40" not in run.stdout
 
 
 def test_edited_tests_are_said_on_every_run(checkout, monkeypatch):

@@ -34,11 +34,11 @@ def test_the_bundle_grades_a_submission_as_gradescope_runs_it(tmp_path):
     assert ran.returncode == 0, ran.stdout + ran.stderr
 
     results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == 58 and results["execution_time"] > 0
-    assert results["output"].startswith("38 of 39 exercises pass: 58 of 59 points.")
+    assert results["score"] == 61 and results["execution_time"] > 0
+    assert results["output"].startswith("39 of 40 exercises pass: 61 of 62 points.")
     assert set(results["extra_data"]) == {"flags", "sandbox_weaknesses"}
     tests = {t["name"]: t for t in results["tests"]}
-    assert [t["number"] for t in results["tests"]] == [str(n) for n in range(1, 40)]
+    assert [t["number"] for t in results["tests"]] == [str(n) for n in range(1, 41)]
     zero_grad = tests["training.zero_grad"]
     assert zero_grad["status"] == "failed" and zero_grad["score"] == 0 and zero_grad["max_score"] == 1
     assert zero_grad["tags"] == ["training"] and "zero_grad" in zero_grad["output"]

@@ -404,6 +404,46 @@ def train_step(model, inputs, target, loss_fn, optimizer):
     optimizer.step()
     optimizer.zero_grad()
     return loss""", "Python float"),
+    ("capstone.fit", "softmax applied twice (probs fed to cross_entropy)", """
+def fit(model, x, y, epochs=100, lr=0.5):
+    history = []
+    for _ in range(epochs):
+        loss = losses.cross_entropy(model(x), y)
+        loss.backward()
+        training.sgd_step(model.parameters(), lr)
+        training.zero_grad(model.parameters())
+        history.append(loss.item())
+    return history""", "softmax applied twice"),
+    ("capstone.fit", "forgot zero_grad", """
+def fit(model, x, y, epochs=100, lr=0.5):
+    history = []
+    for _ in range(epochs):
+        loss = losses.cross_entropy(torch.log(model(x)), y)
+        loss.backward()
+        training.sgd_step(model.parameters(), lr)
+        history.append(loss.item())
+    return history""", "call training.zero_grad"),
+    ("capstone.fit", "returns tensors", """
+def fit(model, x, y, epochs=100, lr=0.5):
+    history = []
+    for _ in range(epochs):
+        loss = losses.cross_entropy(torch.log(model(x)), y)
+        loss.backward()
+        training.sgd_step(model.parameters(), lr)
+        training.zero_grad(model.parameters())
+        history.append(loss.detach())
+    return history""", "list of Python floats"),
+    ("capstone.fit", "torch's optimiser instead of the learner's sgd_step", """
+def fit(model, x, y, epochs=100, lr=0.5):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    history = []
+    for _ in range(epochs):
+        loss = losses.cross_entropy(torch.log(model(x)), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        history.append(loss.item())
+    return history""", "torch.optim.SGD"),
 ]
 
 

@@ -1,0 +1,153 @@
+"""Specification of exercises/capstone.py: fit, the course's training loop with the learner's own pieces.
+
+The oracle is torch itself: the same network from the same parameters, trained by
+torch.optim.SGD with F.nll_loss(torch.log(probs), y), must give the same losses and the same
+final parameters; and the loop must really teach the course's network a task that is not
+linearly separable.
+"""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from torchkata.checks import assert_tensor, fail
+
+
+class CourseNet(nn.Module):
+    """The course's Model (3 -> 4 -> 4 -> 2, tanh, relu, softmax), built by the test."""
+
+    def __init__(self, device=None):
+        super().__init__()
+        self.linear1 = nn.Linear(3, 4, device=device)
+        self.linear2 = nn.Linear(4, 4, device=device)
+        self.out = nn.Linear(4, 2, device=device)
+
+    def forward(self, x):
+        return torch.softmax(self.out(torch.relu(self.linear2(torch.tanh(self.linear1(x))))), dim=1)
+
+
+def task(n: int, seed: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standard-normal points; class 1 where |x0| + 0.5 x1 > 0.8: not linearly separable."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, generator=g)
+    return x.to(device), ((x[:, 0].abs() + 0.5 * x[:, 1]) > 0.8).long().to(device)
+
+
+def start(seed: int, device) -> dict:
+    torch.manual_seed(seed)
+    return {k: v.detach().clone() for k, v in CourseNet(device).state_dict().items()}
+
+
+def probe_fit(scene, state, x, y, epochs, lr):
+    """fit on a CourseNet with the given parameters: the losses, and the parameters after."""
+    model = CourseNet(scene.device)
+    model.load_state_dict(state)
+    losses = scene.fn(model, x, y, epochs=epochs, lr=lr)
+    return {"losses": losses, "types": sorted({type(v).__name__ for v in losses}) if isinstance(losses, list) else [],
+            "state": {k: v.detach() for k, v in model.state_dict().items()},
+            "grads_left": [p.grad is not None and bool(p.grad.any()) for p in model.parameters()]}
+
+
+def probe_pieces(scene) -> list[str]:
+    """Which of fit's pieces (the learner's own, from the same implementation) are wrong, on
+    one small case each; a stub is left to fit's own run, which names it."""
+    wrong = []
+    training, losses = scene.sibling("training"), scene.sibling("losses")
+    checks = {
+        "training.sgd_step": lambda p: (training.sgd_step([p], 0.5), torch.equal(p.detach(), torch.zeros(3)))[1],
+        "training.zero_grad": lambda p: (training.zero_grad([p]), p.grad is None)[1],
+    }
+    for name, check in checks.items():
+        p = nn.Parameter(torch.ones(3, device=scene.device))
+        p.grad = torch.full((3,), 2.0, device=scene.device)
+        try:
+            right = check(p)
+        except NotImplementedError:
+            continue
+        except Exception:  # noqa: BLE001 - a piece that raises is a wrong piece
+            right = False
+        wrong += [] if right else [name]
+    z, t = torch.tensor([[0.5, -1.0], [2.0, 0.1]], device=scene.device), torch.tensor([0, 1], device=scene.device)
+    try:
+        if not torch.allclose(losses.cross_entropy(z, t), F.cross_entropy(z, t)):
+            wrong.append("losses.cross_entropy")
+    except NotImplementedError:
+        pass
+    except Exception:  # noqa: BLE001
+        wrong.append("losses.cross_entropy")
+    return wrong
+
+
+def torch_fit(state, x, y, epochs, lr, device) -> tuple[list[float], dict]:
+    model = CourseNet(device)
+    model.load_state_dict(state)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    history = []
+    for _ in range(epochs):
+        loss = F.nll_loss(torch.log(model(x)), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        history.append(loss.item())
+    return history, model.state_dict()
+
+
+def double_softmax_loss(state, x, y, device) -> float:
+    """The first loss of a fit that hands cross_entropy the probabilities themselves."""
+    model = CourseNet(device)
+    model.load_state_dict(state)
+    with torch.no_grad():
+        return F.cross_entropy(model(x), y).item()
+
+
+@pytest.mark.exercise("capstone.fit")
+class TestFit:
+    def test_trajectory_matches_torch_sgd(self, learner, device):
+        wrong = learner.run(probe_pieces)
+        if wrong:
+            fail(f"fit uses your {', '.join(wrong)}, not right yet: fix {wrong[0]} first (torchkata check "
+                 f"{wrong[0]}); fit cannot be right before the pieces it is built from are.")
+        state, (x, y) = start(0, device), task(256, 1, device)
+        report = learner.run(probe_fit, state, x, y, 100, 0.5)
+        expected, final = torch_fit(state, x, y, 100, 0.5, device)
+        losses = report["losses"]
+        if not isinstance(losses, list) or report["types"] != ["float"]:
+            fail(f"fit returned {type(losses).__name__} of {report['types']}: return a list of Python floats "
+                 "(loss.item() at each epoch).")
+        if len(losses) != 100:
+            fail(f"fit(..., epochs=100) returned {len(losses)} losses: one per epoch, recorded before the update.")
+        if abs(losses[0] - expected[0]) > 1e-4:
+            why = (" That is the loss of a softmax applied twice: the model already ends in softmax, so pass "
+                   "torch.log(probs) to cross_entropy, not probs."
+                   if abs(losses[0] - double_softmax_loss(state, x, y, device)) < 1e-4 else
+                   " Compute the loss as losses.cross_entropy(torch.log(model(x)), y), before the update.")
+            fail(f"fit's first loss is {losses[0]:.5f}, expected {expected[0]:.5f}.{why}")
+        if any(report["grads_left"]):
+            fail("fit left gradients on the parameters: call training.zero_grad(model.parameters()) after each step.")
+        for epoch, (got, want) in enumerate(zip(losses, expected)):
+            if abs(got - want) > 1e-4 * max(1.0, abs(want)):
+                fail(f"fit's loss at epoch {epoch + 1} is {got:.6f}, torch.optim.SGD's is {want:.6f} (the first "
+                     f"{epoch} agree): each epoch is forward, loss, backward, sgd_step, zero_grad, in that order.")
+        for name, want in final.items():
+            assert_tensor(report["state"][name], want, call=f"fit: {name} after 100 epochs", atol=1e-5, rtol=1e-4,
+                          rule="After fit, the parameters are those torch.optim.SGD reaches from the same start.")
+
+    def test_learns_a_task_that_is_not_linearly_separable(self, learner, device):
+        state, (x, y) = start(3, device), task(512, 4, device)
+        report = learner.run(probe_fit, state, x, y, 300, 0.5)
+        model = CourseNet(device)
+        model.load_state_dict(report["state"])
+        held_out_x, held_out_y = task(2048, 5, device)
+        with torch.no_grad():
+            accuracy = (model(held_out_x).argmax(1) == held_out_y).double().mean().item()
+        if accuracy < 0.95:
+            fail(f"after fit (300 epochs, lr 0.5) the network classifies {accuracy:.1%} of 2048 held-out points "
+                 "right, expected at least 95%: check the loop against the trajectory test.")
+
+    def test_same_start_same_losses(self, learner, device):
+        state, (x, y) = start(6, device), task(128, 7, device)
+        first = learner.run(probe_fit, state, x, y, 20, 0.5)["losses"]
+        again = learner.run(probe_fit, state, x, y, 20, 0.5)["losses"]
+        if device.type == "cpu" and first != again:
+            fail("fit gave different losses from the same start on the same data: nothing in it may be random.")
