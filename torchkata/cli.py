@@ -84,7 +84,7 @@ def parser() -> argparse.ArgumentParser:
                                  "OUT/autograder.zip to upload as a Gradescope assignment's autograder.")
     bundle.add_argument("out", type=Path, metavar="OUT")
     plot = commands.add_parser("plot", parents=[common], help="draw your functions beside torch's, as PNG files")
-    plot.add_argument("kind", choices=("activations", "init", "dropout"))
+    plot.add_argument("kind", choices=("activations", "init", "dropout", "training"))
     plot.add_argument("--out", type=Path, default=Path("plots"), help="folder for the PNG files (default: plots/)")
     return top
 

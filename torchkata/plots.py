@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from .loader import Implementation  # noqa: E402
+from .paths import SOLUTIONS  # noqa: E402
 
 LEARNER, TORCH = "tab:orange", "tab:purple"
 
@@ -137,6 +138,52 @@ def dropout(impl: Implementation, out: Path) -> Path:
     return _save(fig, out / "dropout.png")
 
 
+def _task(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The capstone's task: standard-normal points, class 1 where |x0| + 0.5 x1 > 0.8."""
+    x = torch.randn(n, 3, generator=generator)
+    return x, ((x[:, 0].abs() + 0.5 * x[:, 1]) > 0.8).long()
+
+
+def training(impl: Implementation, out: Path) -> Path:
+    """The learner's fit beside the reference's, from the same start: the loss per epoch,
+    and the decision regions of the learner's trained network (x2 = 0) with held-out points."""
+    reference = Implementation(SOLUTIONS)
+    generator = torch.Generator().manual_seed(0)
+    x, y = _task(512, generator)
+    held_x, held_y = _task(2048, generator)
+    torch.manual_seed(0)
+    start = reference.function("networks.Model")().state_dict()
+    fig, (ax_loss, ax_regions) = plt.subplots(1, 2, figsize=(12, 5))
+    runs = {}
+    for label, implementation in (("the reference solution", reference), ("yours", impl)):
+        model = reference.function("networks.Model")()
+        model.load_state_dict(start)
+        losses, why = _learner_call(implementation, "capstone.fit", model, x, y, 300, 0.5)
+        runs[label] = (model, losses, why)
+        colour = TORCH if implementation is reference else LEARNER
+        if losses is not None:
+            ax_loss.plot(range(1, len(losses) + 1), losses, color=colour, linewidth=3 if colour == TORCH else 1.5,
+                         alpha=0.4 if colour == TORCH else 1.0, label=label)
+    mine, losses, why = runs["yours"]
+    ax_loss.set(xlabel="epoch", ylabel="cross entropy", title="fit: loss per epoch, same start"
+                + (f" (yours: {why})" if why else ""))
+    ax_loss.legend()
+    grid = torch.linspace(-3, 3, 300)
+    gx, gy = torch.meshgrid(grid, grid, indexing="xy")
+    points = torch.stack([gx.flatten(), gy.flatten(), torch.zeros(gx.numel())], dim=1)
+    with torch.no_grad():
+        regions = mine(points)[:, 1].reshape(gx.shape) if why is None else torch.zeros_like(gx)
+        accuracy = (mine(held_x).argmax(1) == held_y).double().mean().item() if why is None else float("nan")
+    ax_regions.contourf(gx, gy, regions, levels=[0, 0.5, 1], colors=["#dde6f7", "#f7e0cc"])
+    near = held_x[:, 2].abs() < 0.5  # the held-out points near the plane drawn
+    ax_regions.scatter(held_x[near, 0], held_x[near, 1], c=held_y[near], cmap="coolwarm", s=6)
+    ax_regions.set(xlabel="x0", ylabel="x1", xlim=(-3, 3), ylim=(-3, 3),
+                   title=f"your network after fit (x2 = 0): held-out accuracy {accuracy:.1%}" if why is None
+                   else f"your network: {why}")
+    fig.tight_layout()
+    return _save(fig, out / "training.png")
+
+
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -144,7 +191,7 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-KINDS = {"activations": activations, "init": init, "dropout": dropout}
+KINDS = {"activations": activations, "init": init, "dropout": dropout, "training": training}
 
 
 def main(argv) -> int:

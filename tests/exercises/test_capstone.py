@@ -49,6 +49,21 @@ def probe_fit(scene, state, x, y, epochs, lr):
             "grads_left": [p.grad is not None and bool(p.grad.any()) for p in model.parameters()]}
 
 
+def probe_fit_own_model(scene, seed, x, y, epochs, lr):
+    """fit on the learner's own networks.Model (from the same implementation), from a seeded start."""
+    scene.fn(CourseNet(scene.device), x[:4], y[:4], epochs=1, lr=0.0)  # a fit that is a stub says so first
+    try:
+        build = scene.sibling("networks").Model
+        torch.manual_seed(seed)
+        model = build(device=scene.device)
+    except NotImplementedError:
+        return {"model": "is still a stub"}
+    except Exception as error:  # noqa: BLE001 - the learner's Model, broken: said, not a grading error
+        return {"model": f"raised {type(error).__name__}: {error}"}
+    scene.fn(model, x, y, epochs=epochs, lr=lr)
+    return {"model": None, "state": {k: v.detach() for k, v in model.state_dict().items()}}
+
+
 def probe_pieces(scene) -> list[str]:
     """Which of fit's pieces (the learner's own, from the same implementation) are wrong, on
     one small case each; a stub is left to fit's own run, which names it."""
@@ -134,16 +149,21 @@ class TestFit:
                           rule="After fit, the parameters are those torch.optim.SGD reaches from the same start.")
 
     def test_learns_a_task_that_is_not_linearly_separable(self, learner, device):
-        state, (x, y) = start(3, device), task(512, 4, device)
-        report = learner.run(probe_fit, state, x, y, 300, 0.5)
+        """End to end, with the learner's own Model: the pieces of the whole course together."""
+        x, y = task(512, 4, device)
+        report = learner.run(probe_fit_own_model, 3, x, y, 300, 0.5)
+        if report["model"]:
+            fail(f"fit is tested end to end on your own networks.Model, which {report['model']}: finish "
+                 "networks.Model first (torchkata check networks.Model).")
         model = CourseNet(device)
         model.load_state_dict(report["state"])
         held_out_x, held_out_y = task(2048, 5, device)
         with torch.no_grad():
             accuracy = (model(held_out_x).argmax(1) == held_out_y).double().mean().item()
         if accuracy < 0.95:
-            fail(f"after fit (300 epochs, lr 0.5) the network classifies {accuracy:.1%} of 2048 held-out points "
-                 "right, expected at least 95%: check the loop against the trajectory test.")
+            fail(f"after fit (300 epochs, lr 0.5) your networks.Model classifies {accuracy:.1%} of 2048 held-out "
+                 "points right, expected at least 95%: check the loop against the trajectory test, and Model's "
+                 "layers and initialisation against its own exercise.")
 
     def test_same_start_same_losses(self, learner, device):
         state, (x, y) = start(6, device), task(128, 7, device)

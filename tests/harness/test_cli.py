@@ -117,7 +117,7 @@ def test_reset_restores_one_stub_and_keeps_a_backup(checkout):
 
 
 def test_plots_are_png_files(checkout, tmp_path):
-    for kind in ("activations", "init", "dropout"):
+    for kind in ("activations", "init", "dropout", "training"):
         result = torchkata(checkout, "plot", kind, "--out", str(tmp_path / "plots"))
         assert result.returncode == 0, result.stdout + result.stderr
         png = tmp_path / "plots" / f"{kind}.png"

@@ -26,7 +26,7 @@ def test_the_bundle_grades_a_submission_as_gradescope_runs_it(tmp_path):
     root = tmp_path / "autograder"
     with zipfile.ZipFile(bundle / "autograder.zip") as archive:
         archive.extractall(root / "source")
-    student = submission_with(tmp_path, "training", "def zero_grad(params):\n    pass")
+    student = submission_with(tmp_path, "activations", "def relu(x):\n    return x")  # negatives kept
     shutil.copytree(student, root / "submission")
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "TORCHKATA_PYTHON": sys.executable}
     ran = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
@@ -39,9 +39,9 @@ def test_the_bundle_grades_a_submission_as_gradescope_runs_it(tmp_path):
     assert set(results["extra_data"]) == {"flags", "sandbox_weaknesses"}
     tests = {t["name"]: t for t in results["tests"]}
     assert [t["number"] for t in results["tests"]] == [str(n) for n in range(1, 41)]
-    zero_grad = tests["training.zero_grad"]
-    assert zero_grad["status"] == "failed" and zero_grad["score"] == 0 and zero_grad["max_score"] == 1
-    assert zero_grad["tags"] == ["training"] and "zero_grad" in zero_grad["output"]
+    relu = tests["activations.relu"]
+    assert relu["status"] == "failed" and relu["score"] == 0 and relu["max_score"] == 1
+    assert relu["tags"] == ["activations"] and "relu" in relu["output"]
     assert tests["activations.softmax"]["status"] == "passed" and tests["activations.softmax"]["score"] == 2
 
 
