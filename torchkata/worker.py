@@ -164,8 +164,10 @@ class Worker:
                             "of their own: import from the same folder with a relative import instead, "
                             "from .activations import softmax)")
                 detail = f"{type(error).__name__}: {error}{hint}\n{self._learner_trace(error)}".strip()
-            module = exercise.split(".", 1)[0]
-            raise _Broken(f"{module}.py{LOAD_FAILED}{detail}") from None
+            # The file that failed: the exercise's own, or one it imports (the capstone imports training.py).
+            failed = Path(error.filename).name if isinstance(error, SyntaxError) and error.filename else \
+                f"{exercise.split('.', 1)[0]}.py"
+            raise _Broken(f"{failed}{LOAD_FAILED}{detail}") from None
 
     def _monitored(self, fn, exercise: str):
         names = self.curriculum.get(exercise).off_limits

@@ -174,3 +174,10 @@ def test_a_stub_reached_through_another_exercise_is_named(tmp_path):
     assert "it calls calculate_fan_in_and_fan_out, which is still a stub" in message
     assert "Finish initialization.calculate_fan_in_and_fan_out first" in message
     assert "kaiming_normal_ is not attempted yet" not in message
+
+
+def test_a_syntax_error_in_a_module_the_capstone_imports_names_that_file(tmp_path):
+    submission = submission_with(tmp_path, "training", "def oops(:\n    pass")
+    verdicts = grade(submission, tmp_path, ("capstone.fit",))
+    assert verdicts["capstone.fit"]["verdict"] == "could not load"
+    assert verdicts["capstone.fit"]["messages"][0].startswith("training.py could not be loaded: SyntaxError at line")
