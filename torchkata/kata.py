@@ -133,19 +133,18 @@ class Kata:
         states.update(self.grade([e for e in self.curriculum if states[e.id] is None], busy))
         return states
 
-    def being_edited(self, current: Exercise, saved: list[str]) -> Exercise:
-        """After a save of the files `saved`: `current` if its code changed or nothing did,
-        else the first exercise in a saved file whose code changed (the learner moved on)."""
-        changed = self.changed()
+    def being_edited(self, current: Exercise, saved: list[str], changed: list[Exercise]) -> Exercise:
+        """After a save of the files `saved`, with `changed` the exercises whose code changed:
+        `current` if it is one of them or nothing changed, else the first changed exercise in a
+        saved file (the learner moved on)."""
         if not changed or current in changed:
             return current
         saved_modules = {name.removesuffix(".py") for name in saved}
         return next((e for e in changed if e.module in saved_modules), changed[0])
 
-    def regrade(self, first: Exercise, busy=contextlib.nullcontext) -> dict[str, dict]:
-        """Regrade every exercise whose code changed, `first` first, in one run: their states
-        by id (`first`'s always there, graded or known)."""
-        changed = self.changed()
+    def regrade(self, first: Exercise, changed: list[Exercise], busy=contextlib.nullcontext) -> dict[str, dict]:
+        """Regrade the `changed` exercises, `first` first, in one run: their states by id
+        (`first`'s always there, graded or known)."""
         if first not in changed:
             return {first.id: self.known_state(first)}
         return self.grade([first, *(e for e in changed if e != first)], busy)

@@ -253,6 +253,7 @@ class VerdictCollector:
         self.outcomes: dict[str, list[str]] = defaultdict(list)
         self.messages: dict[str, list[str]] = defaultdict(list)  # distinct failure texts, in the order met
         self.counts: dict[str, list[int]] = defaultdict(list)    # how many tests gave each of them
+        self.keys: dict[str, list[str]] = defaultdict(list)      # same_mistake of each message, kept beside it
         self.output: dict[str, str] = {}                          # what the first failing test printed
         self.flags: dict[str, list[str]] = defaultdict(list)
         self.lessons: dict[str, int] = defaultdict(int)           # how many of the messages are the lesson's
@@ -277,17 +278,18 @@ class VerdictCollector:
         """Each distinct failure once, with the number of tests that gave it (the same mistake
         found on other inputs is the same failure: `same_mistake`); the failures of the
         exercise's lesson (tests marked `lesson`) before the others, whenever they came."""
-        messages, counts = self.messages[exercise], self.counts[exercise]
-        keys = [same_mistake(m) for m in messages]
-        if same_mistake(text) in keys:
-            counts[keys.index(same_mistake(text))] += 1
+        messages, counts, keys = self.messages[exercise], self.counts[exercise], self.keys[exercise]
+        key = same_mistake(text)
+        if key in keys:
+            counts[keys.index(key)] += 1
         elif len(messages) < self.MAX_MESSAGES or lesson:
             at = self.lessons[exercise] if lesson else len(messages)
             messages.insert(at, text)
             counts.insert(at, 1)
+            keys.insert(at, key)
             self.lessons[exercise] += lesson
             self.more[exercise] += len(messages[self.MAX_MESSAGES:])
-            del messages[self.MAX_MESSAGES:], counts[self.MAX_MESSAGES:]
+            del messages[self.MAX_MESSAGES:], counts[self.MAX_MESSAGES:], keys[self.MAX_MESSAGES:]
         else:
             self.more[exercise] += 1
         if printed.strip() and exercise not in self.output:

@@ -221,13 +221,14 @@ def _markdown(data: dict) -> str:
             first = failed[0][1]["messages"][0].splitlines()[0] if failed[0][1]["messages"] else ""
             lines.append(f"- **{student}**: {len(failed)} exercise(s), e.g. `{failed[0][0]}`: {first}")
         lines.append("")
-    unloaded = {s: not_loaded(e) for s, e in students.items() if not_loaded(e)}
+    reasons = {s: not_loaded(e) for s, e in students.items()}  # why each student's modules did not load
+    unloaded = {s: r for s, r in reasons.items() if r}
     if unloaded:
         lines += ["## Action needed: files that could not be loaded", "",
                   "These students' code never ran for the modules below (a syntax error, a failing import, a missing "
                   "or unreadable file): they scored 0 there without being wrong. Ask them to fix and resubmit:", ""]
-        for student, reasons in unloaded.items():
-            for why, modules in reasons.items():
+        for student, whys in unloaded.items():
+            for why, modules in whys.items():
                 lines.append(f"- **{student}** ({_modules_said(modules)}): {why}")
         lines.append("")
     mistakes = class_mistakes(data)
@@ -257,9 +258,9 @@ def _markdown(data: dict) -> str:
         if entry["sandbox_weaknesses"]:
             lines.append(f"*Sandbox:* {'; '.join(entry['sandbox_weaknesses'])}")
         failures = [(i, e) for i, e in entry["exercises"].items() if e["verdict"] not in (DONE, NOT_LOADED)]
-        if not failures and not not_loaded(entry):
+        if not failures and not reasons[student]:
             lines.append("Every exercise passes.")
-        for why, modules in not_loaded(entry).items():
+        for why, modules in reasons[student].items():
             lines.append(f"- {_modules_said(modules)} (could not load): {why}")
         for exercise, state in failures:
             first = state["messages"][0].splitlines()[0] if state["messages"] else ""

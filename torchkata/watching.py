@@ -39,9 +39,10 @@ def watch(kata: Kata, view: View, max_checks: int | None = None) -> int:
 def on_save(kata: Kata, view: View, current: Exercise, saved: list[str]) -> Exercise | None:
     """One save seen by watch: regrade what changed and show the exercise being edited;
     returns the exercise to work on now (None: every exercise is done)."""
-    current = kata.being_edited(current, saved)
+    changed = kata.changed()  # read each exercise's source once per save
+    current = kata.being_edited(current, saved, changed)
     view.saved(saved, current)
-    states = kata.regrade(current, busy=view.busy)
+    states = kata.regrade(current, changed, busy=view.busy)
     state = states.pop(current.id)
     shown = view.verdict(current, state, kata.where(current))
     for exercise_id, other in states.items():  # changed in the same save: said in one line each

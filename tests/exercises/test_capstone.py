@@ -13,18 +13,8 @@ from torch import nn
 
 from torchkata.checks import assert_tensor, fail
 
-
-class CourseNet(nn.Module):
-    """The course's Model (3 -> 4 -> 4 -> 2, tanh, relu, softmax), built by the test."""
-
-    def __init__(self, device=None):
-        super().__init__()
-        self.linear1 = nn.Linear(3, 4, device=device)
-        self.linear2 = nn.Linear(4, 4, device=device)
-        self.out = nn.Linear(4, 2, device=device)
-
-    def forward(self, x):
-        return torch.softmax(self.out(torch.relu(self.linear2(torch.tanh(self.linear1(x))))), dim=1)
+# The course's Model (3 -> 4 -> 4 -> 2, tanh, relu, softmax), built by the test.
+from .test_networks import FunctionalCourseModel as CourseNet
 
 
 def task(n: int, seed: int, device) -> tuple[torch.Tensor, torch.Tensor]:

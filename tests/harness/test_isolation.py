@@ -246,23 +246,27 @@ def test_grading_refuses_at_start_where_nothing_can_confine_student_code(monkeyp
 
 
 # -- graded unconfined (--allow-unconfined): the grader's files and the neighbours are put back ---
-UNCONFINED_CLASS = """
+# Run first in a fresh interpreter: an ordinary user on a system that allows no confinement
+# (the unprivileged path is taken and refused), grading with argv[1]'s grader/ as its own files.
+NO_CONFINEMENT = """
 import json, os, sys
 from pathlib import Path
 import torchkata.guard
 import torchkata.sandbox
-from torchkata import classroom
 from torchkata.processes import Unconfined
 
 def refused(libc, folder, confinement):
     raise Unconfined("this system refuses user namespaces to ordinary users (simulated)")
 
-# As an ordinary user on a system that allows no confinement: the unprivileged path is taken and refused.
 os.geteuid = lambda: 1000
 torchkata.sandbox.user_namespaces_work = lambda: False
 torchkata.sandbox._confine_unprivileged = refused
 base = Path(sys.argv[1])
 torchkata.guard.grader_files = lambda: (base / "grader" / "tests", base / "grader" / "solutions")
+"""
+
+UNCONFINED_CLASS = NO_CONFINEMENT + """
+from torchkata import classroom
 results = classroom.grade_class(classroom.discover([base / "class"]), base / "out", jobs=2,
                                 exercises=("training.zero_grad",), allow_unconfined=True)
 print(json.dumps({r.student: {"verdict": str(r.exercises["training.zero_grad"].verdict), "flags": r.flags,
@@ -325,22 +329,8 @@ def test_graded_unconfined_a_student_changes_nothing_of_the_graders_or_a_neighbo
     assert "training.py changed" in said and "put back" in said
 
 
-UNCONFINED_PYTEST = """
-import os, sys
-from pathlib import Path
+UNCONFINED_PYTEST = NO_CONFINEMENT + """
 import pytest
-import torchkata.guard
-import torchkata.sandbox
-from torchkata.processes import Unconfined
-
-def refused(libc, folder, confinement):
-    raise Unconfined("this system refuses user namespaces to ordinary users (simulated)")
-
-os.geteuid = lambda: 1000
-torchkata.sandbox.user_namespaces_work = lambda: False
-torchkata.sandbox._confine_unprivileged = refused
-base = Path(sys.argv[1])
-torchkata.guard.grader_files = lambda: (base / "grader" / "tests", base / "grader" / "solutions")
 sys.exit(pytest.main([sys.argv[2], f"--impl={base / 'student'}", "--isolate", "--allow-unconfined", "-p",
                       "no:cacheprovider", "--exercise=training.zero_grad", f"--verdicts={base / 'verdicts.json'}"]))
 """
