@@ -56,31 +56,33 @@ def probe_fit_own_model(scene, seed, x, y, epochs, lr):
 
 def probe_pieces(scene) -> list[str]:
     """Which of fit's pieces (the learner's own, from the same implementation) are wrong, on
-    one small case each; a stub is left to fit's own run, which names it."""
-    wrong = []
+    one small case each; a stub is left to fit's own run, which names it. Only the learner's
+    call is guarded: the test's own comparison raising is a grading error, not a wrong piece."""
     training, losses = scene.sibling("training"), scene.sibling("losses")
-    checks = {
-        "training.sgd_step": lambda p: (training.sgd_step([p], 0.5), torch.equal(p.detach(), torch.zeros(3)))[1],
-        "training.zero_grad": lambda p: (training.zero_grad([p]), p.grad is None)[1],
+    z = torch.tensor([[0.5, -1.0], [2.0, 0.1]], device=scene.device)
+    t = torch.tensor([0, 1], device=scene.device)
+    expected_loss = F.cross_entropy(z, t)
+    pieces = {  # name: (the learner's call on a parameter p, what must hold afterwards)
+        "training.sgd_step": (lambda p: training.sgd_step([p], 0.5),
+                              lambda p, _: torch.equal(p.detach(), torch.zeros_like(p))),
+        "training.zero_grad": (lambda p: training.zero_grad([p]), lambda p, _: p.grad is None),
+        "losses.cross_entropy": (lambda p: losses.cross_entropy(z, t),
+                                 lambda p, got: isinstance(got, torch.Tensor) and got.shape == expected_loss.shape
+                                 and got.device == expected_loss.device and torch.allclose(got, expected_loss)),
     }
-    for name, check in checks.items():
+    wrong = []
+    for name, (call, holds) in pieces.items():
         p = nn.Parameter(torch.ones(3, device=scene.device))
         p.grad = torch.full((3,), 2.0, device=scene.device)
         try:
-            right = check(p)
+            got = call(p)
         except NotImplementedError:
             continue
         except Exception:  # noqa: BLE001 - a piece that raises is a wrong piece
-            right = False
-        wrong += [] if right else [name]
-    z, t = torch.tensor([[0.5, -1.0], [2.0, 0.1]], device=scene.device), torch.tensor([0, 1], device=scene.device)
-    try:
-        if not torch.allclose(losses.cross_entropy(z, t), F.cross_entropy(z, t)):
-            wrong.append("losses.cross_entropy")
-    except NotImplementedError:
-        pass
-    except Exception:  # noqa: BLE001
-        wrong.append("losses.cross_entropy")
+            wrong.append(name)
+            continue
+        if not holds(p, got):
+            wrong.append(name)
     return wrong
 
 
@@ -159,5 +161,7 @@ class TestFit:
         state, (x, y) = start(6, device), task(128, 7, device)
         first = learner.run(probe_fit, state, x, y, 20, 0.5)["losses"]
         again = learner.run(probe_fit, state, x, y, 20, 0.5)["losses"]
-        if device.type == "cpu" and first != again:
+        # On cuda some backward kernels add in a varying order, so the repeat agrees to rounding only.
+        tolerance = 0.0 if device.type == "cpu" else 1e-5
+        if len(first) != len(again) or any(abs(a - b) > tolerance * max(1.0, abs(b)) for a, b in zip(first, again)):
             fail("fit gave different losses from the same start on the same data: nothing in it may be random.")
