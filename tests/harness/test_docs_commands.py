@@ -121,6 +121,7 @@ COVERED = {
     "pytest tests/exercises --device=cuda --impl=solutions": OnGpu("docs/cuda.md"),
     "torchkata grade class40 --jobs 16": OnGpu("docs/cuda.md"),
     "torchkata check training.train_step --device cuda": OnGpu("docs/cuda.md"),
+    "torchkata check networks.layer_summary --device cuda": OnGpu("docs/cuda.md"),
     "pytest tests --device=cuda": OnGpu("docs/cuda.md"),
     "pytest benchmarks --device=cuda --impl=solutions": OnGpu("docs/benchmarks.md"),
     "pytest --isolate": ByTest("test_isolation.py::test_hostile_code_is_contained"),
@@ -132,6 +133,7 @@ COVERED = {
     "nox -s bench -- --impl=exercises": ByNox("bench", ByTest("test_bench.py::test_stubs_are_not_timed_and_their_rows_say_so")),
     "nox -s bench -- --impl=exercises -k softmax": ByNox("bench", ByTest("test_bench.py::test_stubs_are_not_timed_and_their_rows_say_so")),
     "nox -s bench -- --impl=exercises --benchmark-compare": ByNox("bench", BENCH),
+    "nox -s bench -- -k capstone": ByNox("bench", BENCH),
     'nox -s "bench(device=\'cuda\')"': OnGpu("docs/benchmarks.md"),
     'nox -s "bench(device=\'cpu\')"': ByNox("bench", BENCH),
     # docs/measured.md
