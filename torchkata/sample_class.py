@@ -33,6 +33,32 @@ def zero_grad(params):
         if p.grad is not None:
             p.grad.zero_()
 ''',
+    "networks": '''
+def layer_summary(model, input_size, batch_size=-1):
+    rows, handles = [], []
+
+    def record(module, inputs, output):
+        params = sum(p.numel() for p in module.parameters(recurse=False))
+        rows.append((f"{type(module).__name__}-{len(rows) + 1}", [batch_size, *output.shape[1:]], params))
+
+    for module in model.modules():
+        handles.append(module.register_forward_hook(record))
+    model(torch.rand(2, *input_size))
+    for handle in handles:
+        handle.remove()
+    return rows
+''',
+    "capstone": '''
+def fit(model, x, y, epochs=100, lr=0.5):
+    history = []
+    for _ in range(epochs):
+        loss = losses.cross_entropy(model(x), y)
+        loss.backward()
+        training.sgd_step(model.parameters(), lr)
+        training.zero_grad(model.parameters())
+        history.append(loss.item())
+    return history
+''',
 }
 
 HOSTILE = {
