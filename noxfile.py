@@ -1,4 +1,5 @@
-"""Sessions: `tests` (cpu, cuda), `bench` (cpu, cuda), `learn` (the learner's command line), `grade` (a whole class).
+"""Sessions: `tests` (cpu, cuda), `bench` (cpu, cuda), `learn` (the learner's command line), `grade` (a whole class),
+`messages` (the translation template and catalog).
 
 Each session builds its own virtual environment with the light CPU torch from
 requirements/torch-cpu.txt (cpu) or the default CUDA build (cuda). To use a torch you
@@ -87,3 +88,15 @@ def bench(session, device):
                 f"--benchmark-json=benchmark-results/bench-{device}.json", "--benchmark-autosave",
                 "--benchmark-group-by=group", "--benchmark-sort=name", "--benchmark-columns=median,iqr,rounds",
                 "--benchmark-max-time=0.5", "--benchmark-min-rounds=5", "-q", *session.posargs)
+
+
+@nox.session
+def messages(session):
+    """Regenerate the template of every translatable text (torchkata/locale/torchkata.pot) from
+    the code, and bring the Chinese catalog up to date with it: new texts arrive untranslated
+    (tests/harness/test_messages.py fails until they are), texts gone from the code leave."""
+    session.install("babel>=2.12")
+    session.run("pybabel", "extract", "-F", "babel.cfg", "-o", "torchkata/locale/torchkata.pot", "--no-location",
+                "--sort-output", "--omit-header", ".")
+    session.run("pybabel", "update", "-i", "torchkata/locale/torchkata.pot", "-d", "torchkata/locale",
+                "-D", "torchkata", "-l", "zh_CN", "--no-fuzzy-matching", "--ignore-obsolete", "--width=100")

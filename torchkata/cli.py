@@ -15,12 +15,13 @@ from pathlib import Path
 from rich.console import Console
 
 from . import digests
-from .i18n import language
+from .i18n import language, use
 from .intake import IntakeError, looks_like_exercises
 from .kata import Kata, UnknownExercise
 from .manifest import load
 from .paths import EXERCISES
 from .processes import GradingError, Unconfined
+from .progress import Progress
 from .verdicts import EXIT_GRADING_ERROR, EXIT_USAGE
 from .views import View
 
@@ -36,7 +37,8 @@ def _shared_options(defaults: bool) -> argparse.ArgumentParser:
     common.add_argument("--exercises", type=Path, default=default(EXERCISES),
                         help="the folder you work in (default: exercises/ of this checkout)")
     common.add_argument("--lang", choices=("en", "zh"), default=default(None),
-                        help="language of hints and the status screen (default: locale)")
+                        help="language of everything torchkata says: en or zh (default: TORCHKATA_LANG, "
+                        "else the last --lang given here, else the locale)")
     common.add_argument("--timeout", type=float, default=default(60.0),
                         help="seconds a grading run may take (default: 60)")
     return common
@@ -60,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
     for name, help_text in [("reset", "restore one exercise to its original stub (your version is backed up)"),
                             ("solution", "show the reference solution of an exercise you have passed")]:
         commands.add_parser(name, parents=[common], help=help_text).add_argument("exercise")
-    # Only what grading uses: the learner's --exercises, --lang and --timeout mean nothing here.
+    # Only what grading uses: the learner's --exercises and --timeout mean nothing here.
     grade = commands.add_parser("grade", parents=[device], help="grade a whole class (instructors)",
                                 description="Grade submissions: folders laid out like exercises/ (or with the "
                                 "files a folder or two down), archives of them (.zip, .tar.gz, .tgz), or a class "
@@ -71,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("paths", nargs="*", type=Path, metavar="SUBMISSION")
     grade.add_argument("--out", type=Path, default=Path("grades"), help="folder for the reports (default: grades/)")
     grade.add_argument("--jobs", type=int, help="students graded at once (default: one per core)")
+    grade.add_argument("--lang", choices=("en", "zh"), default=None,
+                       help="language of the grader's messages and reports: en or zh (default: TORCHKATA_LANG, "
+                       "else the locale)")
     grade.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices of the class")
     grade.add_argument("--call-timeout", type=float, default=20.0, help="seconds one call into student code may take")
     grade.add_argument("--allow-unconfined", action="store_true",
@@ -105,6 +110,18 @@ def cuda_refusal(device: str) -> str | None:
     return f"--device cuda: CUDA is not available here: torch {torch.__version__} {build}. Use --device cpu."
 
 
+def use_language(args) -> str:
+    """Settle the language (i18n.language says the order), speak it from here on, and
+    remember an explicit --lang in the learner's progress file."""
+    progress = Progress.load(args.exercises) if getattr(args, "exercises", None) else None
+    lang = language(args.lang, progress.lang if progress else None)
+    use(lang)
+    if progress and args.lang and progress.lang != lang and not kata_folder_problem(args.exercises):
+        progress.lang = lang
+        progress.save()
+    return lang
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:2] == ["grade", "merge"]:
@@ -112,7 +129,7 @@ def main(argv=None) -> int:
 
         return _guarded(lambda: merge_command(argv[2:], Console(highlight=False)))
     args = parser().parse_args(argv)
-    lang = language(args.lang)
+    lang = use_language(args)
     device = getattr(args, "device", "cpu")
     refusal = cuda_refusal(device)
     if refusal:

@@ -1,93 +1,130 @@
-"""The words of the command line, in English and Chinese (the course's language).
+"""Every word a learner reads, in English and in Chinese (the course's language).
 
-`--lang zh`, or a locale whose language is Chinese (LANG=zh_CN.UTF-8), picks Chinese.
+The English text in the code is the message id; the Chinese lives in the gettext catalog
+`torchkata/locale/zh_CN/LC_MESSAGES/torchkata.po`, read directly with Babel. A message is
+written once, whole, with named placeholders:
+
+    _("{call} returned what {label} gives", call=call, label=suspect.label)
+
+so a translation may put the fields in its own order. `N_` marks a text for the catalog
+where it is defined (a table of words) and translates nothing; `_` translates at the call.
+`nox -s messages` regenerates the template `torchkata/locale/torchkata.pot` from the code
+and brings the catalog up to date with it; `tests/harness/test_messages.py` fails while any
+message has no Chinese, or a Chinese with other placeholders.
+
+The language, first match wins: `--lang`, then the environment variable TORCHKATA_LANG,
+then the last `--lang` this checkout was given (remembered in its progress file), then the
+locale (LC_ALL, LC_MESSAGES, LANG). The command line settles it once and puts it in
+TORCHKATA_LANG, so the graders it starts speak the same language.
 """
 
 from __future__ import annotations
 
 import os
+from functools import cache
+from pathlib import Path
 
-TEXT = {
-    "en": {
-        "title": "torchkata: {done}/{total} exercises done, {points}/{max_points} points",
-        "done": "done", "wrong": "wrong", "not attempted": "not attempted", "grading error": "grading error",
-        "could not load": "could not load",
-        "not_loaded": "{id} could not be loaded, so none of it ran: fix this first, then check again:",
-        "next": "Next: {id}, open {path}:{line}",
-        "next_help": "`torchkata check` grades it, `torchkata hint` gives a hint, `torchkata watch` regrades on every save.",
-        "all_done": "Every exercise is done. Compare yours with the reference: torchkata solution EXERCISE",
-        "grading": "Grading {what} ...",
-        "passed": "{id} passes every test. Well done!",
-        "failed": "{id} is not right yet:",
-        "in_tests": " (in {n} tests)",
-        "also_graded": "{id} changed too: {verdict} (torchkata check {id} says more)",
-        "more_failures": "... and {n} more failing tests; fix these first, then check again.",
-        "printed": "  Your code printed (in the first failing test):",
-        "tests_changed": "Your verdicts come from modified tests: {files} differ from the published suite, so a pass "
-                         "here may not be a pass in the kata (git checkout tests/ restores them).",
-        "grading_error": "{id} could not be graded: a grading error (the grader failed, not your code). Fix the cause below and check again:",
-        "not_attempted": "{id} is not attempted yet: open {path}:{line} and replace the `raise NotImplementedError`.",
-        "timed_out": "your code did not finish in {seconds:g} s (an infinite loop, or a sleep?)",
-        "hint": "Hint {n} of {total} for {id}:",
-        "last_hint": "(that was the last hint)",
-        "solution_locked": "{id} is not done yet: the reference solution unlocks once your version passes (torchkata check {id}).",
-        "solution": "The reference solution of {id} (solutions/{module}.py), to compare with yours:",
-        "reset_done": "{id} is back to its original stub in {path}. Your version was saved to {backup}.",
-        "reset_stub": "{id} is already the untouched stub; nothing to reset.",
-        "watching": "Watching {folder} for saves (Ctrl-C to stop). Working on: {id}",
-        "moving_on": "On to the next exercise: {id}, in {path}:{line}",
-        "saved": "[{time:%H:%M:%S}] {files} saved: grading {id}",
-        "plots_written": "Wrote {files}",
-        "section": {"activations": "1 Activations", "initialization": "2.1-2.7 Initialisation",
-                    "regularization": "2.8 Dropout", "networks": "3 Building networks", "losses": "4 Losses",
-                    "training": "4.4 One training step", "capstone": "3-4 Capstone: train the whole network"},
-    },
-    "zh": {
-        "title": "torchkata：已完成 {done}/{total} 道练习，得分 {points}/{max_points}",
-        "done": "已完成", "wrong": "有错误", "not attempted": "未开始", "grading error": "评分出错",
-        "could not load": "无法加载",
-        "not_loaded": "{id} 所在的模块无法加载，代码一行也没有运行：先解决下面的问题，再重新检查：",
-        "next": "下一题：{id}，打开 {path}:{line}",
-        "next_help": "`torchkata check` 评分，`torchkata hint` 给提示，`torchkata watch` 每次保存后自动重新评分。",
-        "all_done": "全部练习都完成了！可以用 torchkata solution 练习名 对照参考答案。",
-        "grading": "正在评分 {what} ……",
-        "passed": "{id} 通过了全部测试，做得好！",
-        "failed": "{id} 还不对：",
-        "in_tests": "（共 {n} 个测试）",
-        "also_graded": "{id} 也有改动：{verdict}（torchkata check {id} 查看详情）",
-        "more_failures": "……还有 {n} 个测试没有通过；先解决上面的问题，再重新检查。",
-        "printed": "  你的代码输出了（第一个失败的测试中）：",
-        "tests_changed": "你的评分来自被修改过的测试：{files} 与发布的测试不同，所以这里的通过不一定是真正的通过"
-                         "（git checkout tests/ 可以恢复）。",
-        "grading_error": "{id} 无法评分：这是评分程序自身的错误，不是你的代码的问题。请先解决下面的原因，再重新检查：",
-        "not_attempted": "{id} 还没有开始：打开 {path}:{line}，把 `raise NotImplementedError` 换成你的代码。",
-        "timed_out": "你的代码在 {seconds:g} 秒内没有结束（死循环？还是 sleep？）",
-        "hint": "{id} 的提示 {n}/{total}：",
-        "last_hint": "（这是最后一条提示）",
-        "solution_locked": "{id} 还没有通过：通过之后才能查看参考答案（torchkata check {id}）。",
-        "solution": "{id} 的参考答案（solutions/{module}.py），和你的写法对照一下：",
-        "reset_done": "{id} 已恢复为原始题目，位于 {path}。你之前的代码保存在 {backup}。",
-        "reset_stub": "{id} 还是原始题目，无需恢复。",
-        "watching": "正在监视 {folder} 中的保存（Ctrl-C 退出）。当前练习：{id}",
-        "moving_on": "进入下一题：{id}，位于 {path}:{line}",
-        "saved": "[{time:%H:%M:%S}] 已保存 {files}：正在评分 {id}",
-        "plots_written": "已生成 {files}",
-        "section": {"activations": "1 激活函数", "initialization": "2.1-2.7 参数初始化", "regularization": "2.8 Dropout 随机失活",
-                    "networks": "3 搭建神经网络", "losses": "4 损失函数", "training": "4.4 一步训练",
-                    "capstone": "3-4 综合：训练整个网络"},
+LANGUAGES = ("en", "zh")
+VARIABLE = "TORCHKATA_LANG"
+LOCALE = Path(__file__).resolve().parent / "locale"
+CATALOG = LOCALE / "zh_CN" / "LC_MESSAGES" / "torchkata.po"
+TEMPLATE = LOCALE / "torchkata.pot"
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark, do not translate yet"
+    return message
+
+
+def _normal(value: str | None) -> str | None:
+    if not value:
+        return None
+    return "zh" if value.lower().startswith("zh") else "en"
+
+
+def language(requested: str | None = None, remembered: str | None = None) -> str:
+    """The language to speak: the first of --lang, TORCHKATA_LANG, the remembered choice, the locale."""
+    for choice in (requested, os.environ.get(VARIABLE), remembered):
+        if _normal(choice):
+            return _normal(choice)
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if os.environ.get(variable):
+            return _normal(os.environ[variable])
+    return "en"
+
+
+def use(lang: str) -> None:
+    """Speak `lang` from now on, here and in every process started from here."""
+    os.environ[VARIABLE] = lang
+
+
+def current() -> str:
+    return _normal(os.environ.get(VARIABLE)) or "en"
+
+
+@cache
+def translations(lang: str) -> dict[str, str]:
+    """English message -> its translation, for the messages the catalog translates."""
+    if lang == "en":
+        return {}
+    from babel.messages.pofile import read_po
+
+    with open(CATALOG, "rb") as handle:
+        catalog = read_po(handle)
+    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+
+
+def _(message: str, /, lang: str | None = None, **fields) -> str:
+    """`message` in the current language (or `lang`), its {placeholders} filled from `fields`."""
+    text = translations(lang or current()).get(message, message)
+    return text.format(**fields) if fields else text
+
+
+WORDS = {
+    "title": N_("torchkata: {done}/{total} exercises done, {points}/{max_points} points"),
+    "done": N_("done"),
+    "wrong": N_("wrong"),
+    "not attempted": N_("not attempted"),
+    "grading error": N_("grading error"),
+    "could not load": N_("could not load"),
+    "not_loaded": N_("{id} could not be loaded, so none of it ran: fix this first, then check again:"),
+    "next": N_("Next: {id}, open {path}:{line}"),
+    "next_help": N_("`torchkata check` grades it, `torchkata hint` gives a hint, `torchkata watch` regrades on every save."),
+    "all_done": N_("Every exercise is done. Compare yours with the reference: torchkata solution EXERCISE"),
+    "grading": N_("Grading {what} ..."),
+    "passed": N_("{id} passes every test. Well done!"),
+    "failed": N_("{id} is not right yet:"),
+    "in_tests": N_(" (in {n} tests)"),
+    "also_graded": N_("{id} changed too: {verdict} (torchkata check {id} says more)"),
+    "more_failures": N_("... and {n} more failing tests; fix these first, then check again."),
+    "printed": N_("  Your code printed (in the first failing test):"),
+    "tests_changed": N_("Your verdicts come from modified tests: {files} differ from the published suite, so a pass here may not be a pass in the kata (git checkout tests/ restores them)."),
+    "grading_error": N_("{id} could not be graded: a grading error (the grader failed, not your code). Fix the cause below and check again:"),
+    "not_attempted": N_("{id} is not attempted yet: open {path}:{line} and replace the `raise NotImplementedError`."),
+    "timed_out": N_("your code did not finish in {seconds:g} s (an infinite loop, or a sleep?)"),
+    "hint": N_("Hint {n} of {total} for {id}:"),
+    "last_hint": N_("(that was the last hint)"),
+    "solution_locked": N_("{id} is not done yet: the reference solution unlocks once your version passes (torchkata check {id})."),
+    "solution": N_("The reference solution of {id} (solutions/{module}.py), to compare with yours:"),
+    "reset_done": N_("{id} is back to its original stub in {path}. Your version was saved to {backup}."),
+    "reset_stub": N_("{id} is already the untouched stub; nothing to reset."),
+    "watching": N_("Watching {folder} for saves (Ctrl-C to stop). Working on: {id}"),
+    "moving_on": N_("On to the next exercise: {id}, in {path}:{line}"),
+    "saved": N_("[{time:%H:%M:%S}] {files} saved: grading {id}"),
+    "plots_written": N_("Wrote {files}"),
+    "section": {
+        "activations": N_("1 Activations"),
+        "initialization": N_("2.1-2.7 Initialisation"),
+        "regularization": N_("2.8 Dropout"),
+        "networks": N_("3 Building networks"),
+        "losses": N_("4 Losses"),
+        "training": N_("4.4 One training step"),
+        "capstone": N_("3-4 Capstone: train the whole network"),
     },
 }
 
 
-def language(requested: str | None = None) -> str:
-    if requested:
-        return "zh" if requested.lower().startswith("zh") else "en"
-    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(variable, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
-
-
 def words(lang: str) -> dict:
-    return TEXT[lang]
+    """The command line's words (WORDS), in `lang`."""
+    known = translations(lang)
+    return {key: ({k: known.get(v, v) for k, v in value.items()} if isinstance(value, dict) else known.get(value, value))
+            for key, value in WORDS.items()}

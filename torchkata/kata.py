@@ -62,7 +62,7 @@ class Kata:
         text = self._text(exercise.module)
         if text is not None and source.is_stub(text, exercise.name):
             return {"verdict": NOT_ATTEMPTED, "messages": []}
-        return self.progress.verdict(exercise.id, source.exercise_hash(self.exercises, exercise))
+        return self.progress.verdict(exercise.id, source.exercise_hash(self.exercises, exercise), self.lang)
 
     def changed(self) -> list[Exercise]:
         """The exercises whose code changed since their verdict (in course order)."""
@@ -122,7 +122,7 @@ class Kata:
             else:
                 state = run.verdicts.get(exercise.id, {"verdict": WRONG, "messages": ["no test ran:\n" + run.output[-2000:]]})
             self.progress.record(exercise.id, state["verdict"], source.exercise_hash(self.exercises, exercise),
-                                 state["messages"])
+                                 state["messages"], self.lang)
             results[exercise.id] = state
         self.progress.save()
         return results

@@ -1,0 +1,97 @@
+"""Every text a learner or an instructor reads has its Chinese, with the same placeholders.
+
+The English in the code is the message id (torchkata/i18n.py). These tests extract the ids
+from the code as `nox -s messages` does, and fail when the template is out of date, when a
+message has no Chinese, or when a translation's {placeholders} differ from the English.
+"""
+
+import ast
+import re
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from torchkata import i18n
+
+from .grading import ROOT
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+# Texts that read the same in Chinese: names of things, not words.
+SAME_IN_CHINESE = {"Dropout"}
+
+
+def extracted() -> set[str]:
+    """The message ids in the code, found as `pybabel extract -F babel.cfg` finds them."""
+    with open(ROOT / "babel.cfg", encoding="utf-8") as handle:
+        from babel.messages.frontend import parse_mapping_cfg
+
+        method_map, options_map = parse_mapping_cfg(handle)
+    return {message for _, _, message, *_ in extract_from_dir(str(ROOT), method_map, options_map)
+            if isinstance(message, str) and message}
+
+
+def catalog(path: Path) -> dict[str, str]:
+    with open(path, "rb") as handle:
+        return {m.id: ("" if m.fuzzy else m.string) for m in read_po(handle) if m.id}
+
+
+def placeholders(text: str) -> list[tuple[str, str]]:
+    """The {fields} of a format string, with their format specs, in sorted order."""
+    return sorted((name, spec or "") for _, name, spec, _ in string.Formatter().parse(text) if name is not None)
+
+
+def test_the_template_is_up_to_date_with_the_code():
+    in_code, in_template = extracted(), set(catalog(i18n.TEMPLATE))
+    assert in_code == in_template, (
+        f"the template is out of date: run `nox -s messages`. New in the code: {sorted(in_code - in_template)[:5]}; "
+        f"gone from the code: {sorted(in_template - in_code)[:5]}")
+
+
+def test_every_message_has_chinese_with_the_same_placeholders():
+    translated = catalog(i18n.CATALOG)
+    missing = sorted(m for m in catalog(i18n.TEMPLATE) if not translated.get(m))
+    assert not missing, f"{len(missing)} messages have no Chinese in {i18n.CATALOG.name}, e.g. {missing[:3]}"
+    different = {m: t for m, t in translated.items() if placeholders(m) != placeholders(t)}
+    assert not different, f"translations whose placeholders differ from the English: {different}"
+    english = {m: t for m, t in translated.items() if not CJK.search(t) and m not in SAME_IN_CHINESE}
+    assert not english, f"translations with no Chinese in them: {english}"
+
+
+def marked_calls(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_"):
+            yield node
+
+
+@pytest.mark.parametrize("path", sorted([*(ROOT / "torchkata").rglob("*.py"), *(ROOT / "tests" / "exercises").glob("*.py")]),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_marked_message_is_a_plain_string(path):
+    """An f-string or a variable inside _() cannot be extracted, so it would never be translated."""
+    bad = [f"{path.name}:{call.lineno}" for call in marked_calls(ast.parse(path.read_text(encoding="utf-8")))
+           if not call.args or not (isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str))]
+    assert not bad, f"_() or N_() around something other than a plain string literal at {bad}: write " \
+                    "_('... {name} ...', name=value) instead"
+
+
+def test_a_translation_fills_its_placeholders_in_its_own_order():
+    translated = catalog(i18n.CATALOG)
+    message = "torchkata: {done}/{total} exercises done, {points}/{max_points} points"
+    assert translated[message] != message
+    shown = i18n._(message, lang="zh", done=3, total=40, points=5, max_points=62)
+    assert "3/40" in shown and "5/62" in shown and CJK.search(shown)
+    assert i18n._(message, lang="en", done=3, total=40, points=5, max_points=62).startswith("torchkata: 3/40")
+
+
+def test_the_language_is_the_first_of_flag_environment_remembered_locale(monkeypatch):
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG", i18n.VARIABLE):
+        monkeypatch.delenv(variable, raising=False)
+    assert i18n.language() == "en"
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert i18n.language() == "zh"
+    assert i18n.language(remembered="en") == "en"
+    monkeypatch.setenv(i18n.VARIABLE, "zh")
+    assert i18n.language(remembered="en") == "zh"
+    assert i18n.language("en", remembered="zh") == "en"
