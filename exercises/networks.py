@@ -63,7 +63,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """The number of scalar parameters: 46 for Model (16 + 20 + 10).
 
     With trainable_only=True, count only parameters with requires_grad=True. Compare with
-    torchsummary: summary(model, input_size=(3,)) prints "Total params" and
+    torchsummary: summary(model, input_size=(3,), device="cpu") prints "Total params" and
     "Trainable params".
     """
     raise NotImplementedError("count_parameters: replace this line with your code")
