@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .i18n import _
+
 _HANDLE_KEY = "__torchkata_handle__"
 
 
@@ -93,7 +95,9 @@ def _encode(value, to_ref, chunks: list[bytes], offset: list[int]):
         return {"$": "bytes", **_append(value, chunks, offset)}
     if t is torch.Tensor or t is torch.nn.Parameter:
         if value.layout != torch.strided or value.dtype not in _DTYPE_NAMES:
-            raise BoundaryError(f"a {value.layout} tensor of {value.dtype} cannot cross the boundary")
+            # Learner code returned it (a sparse tensor, say): said in the learner's language.
+            raise BoundaryError(_("a {layout} tensor of {dtype} cannot cross the boundary", layout=value.layout,
+                                  dtype=value.dtype))
         data = b"" if value.device.type == "meta" else _tensor_bytes(value)
         return {"$": "tensor", "dtype": _DTYPE_NAMES[value.dtype], "shape": list(value.shape),
                 "device": str(value.device), **_append(data, chunks, offset)}

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from .devices import same_device
+from .i18n import _
 from .learner import Handle, Outcome, show
 
 # (atol, rtol) per dtype: tight for float64, loose enough for the rounding of half types.
@@ -73,14 +74,19 @@ def _index(flat_index: int, shape) -> tuple:
 def check_suspects(got, expected: torch.Tensor, suspects, *, call: str, atol=None, rtol=None):
     """Fail naming the mistake when `got` is wrong and equals a known wrong answer."""
     atol, rtol = tolerance(expected.dtype, atol, rtol)
+    if got is None:
+        fail(_("{call} returned None; expected a tensor of shape {shape}. Did you forget the `return`?", call=call,
+               shape=tuple(expected.shape)))
     if not isinstance(got, torch.Tensor):
-        kind = f"a {got.type_name} object" if isinstance(got, Handle) else f"{type(got).__name__} {show(got)}"
-        fail(f"{call} returned {kind}; expected a tensor of shape {tuple(expected.shape)}.")
+        kind = _("a {type} object", type=got.type_name) if isinstance(got, Handle) else f"{type(got).__name__} {show(got)}"
+        fail(_("{call} returned {kind}; expected a tensor of shape {shape}.", call=call, kind=kind,
+               shape=tuple(expected.shape)))
     if not suspects or _close(got, expected, atol, rtol):
         return
     suspect = _matching_suspect(got, suspects, atol, rtol)
     if suspect is not None:
-        fail(f"{call} returned what {suspect.label} gives, not the right answer: {suspect.advice}")
+        fail(_("{call} returned what {label} gives, not the right answer: {advice}", call=call, label=suspect.label,
+               advice=suspect.advice))
 
 
 def assert_tensor(got, expected: torch.Tensor, *, call: str, atol=None, rtol=None, suspects=(), input=None,
@@ -99,59 +105,72 @@ def assert_tensor(got, expected: torch.Tensor, *, call: str, atol=None, rtol=Non
     except pytest.fail.Exception as failure:
         if not rule:
             raise
-        message = f"{rule} {failure.msg}"
+        message = _("{rule} {details}", rule=rule, details=failure.msg)
     fail(message)  # outside the except: one failure, not one chained to another
 
 
 def _assert_tensor(got, expected, *, call, atol, rtol, input, check_dtype, check_device):
     atol, rtol = tolerance(expected.dtype, atol, rtol)
     if got.shape != expected.shape:
-        fail(f"{call} returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
-             f"{' (the input has shape ' + str(tuple(input.shape)) + ')' if isinstance(input, torch.Tensor) else ''}. "
-             "Check which dim you reduce over, and use keepdim=True where the result must broadcast back.")
+        given = _(" (the input has shape {shape})", shape=tuple(input.shape)) if isinstance(input, torch.Tensor) else ""
+        fail(_("{call} returned shape {got}, expected {expected}{given}. Check which dim you reduce over, and use "
+               "keepdim=True where the result must broadcast back.", call=call, got=tuple(got.shape),
+               expected=tuple(expected.shape), given=given))
     if check_dtype and got.dtype != expected.dtype:
-        fail(f"{call} returned {_dtype_name(got.dtype)}, expected {_dtype_name(expected.dtype)}: keep the input's "
-             "dtype (build new tensors with torch.zeros_like / x.new_tensor / .to(x.dtype), not a fixed dtype).")
+        fail(_("{call} returned {got}, expected {expected}: keep the input's dtype (build new tensors with "
+               "torch.zeros_like / x.new_tensor / .to(x.dtype), not a fixed dtype).", call=call,
+               got=_dtype_name(got.dtype), expected=_dtype_name(expected.dtype)))
     if check_device and not same_device(got.device, expected.device):
-        fail(f"{call} returned a tensor on {got.device}, expected {expected.device}: create new tensors on the "
-             "input's device (torch.zeros_like(x), or device=x.device).")
+        fail(_("{call} returned a tensor on {got}, expected {expected}: create new tensors on the input's device "
+               "(torch.zeros_like(x), or device=x.device).", call=call, got=got.device, expected=expected.device))
     g, e = got.detach().double().cpu(), expected.detach().double().cpu()
     bad_finite = torch.isfinite(e) & ~torch.isfinite(g)
     if bad_finite.any():
         i = _index(int(bad_finite.flatten().nonzero()[0]), g.shape)
-        where = f" (input there: {input.detach().double().cpu()[i].item():g})" if isinstance(input, torch.Tensor) and input.shape == g.shape else ""
-        fail(f"{call} returned {g[i].item()} at index {i}{where} where torch gives {e[i].item():g}; "
-             f"{int(bad_finite.sum())} of {g.numel()} elements are not finite. If the inputs are large, exp() "
-             "overflowed: rearrange the formula so exp() only sees numbers <= 0. Otherwise look for a division by zero.")
+        where = _input_there(input, g, i)
+        fail(_("{call} returned {got} at index {index}{where} where torch gives {expected:g}; {count} of {total} "
+               "elements are not finite. If the inputs are large, exp() overflowed: rearrange the formula so exp() "
+               "only sees numbers <= 0. Otherwise look for a division by zero.", call=call, got=g[i].item(),
+               index=i, where=where, expected=e[i].item(), count=int(bad_finite.sum()), total=g.numel()))
     mismatch = ~torch.isclose(g, e, atol=atol, rtol=rtol, equal_nan=True)
     if mismatch.any():
         diff = torch.where(mismatch, (g - e).abs().nan_to_num(math.inf), torch.zeros_like(g))
         i = _index(int(diff.flatten().argmax()), g.shape)
-        where = f" (input there: {input.detach().double().cpu()[i].item():g})" if isinstance(input, torch.Tensor) and input.shape == g.shape else ""
-        fail(f"{call}: {int(mismatch.sum())} of {g.numel()} values are wrong; the largest difference is "
-             f"{diff[i].item():.3g} at index {i}{where}: got {g[i].item():.6g}, expected {e[i].item():.6g} "
-             f"(tolerance atol={atol:g}, rtol={rtol:g}).")
+        fail(_("{call}: {count} of {total} values are wrong; the largest difference is {difference:.3g} at index "
+               "{index}{where}: got {got:.6g}, expected {expected:.6g} (tolerance atol={atol:g}, rtol={rtol:g}).",
+               call=call, count=int(mismatch.sum()), total=g.numel(), difference=diff[i].item(), index=i,
+               where=_input_there(input, g, i), got=g[i].item(), expected=e[i].item(), atol=atol, rtol=rtol))
 
 
-def assert_unchanged(before: torch.Tensor, after: torch.Tensor, *, call: str, what: str = "its input"):
+def _input_there(input, g: torch.Tensor, i: tuple) -> str:
+    """" (input there: x)", when the input lines up with the result element for element."""
+    if isinstance(input, torch.Tensor) and input.shape == g.shape:
+        return _(" (input there: {value:g})", value=input.detach().double().cpu()[i].item())
+    return ""
+
+
+def assert_unchanged(before: torch.Tensor, after: torch.Tensor, *, call: str, what: str = ""):
     if not torch.equal(before.cpu(), after.cpu()):
         n = int((before.cpu() != after.cpu()).sum())
-        fail(f"{call} modified {what} ({n} of {before.numel()} values changed): compute a new tensor "
-             "instead of writing into the input (avoid in-place ops such as x -= ..., x.exp_()).")
+        fail(_("{call} modified {what} ({count} of {total} values changed): compute a new tensor instead of writing "
+               "into the input (avoid in-place ops such as x -= ..., x.exp_()).", call=call,
+               what=what or _("its input"), count=n, total=before.numel()))
 
 
 def assert_raises(outcome: Outcome, exc_type: type[BaseException], *, call: str, mentions=(), why: str = ""):
     """The call must have raised `exc_type` (or a subclass) with a message naming `mentions`."""
-    reason = f" ({why})" if why else ""
+    reason = _(" ({why})", why=why) if why else ""
     if not outcome.raised:
-        fail(f"{call} returned {show(outcome.value)}; it should raise {exc_type.__name__}{reason}.")
+        fail(_("{call} returned {value}; it should raise {error}{reason}.", call=call, value=show(outcome.value),
+               error=exc_type.__name__, reason=reason))
     if not outcome.raised_a(exc_type):
-        fail(f"{call} raised {outcome.error_type}: {outcome.message!r}; it should raise {exc_type.__name__}{reason}.")
+        fail(_("{call} raised {raised}: {message!r}; it should raise {error}{reason}.", call=call,
+               raised=outcome.error_type, message=outcome.message, error=exc_type.__name__, reason=reason))
     missing = [m for m in mentions if str(m).lower() not in outcome.message.lower()]
     if missing:
-        fail(f"{call} raised {exc_type.__name__}, but its message {outcome.message!r} does not mention "
-             f"{', '.join(repr(str(m)) for m in missing)}: name the argument and the value received, "
-             "so the caller knows what to fix.")
+        fail(_("{call} raised {error}, but its message {message!r} does not mention {missing}: name the argument "
+               "and the value received, so the caller knows what to fix.", call=call, error=exc_type.__name__,
+               message=outcome.message, missing=", ".join(repr(str(m)) for m in missing)))
 
 
 # -- distributions -------------------------------------------------------------------
@@ -200,24 +219,29 @@ def assert_normal(sample: torch.Tensor, *, mean: float, std: float, call: str, s
     ks_tol = ks_tol if ks_tol is not None else _ks_tolerance(min(n, KS_MAX_SAMPLES))
     got_mean, got_std = s.mean().item(), s.std().item()
     if abs(got_std - std) > std_tol * std:
-        _fail_scale(call, "standard deviation", got_std, std, suspects, match=std_tol)
+        _fail_scale(call, _("standard deviation"), got_std, std, suspects, match=std_tol)
     if abs(got_mean - mean) > std_tol * std + 1e-12:
-        fail(f"{call}: the values have mean {got_mean:.4g}, expected {mean:.4g} (std {std:.4g}).")
+        fail(_("{call}: the values have mean {got:.4g}, expected {expected:.4g} (std {std:.4g}).", call=call,
+               got=got_mean, expected=mean, std=std))
     z = s.sub_(got_mean).div_(got_std)  # s is a private copy: standardise it in place
     beyond = (z.abs() > TAIL_EDGE).double().mean().item()
     if abs(beyond - NORMAL_BEYOND_EDGE) > 6 * math.sqrt(NORMAL_BEYOND_EDGE * (1 - NORMAL_BEYOND_EDGE) / n):
-        looks = " It looks uniform (a uniform has none there): draw from a normal distribution." if beyond < 0.01 else ""
-        fail(f"{call}: the values do not look normally distributed: {100 * beyond:.2f}% of them lie more than "
-             f"2 standard deviations from the mean, where a normal sample has 4.55%.{looks}")
+        looks = _(" It looks uniform (a uniform has none there): draw from a normal distribution.") \
+            if beyond < 0.01 else ""
+        fail(_("{call}: the values do not look normally distributed: {percent:.2f}% of them lie more than 2 standard "
+               "deviations from the mean, where a normal sample has 4.55%.{looks}", call=call, percent=100 * beyond,
+               looks=looks))
     kurtosis = z.square_().square_().mean().item()  # the mean 4th power
     if abs(kurtosis - 3) > max(0.3, 8 * math.sqrt(24 / n)):
-        looks = " It looks uniform (kurtosis 1.8): draw from a normal distribution." if kurtosis < 2.2 else ""
-        fail(f"{call}: the values do not look normally distributed: their kurtosis (mean fourth power of the "
-             f"standardised values) is {kurtosis:.3f}, and a normal sample's is 3.{looks}")
+        looks = _(" It looks uniform (kurtosis 1.8): draw from a normal distribution.") if kurtosis < 2.2 else ""
+        fail(_("{call}: the values do not look normally distributed: their kurtosis (mean fourth power of the "
+               "standardised values) is {kurtosis:.3f}, and a normal sample's is 3.{looks}", call=call,
+               kurtosis=kurtosis, looks=looks))
     ks = ks_distance(sample, lambda x: _normal_cdf((x - mean) / std))
     if ks > ks_tol:
-        fail(f"{call}: the values do not look normally distributed (Kolmogorov-Smirnov distance {ks:.3f} "
-             f"from N({mean:.4g}, {std:.4g}^2), allowed {ks_tol}). Did you draw from a uniform distribution?")
+        fail(_("{call}: the values do not look normally distributed (Kolmogorov-Smirnov distance {ks:.3f} from "
+               "N({mean:.4g}, {std:.4g}^2), allowed {allowed}). Did you draw from a uniform distribution?", call=call,
+               ks=ks, mean=mean, std=std, allowed=ks_tol))
 
 
 def assert_uniform(sample: torch.Tensor, *, low: float, high: float, call: str, suspects=(), ks_tol=None):
@@ -234,12 +258,14 @@ def assert_uniform(sample: torch.Tensor, *, low: float, high: float, call: str, 
         scale = max(abs(got_low), abs(got_high))
         expected = max(abs(low), abs(high))
         if low == -high and abs(got_low + got_high) < 0.02 * width:
-            _fail_scale(call, "bound", scale, expected, suspects)
-        fail(f"{call}: the values range over [{got_low:.4g}, {got_high:.4g}], expected [{low:.4g}, {high:.4g}).")
+            _fail_scale(call, _("bound"), scale, expected, suspects)
+        fail(_("{call}: the values range over [{got_low:.4g}, {got_high:.4g}], expected [{low:.4g}, {high:.4g}).",
+               call=call, got_low=got_low, got_high=got_high, low=low, high=high))
     ks = ks_distance(s, lambda x: ((x - low) / width).clamp(0, 1))
     if ks > ks_tol:
-        fail(f"{call}: the values do not look uniformly distributed over [{low:.4g}, {high:.4g}) "
-             f"(Kolmogorov-Smirnov distance {ks:.3f}, allowed {ks_tol}). Did you draw from a normal distribution?")
+        fail(_("{call}: the values do not look uniformly distributed over [{low:.4g}, {high:.4g}) "
+               "(Kolmogorov-Smirnov distance {ks:.3f}, allowed {allowed}). Did you draw from a normal distribution?",
+               call=call, low=low, high=high, ks=ks, allowed=ks_tol))
 
 
 def _fail_scale(call, what, got, expected, suspects, match=0.01):
@@ -247,7 +273,8 @@ def _fail_scale(call, what, got, expected, suspects, match=0.01):
     ratio = got / expected if expected else math.inf
     for suspect in suspects:
         if isinstance(suspect.value, (int, float)) and abs(got - suspect.value) <= match * abs(suspect.value):
-            fail(f"{call}: the {what} is {got:.4g} (expected {expected:.4g}), which is what {suspect.label} "
-                 f"gives: {suspect.advice}")
-    fail(f"{call}: the {what} is {got:.4g}, expected {expected:.4g} ({ratio:.3f} times the target). "
-         "Check the formula: the fans, the gain, and the square root.")
+            fail(_("{call}: the {what} is {got:.4g} (expected {expected:.4g}), which is what {label} gives: {advice}",
+                   call=call, what=what, got=got, expected=expected, label=suspect.label, advice=suspect.advice))
+    fail(_("{call}: the {what} is {got:.4g}, expected {expected:.4g} ({ratio:.3f} times the target). Check the "
+           "formula: the fans, the gain, and the square root.", call=call, what=what, got=got, expected=expected,
+           ratio=ratio))

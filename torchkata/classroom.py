@@ -19,6 +19,7 @@ from pathlib import Path
 from unittest import mock
 
 from .guard import FileGuard
+from .i18n import _
 from .intake import IntakeError, Skipped, Submission, UnreadableSubmission, discover, shard, stage  # noqa: F401 - the API
 from .judges import Judges
 from .paths import EXERCISE_TESTS, EXERCISES, ROOT
@@ -52,8 +53,8 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
     if refusal:
         raise Unconfined(refusal)
     if cuda_in_use():
-        raise GradingError("class grading must start in a process that has not used CUDA: its judges are forked "
-                           "from it (run `torchkata grade` as its own command)")
+        raise GradingError(_("class grading must start in a process that has not used CUDA: its judges are forked "
+                             "from it (run `torchkata grade` as its own command)"))
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     # Every change to the environment is undone when grading ends (CUDA has read its part by then).
@@ -81,8 +82,8 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
                             *(f"--exercise={e}" for e in exercises), "--capture=no", *LEAN_OPTIONS],
                            plugins=[judges])
         if judges.problem or code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-            raise GradingError(f"the grader could not run its own test suite (pytest exit code {code}): "
-                               f"{judges.problem or 'see the messages above'}")
+            raise GradingError(_("the grader could not run its own test suite (pytest exit code {code}): {problem}",
+                                 code=code, problem=judges.problem or _("see the messages above")))
         return [judges.results[s.student] for s in submissions]
 
 

@@ -1,4 +1,4 @@
-"""The command line: `torchkata [status|check|hint|watch|reset|solution|plot|grade]`.
+"""The command line: `torchkata [status|check|explain|hint|watch|reset|solution|plot|grade]`.
 
 It parses and dispatches, nothing more: the learner's checkout and its grading rules are
 kata.py, what the learner sees is views.py, the watch loop is watching.py, and class
@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from . import digests
-from .i18n import language, use
+from .i18n import _, language, use
 from .intake import IntakeError, looks_like_exercises
 from .kata import Kata, UnknownExercise
 from .manifest import load
@@ -24,6 +24,21 @@ from .processes import GradingError, Unconfined
 from .progress import Progress
 from .verdicts import EXIT_GRADING_ERROR, EXIT_USAGE
 from .views import View
+
+
+def positive(kind):
+    """An argparse type: a number of `kind` above zero ("--timeout 0" would blame every
+    learner's code for the grader's own limit; `grade` checks its own limits, grading_cli.py)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value > 0:
+            raise argparse.ArgumentTypeError(_("must be a positive number, got {value!r}", value=text))
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its own messages
+    return parse
 
 
 def _shared_options(defaults: bool) -> argparse.ArgumentParser:
@@ -39,7 +54,7 @@ def _shared_options(defaults: bool) -> argparse.ArgumentParser:
     common.add_argument("--lang", choices=("en", "zh"), default=default(None),
                         help="language of everything torchkata says: en or zh (default: TORCHKATA_LANG, "
                         "else the last --lang given here, else the locale)")
-    common.add_argument("--timeout", type=float, default=default(60.0),
+    common.add_argument("--timeout", type=positive(float), default=default(60.0),
                         help="seconds a grading run may take (default: 60)")
     return common
 
@@ -54,6 +69,9 @@ def parser() -> argparse.ArgumentParser:
     device.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="where your code runs while graded (default: cpu; cuda needs an NVIDIA GPU)")
     commands.add_parser("check", parents=[common, device], help="grade one exercise (default: the next unfinished)") \
+        .add_argument("exercise", nargs="?")
+    commands.add_parser("explain", parents=[common],
+                        help="what an exercise teaches: its lesson (default: the next unfinished)") \
         .add_argument("exercise", nargs="?")
     commands.add_parser("hint", parents=[common], help="the next hint for an exercise (default: the next unfinished)") \
         .add_argument("exercise", nargs="?")
@@ -106,8 +124,11 @@ def cuda_refusal(device: str) -> str | None:
 
     if torch.cuda.is_available():
         return None
-    build = "was built without CUDA" if torch.version.cuda is None else f"(CUDA {torch.version.cuda}) finds no usable GPU"
-    return f"--device cuda: CUDA is not available here: torch {torch.__version__} {build}. Use --device cpu."
+    if torch.version.cuda is None:
+        return _("--device cuda: CUDA is not available here: torch {version} was built without CUDA. Use --device cpu.",
+                 version=torch.__version__)
+    return _("--device cuda: CUDA is not available here: torch {version} (CUDA {cuda}) finds no usable GPU. Use "
+             "--device cpu.", version=torch.__version__, cuda=torch.version.cuda)
 
 
 def use_language(args) -> str:
@@ -159,11 +180,11 @@ def main(argv=None) -> int:
 def kata_folder_problem(folder: Path) -> str | None:
     """Why `folder` is not a folder of exercises to work in, or None."""
     if not folder.exists():
-        return "no such folder"
+        return _("no such folder")
     if not folder.is_dir():
-        return "not a folder"
+        return _("not a folder")
     if not looks_like_exercises(folder):
-        return f"not a kata folder: none of {', '.join(f'{m}.py' for m in load().modules)} is in it"
+        return _("not a kata folder: none of {files} is in it", files=", ".join(f"{m}.py" for m in load().modules))
     return None
 
 
@@ -174,7 +195,7 @@ def _guarded(command) -> int:
     try:
         return command()
     except GradingError as error:
-        print(f"torchkata: grading error: {error}", file=sys.stderr)
+        print(_("torchkata: grading error: {error}", error=error), file=sys.stderr)
         return EXIT_GRADING_ERROR
     except UnknownExercise as error:
         print(f"torchkata: {error}", file=sys.stderr)
@@ -210,6 +231,8 @@ def run_command(kata: Kata, view: View, command: str, args) -> int:
         return view.verdict(exercise, kata.grade([exercise], busy=view.busy)[exercise.id], kata.where(exercise))
     if command == "hint":
         return view.hint(kata.next_hint(exercise))
+    if command == "explain":
+        return view.explain(exercise, kata.lesson(exercise))
     if command == "solution":
         return view.solution(exercise, kata.solution(exercise, busy=view.busy))
     return view.reset(exercise, kata.reset(exercise))

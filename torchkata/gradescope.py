@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path
 
 from . import classroom, reports
+from .i18n import _
 from .paths import ROOT
 from .processes import GradingError
 from .reports import gradescope_results
@@ -55,14 +56,14 @@ def write_bundle(out: Path, root: Path = ROOT) -> Path:
     and `out/autograder.zip` to upload to Gradescope; returns the zip's path."""
     out, root = Path(out), Path(root)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{out} is a file; give a folder for the autograder bundle")
+        raise ValueError(_("{out} is a file; give a folder for the autograder bundle", out=out))
     where = out.resolve()
     if where == root.resolve() or root.resolve().is_relative_to(where) or \
             any(where.is_relative_to((root / name).resolve()) for name in CARRIED):
-        raise ValueError(f"{out} overlaps the project it would copy ({root}); give a folder of its own, "
-                         "e.g. autograder/")
+        raise ValueError(_("{out} overlaps the project it would copy ({root}); give a folder of its own, "
+                           "e.g. autograder/", out=out, root=root))
     if (out / "torchkata").exists() and not (out / "run_autograder").is_file():
-        raise ValueError(f"{out} holds a torchkata/ that is not an earlier bundle; give an empty folder")
+        raise ValueError(_("{out} holds a torchkata/ that is not an earlier bundle; give an empty folder", out=out))
     out.mkdir(parents=True, exist_ok=True)
     for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
         (out / name).write_text(text, encoding="utf-8")
@@ -99,15 +100,15 @@ def run(autograder: Path) -> int:
         try:
             graded = classroom.grade_class([classroom.Submission("submission", submission)], Path(scratch) / "out")
         except GradingError as error:
-            print(f"torchkata: grading error: {error}", file=sys.stderr)
+            print(_("torchkata: grading error: {error}", error=error), file=sys.stderr)
             return 3
     data = reports.to_json(graded)
     entry = data["students"]["submission"]
     if graded[0].needs_regrading:
         failed = [f"{i}: {e['messages'][0].splitlines()[0] if e['messages'] else ''}"
                   for i, e in entry["exercises"].items() if e["verdict"] == "grading error"]
-        print("torchkata: grading error: these exercises could not be graded, so no grade was written; "
-              "regrade this submission:\n" + "\n".join(failed), file=sys.stderr)
+        print(_("torchkata: grading error: these exercises could not be graded, so no grade was written; "
+                "regrade this submission:\n{failed}", failed="\n".join(failed)), file=sys.stderr)
         return 3
     results_file.write_text(json.dumps(gradescope_results(data, entry, time.perf_counter() - start), indent=2)
                             + "\n", encoding="utf-8")

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import classroom, reports, sample_class
+from .i18n import _
 from .manifest import load
 from .verdicts import EXIT_GRADING_ERROR, Verdict
 
@@ -34,31 +35,33 @@ def merge_command(argv: list[str], console: Console) -> int:
 def grade_command(args, console: Console) -> int:
     _refuse_file_as_folder(args.out)
     if args.jobs is not None and args.jobs < 1:
-        raise classroom.IntakeError(f"--jobs must be at least 1, got {args.jobs}")
+        raise classroom.IntakeError(_("--jobs must be at least 1, got {jobs}", jobs=args.jobs))
     if not 0 < args.call_timeout < float("inf"):  # also refuses nan
-        raise classroom.IntakeError(f"--call-timeout must be a number of seconds above 0, got {args.call_timeout}")
+        raise classroom.IntakeError(_("--call-timeout must be a number of seconds above 0, got {seconds}",
+                                      seconds=args.call_timeout))
     known = [e.id for e in load()]
     unknown = [e for e in args.only if e not in known]
     if unknown:
-        raise classroom.IntakeError(f"--only {unknown[0]}: no such exercise; known: {', '.join(known)}")
+        raise classroom.IntakeError(_("--only {exercise}: no such exercise; known: {known}", exercise=unknown[0],
+                                      known=", ".join(known)))
     with tempfile.TemporaryDirectory(prefix="torchkata-sample-") as sample:
         paths = args.paths
         if not paths:
             paths = [sample_class.build(Path(sample) / "sample-class")]
-            console.print("No submissions given: grading the sample class (a perfect student, one with typical "
-                          "mistakes, one who never started, one hostile).")
+            console.print(_("No submissions given: grading the sample class (a perfect student, one with typical "
+                            "mistakes, one who never started, one hostile)."))
         skipped: list[classroom.Skipped] = []
         everyone = classroom.discover(paths, skipped)
         for entry in skipped:
-            console.print(f"not taken in: {entry.path} ({entry.why})", style="yellow")
+            console.print(_("not taken in: {path} ({why})", path=entry.path, why=entry.why), style="yellow")
         if not everyone:
-            raise classroom.IntakeError(f"no submission found in {', '.join(map(str, paths))}")
+            raise classroom.IntakeError(_("no submission found in {paths}", paths=", ".join(map(str, paths))))
         submissions = classroom.shard(everyone, args.shard)
         if not submissions:  # a shard of a small class may be empty: its (empty) reports still merge
-            console.print(f"shard {args.shard} of {len(everyone)} students is empty.")
+            console.print(_("shard {shard} of {n} students is empty.", shard=args.shard, n=len(everyone)))
             return _finish([], args.out, console, None, args.shard)
         start = time.perf_counter()
-        with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        with Progress(TextColumn(_("grading")), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=console, auto_refresh=False) as bar:
             task = bar.add_task("", total=len(submissions))
 
@@ -75,28 +78,35 @@ def grade_command(args, console: Console) -> int:
 
 def _refuse_file_as_folder(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise classroom.IntakeError(f"--out must be a folder for the reports; {out} is a file")
+        raise classroom.IntakeError(_("--out must be a folder for the reports; {out} is a file", out=out))
 
 
 def _finish(results, out: Path, console: Console, seconds: float | None, shard: str | None = None) -> int:
-    written = reports.write_all(results, out, shard)
-    table = Table("student", "score", "flags")
+    notes: list[str] = []
+    written = reports.write_all(results, out, shard, notes)
+    table = Table(_("student"), _("score"), _("flags"))
     for result in results:
-        table.add_row(result.student, str(result.score), ", ".join(result.flags))
+        table.add_row(result.student, str(result.score), reports.flags_text(result.flags))
     console.print(table)
     if seconds is not None:
-        students = f"{len(results)} student{'' if len(results) == 1 else 's'}"
-        console.print(f"{students} in {seconds:.1f} s ({seconds / max(1, len(results)):.2f} s per student)")
-    console.print(f"Reports in {out}/: grades.csv, grades.json, report.md, pass_rate.png, scores.png, "
-                  f"feedback/<student>.md, gradescope/<student>/results.json ({len(written)} files)")
+        each = seconds / max(1, len(results))
+        console.print(_("{n} student in {seconds:.1f} s ({each:.2f} s per student)", n=len(results), seconds=seconds,
+                        each=each) if len(results) == 1 else
+                      _("{n} students in {seconds:.1f} s ({each:.2f} s per student)", n=len(results), seconds=seconds,
+                        each=each))
+    console.print(_("Reports in {out}/: grades.csv, grades.json, report.md, pass_rate.png, scores.png, "
+                    "feedback/<student>.md, gradescope/<student>/results.json ({n} files)", out=out, n=len(written)))
+    for note in notes:
+        console.print(note, style="yellow")
     unloaded = [r.student for r in results if any(e.verdict == Verdict.NOT_LOADED for e in r.exercises.values())]
     if unloaded:
-        console.print(f"Action needed: the work of {len(unloaded)} student(s) could not be loaded, in part or whole "
-                      f"(report.md says why; they scored 0 there without being wrong): {', '.join(unloaded)}",
-                      style="bold yellow")
+        console.print(_("Action needed: the work of {n} student(s) could not be loaded, in part or whole "
+                        "(report.md says why; they scored 0 there without being wrong): {students}", n=len(unloaded),
+                        students=reports.listed(unloaded)), style="bold yellow")
     regrade = [r.student for r in results if r.needs_regrading]
     if regrade:
-        console.print(f"grading error: {len(regrade)} student(s) could not be graded fully and must be regraded "
-                      f"(report.md says why): {', '.join(regrade)}", style="bold red")
+        console.print(_("grading error: {n} student(s) could not be graded fully and must be regraded "
+                        "(report.md says why): {students}", n=len(regrade), students=reports.listed(regrade)),
+                      style="bold red")
         return EXIT_GRADING_ERROR
     return 0

@@ -20,7 +20,9 @@ TORCHKATA_LANG, so the graders it starts speak the same language.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -73,10 +75,19 @@ def translations(lang: str) -> dict[str, str]:
     return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
 
 
+# Chinese puts no space between characters; a translation may keep one around a placeholder
+# (readable beside code), which a Chinese value filled in there must not keep.
+_SPACE_IN_CHINESE = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]) (?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])")
+
+
 def _(message: str, /, lang: str | None = None, **fields) -> str:
     """`message` in the current language (or `lang`), its {placeholders} filled from `fields`."""
-    text = translations(lang or current()).get(message, message)
-    return text.format(**fields) if fields else text
+    lang = lang or current()
+    text = translations(lang).get(message, message)
+    if not fields:
+        return text
+    text = text.format(**fields)
+    return _SPACE_IN_CHINESE.sub("", text) if lang == "zh" else text
 
 
 WORDS = {
@@ -102,6 +113,8 @@ WORDS = {
     "not_attempted": N_("{id} is not attempted yet: open {path}:{line} and replace the `raise NotImplementedError`."),
     "timed_out": N_("your code did not finish in {seconds:g} s (an infinite loop, or a sleep?)"),
     "hint": N_("Hint {n} of {total} for {id}:"),
+    "lesson": N_("What {id} teaches:"),
+    "lesson_next": N_("torchkata check {id} grades yours; torchkata hint {id} gives a hint."),
     "last_hint": N_("(that was the last hint)"),
     "solution_locked": N_("{id} is not done yet: the reference solution unlocks once your version passes (torchkata check {id})."),
     "solution": N_("The reference solution of {id} (solutions/{module}.py), to compare with yours:"),
@@ -128,3 +141,45 @@ def words(lang: str) -> dict:
     known = translations(lang)
     return {key: ({k: known.get(v, v) for k, v in value.items()} if isinstance(value, dict) else known.get(value, value))
             for key, value in WORDS.items()}
+
+
+# Fonts that draw Chinese, most common first (Linux, then macOS and Windows).
+CHINESE_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+                 "Droid Sans Fallback", "PingFang SC", "Hiragino Sans GB", "Heiti SC", "Microsoft YaHei", "SimHei",
+                 "Arial Unicode MS")
+
+
+@contextlib.contextmanager
+def figure_language():
+    """Inside: matplotlib draws the current language. For Chinese, an installed font that has
+    its characters goes first; where there is none, the figures inside are labelled in English
+    (boxes are worse than English). Yields the reason to tell the user, or None."""
+    if current() != "zh":
+        yield None
+        return
+    from matplotlib import font_manager, rcParams
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    found = [name for name in CHINESE_FONTS if name in installed]
+    if found:
+        with matplotlib_settings(rcParams, {"font.sans-serif": [*found, *rcParams["font.sans-serif"]],
+                                            "axes.unicode_minus": False}):  # CJK fonts lack the minus sign
+            yield None
+        return
+    reason = _("No font here draws Chinese, so the figures are labelled in English (install one, e.g. Noto Sans CJK "
+               "SC: fonts-noto-cjk on Debian and Ubuntu).")
+    use("en")
+    try:
+        yield reason
+    finally:
+        use("zh")
+
+
+@contextlib.contextmanager
+def matplotlib_settings(rc, settings: dict):
+    previous = {key: rc[key] for key in settings}
+    rc.update(settings)
+    try:
+        yield
+    finally:
+        rc.update(previous)

@@ -20,6 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .i18n import _
 from .manifest import load
 
 
@@ -99,10 +100,11 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
     appended to `skipped`, with the reason."""
     skipped = [] if skipped is None else skipped
     found: dict[str, Submission] = {}
+    twice: dict[str, list[str]] = {}  # a student with more than one submission -> what each is
     for path in map(Path, paths):
         if path.is_file():
             if not archive_suffix(path):
-                raise IntakeError(f"{path} is neither a folder nor an archive (.zip, .tar.gz, .tgz)")
+                raise IntakeError(_("{path} is neither a folder nor an archive (.zip, .tar.gz, .tgz)", path=path))
             candidates = [path]
         elif path.is_dir() and _one_submission(path):
             candidates = [path]
@@ -111,29 +113,33 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
             loose: dict[str, list[Path]] = {}
             for entry in sorted(path.iterdir()):
                 if ignored(PurePosixPath(entry.name)):
-                    skipped.append(Skipped(entry, "a hidden or system entry"))
+                    skipped.append(Skipped(entry, _("a hidden or system entry")))
                 elif entry.is_dir() or archive_suffix(entry):
                     candidates.append(entry)
                 elif CANVAS.match(entry.name) and entry.name.endswith(".py"):
                     loose.setdefault(student_id(entry), []).append(entry)
                 else:
-                    skipped.append(Skipped(entry, "neither a folder nor an archive (.zip, .tar.gz, .tgz)"))
+                    skipped.append(Skipped(entry, _("neither a folder nor an archive (.zip, .tar.gz, .tgz)")))
             for student, files in loose.items():
                 if student in found:
-                    found[student].problem = f"two submissions for this student: {found[student].source.name} and " \
-                                             f"loose files such as {files[0].name}; keep one and resubmit"
+                    twice.setdefault(student, [found[student].source.name]).append(
+                        _("loose files such as {file}", file=files[0].name))
                     continue
                 found[student] = Submission(student, path, files=tuple(sorted(files, key=_resubmission_order)))
         else:
-            raise IntakeError(f"{path}: no such file or folder")
+            raise IntakeError(_("{path}: no such file or folder", path=path))
         for candidate in candidates:
             student = student_id(candidate)
             if student in found:  # that student's problem: which one counts is theirs to say
-                first = found[student]
-                first.problem = (first.problem or f"two submissions for this student: {first.source.name}") + \
-                    f" and {candidate.name}; keep one and resubmit"
+                twice.setdefault(student, [found[student].source.name]).append(candidate.name)
                 continue
             found[student] = Submission(student, candidate)
+    for student, names in twice.items():
+        found[student].problem = \
+            _("two submissions for this student: {first} and {second}; keep one and resubmit", first=names[0],
+              second=names[1]) if len(names) == 2 else \
+            _("{n} submissions for this student: {submissions}; keep one and resubmit", n=len(names),
+              submissions=_(", ").join(names))
     return [found[s] for s in sorted(found, key=sort_key)]
 
 
@@ -157,7 +163,7 @@ def shard(submissions: list[Submission], spec: str | None) -> list[Submission]:
         k, n = (int(x) for x in spec.split("/"))
         assert 1 <= k <= n
     except (ValueError, AssertionError):
-        raise IntakeError(f"--shard must be K/N with 1 <= K <= N, got {spec!r}") from None
+        raise IntakeError(_("--shard must be K/N with 1 <= K <= N, got {spec!r}", spec=spec)) from None
     ordered = sorted(submissions, key=lambda s: sort_key(s.student))
     return [s for i, s in enumerate(ordered) if i % n == k - 1]
 
@@ -192,13 +198,15 @@ def stage(submission: Submission, staging: Path) -> Path:
                 _unpack(archive, nested / archive.name)
             base, modules = nested, _modules(nested)
         if not modules:
-            names = ", ".join(f"{m}.py" for m in load().modules)
-            raise UnreadableSubmission(f"no module of the course in it (looked for {names} at any depth)")
+            names = _(", ").join(f"{m}.py" for m in load().modules)
+            raise UnreadableSubmission(_("no module of the course in it (looked for {files} at any depth)", files=names))
         twice = sorted((m, places) for m, places in modules.items() if len(places) > 1)
         if twice:
             module, places = twice[0]
-            raise UnreadableSubmission(f"two files for module {module}: {' and '.join(map(str, places))}; "
-                                       "keep one and resubmit")
+            raise UnreadableSubmission(_("two files for module {module}: {first} and {second}; keep one and resubmit",
+                                         module=module, first=places[0], second=places[1]) if len(places) == 2 else
+                                       _("{n} files for module {module}: {files}; keep one and resubmit", n=len(places),
+                                         module=module, files=_(", ").join(map(str, places))))
         folders = [places[0].parent for places in modules.values()]
         home = max(sorted(set(folders)), key=folders.count)
         target.mkdir()
@@ -233,7 +241,7 @@ def _unpack(archive: Path, into: Path) -> None:
     """The .py files (and archives) of a zip or tar, under `into`; nothing outside it."""
     into.mkdir(parents=True, exist_ok=True)
     if archive.stat().st_size == 0:
-        raise UnreadableSubmission(f"{archive.name} is empty (0 bytes): the upload did not complete")
+        raise UnreadableSubmission(_("{archive} is empty (0 bytes): the upload did not complete", archive=archive.name))
     try:
         if archive_suffix(archive) == ".zip":
             with zipfile.ZipFile(archive) as zipped:
@@ -252,5 +260,5 @@ def _unpack(archive: Path, into: Path) -> None:
                     (into / name).parent.mkdir(parents=True, exist_ok=True)
                     (into / name).write_bytes(tarred.extractfile(member).read())
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
-        raise UnreadableSubmission(f"{archive.name} could not be read as an archive: {error or type(error).__name__}") \
-            from None
+        raise UnreadableSubmission(_("{archive} could not be read as an archive: {error}", archive=archive.name,
+                                     error=error or type(error).__name__)) from None

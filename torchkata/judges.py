@@ -21,9 +21,11 @@ import pytest
 
 from . import processes
 from .guard import FileGuard
+from .i18n import _
 from .intake import Submission, UnreadableSubmission, stage
 from .manifest import load
 from .plugin import FILE_GUARD, set_implementation, verdict_collector
+from .sandbox import ended
 from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, ExerciseResult, Flag, StudentResult, Verdict, write_grading_error
 
 JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
@@ -83,13 +85,13 @@ class Judges:
             pid, ending = processes.wait_any(deadlines)
             del deadlines[pid]
             submission, verdicts = running.pop(pid)
-            how = f"did not finish in {JUDGE_SECONDS} s" if ending is None else ending.text()
+            how = _("did not finish in {seconds} s", seconds=JUDGE_SECONDS) if ending is None else ended(ending)
             result = read_result(submission, verdicts, self.exercises, judge_ending=how)
             changed = self.guard.restore() if self.guard else []
             if changed:
                 result.extra_flags.append(str(Flag.CHANGED_GRADER_FILES))
-                result.sandbox_weaknesses.append(f"unconfined, its code changed the grader's files ({', '.join(changed)});"
-                                                 " they were put back before the next student")
+                result.sandbox_weaknesses.append(_("unconfined, its code changed the grader's files ({files}); they "
+                                                   "were put back before the next student", files=", ".join(changed)))
             self._done(submission, result)
         return True
 
@@ -122,7 +124,7 @@ def _judge(session, folder: Path, verdicts: Path, device: str) -> int:
 
 
 def read_result(submission: Submission, verdicts_file: Path, only: tuple[str, ...],
-                judge_ending: str = "ended") -> StudentResult:
+                judge_ending: str = "") -> StudentResult:
     """A student's result from the verdicts file its judge wrote. A judge is the grader's
     own process (student code runs in its sandbox): when it wrote no verdicts, or could not
     grade, every exercise it did not settle is a grading error, never wrong."""
@@ -130,13 +132,15 @@ def read_result(submission: Submission, verdicts_file: Path, only: tuple[str, ..
     try:
         verdicts = json.loads(verdicts_file.read_text())
     except (OSError, ValueError):
-        verdicts = {GRADING_ERROR_KEY: f"the judge grading this student {judge_ending} without writing its verdicts"}
+        verdicts = {GRADING_ERROR_KEY: _("the judge grading this student {ending} without writing its verdicts",
+                                         ending=judge_ending or _("ended"))}
     result.sandbox_weaknesses = verdicts.pop(SANDBOX_KEY, [])
-    why = verdicts.pop(GRADING_ERROR_KEY, "this exercise was not graded")
+    why = verdicts.pop(GRADING_ERROR_KEY) if GRADING_ERROR_KEY in verdicts else _("this exercise was not graded")
     for exercise in load():
         if only and exercise.id not in only:
             continue
-        state = verdicts.get(exercise.id, {"verdict": Verdict.GRADING_ERROR, "messages": [f"grading error: {why}"]})
+        state = verdicts.get(exercise.id, {"verdict": Verdict.GRADING_ERROR,
+                                           "messages": [_("grading error: {why}", why=why)]})
         verdict = Verdict(state["verdict"])
         result.exercises[exercise.id] = ExerciseResult(verdict, exercise.points if verdict == Verdict.DONE else 0,
                                                        state["messages"], [Flag(f) for f in state.get("flags", [])])
@@ -149,5 +153,6 @@ def unreadable_result(submission: Submission, error: Exception, only: tuple[str,
     for exercise in load():
         if only and exercise.id not in only:
             continue
-        result.exercises[exercise.id] = ExerciseResult(Verdict.NOT_LOADED, 0, [f"the submission could not be read: {error}"])
+        result.exercises[exercise.id] = ExerciseResult(Verdict.NOT_LOADED, 0,
+                                                       [_("the submission could not be read: {error}", error=error)])
     return result

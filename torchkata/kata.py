@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import difflib
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import session, source
-from .i18n import words
+from .i18n import _, words
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, Exercise, load
 from .paths import PACKAGE, SOLUTIONS
 from .progress import Progress
@@ -65,8 +66,13 @@ class Kata:
         return self.progress.verdict(exercise.id, source.exercise_hash(self.exercises, exercise), self.lang)
 
     def changed(self) -> list[Exercise]:
-        """The exercises whose code changed since their verdict (in course order)."""
-        return [e for e in self.curriculum if self.known_state(e) is None]
+        """The exercises whose code changed since their verdict (in course order); a verdict
+        whose messages are in the other language is stale for showing, not changed code."""
+        def unchanged(exercise):
+            text = self._text(exercise.module)
+            return (text is not None and source.is_stub(text, exercise.name)) or self.progress.verdict(
+                exercise.id, source.exercise_hash(self.exercises, exercise)) is not None
+        return [e for e in self.curriculum if not unchanged(e)]
 
     def next_exercise(self) -> Exercise | None:
         """The first exercise in course order not known to be done."""
@@ -82,7 +88,15 @@ class Kata:
             return self.next_exercise()
         matches = [e for e in self.curriculum if exercise_id in (e.id, e.name)]
         if len(matches) != 1:
-            raise UnknownExercise(f"no exercise {exercise_id!r}; known: {', '.join(e.id for e in self.curriculum)}")
+            names = [e.id for e in self.curriculum] + [e.name for e in self.curriculum]
+            same_name = [e.id for e in self.curriculum if e.name == exercise_id.rsplit(".", 1)[-1]]
+            close = same_name or [next(e.id for e in self.curriculum if n in (e.id, e.name))
+                                  for n in difflib.get_close_matches(exercise_id, names, n=1, cutoff=0.75)]
+            if close:
+                raise UnknownExercise(_("no exercise {name!r}; did you mean {close}?", name=exercise_id,
+                                        close=close[0]))
+            raise UnknownExercise(_("no exercise {name!r}: `torchkata status` lists all {n}.", name=exercise_id,
+                                    n=len(self.curriculum)))
         return matches[0]
 
     def where(self, exercise: Exercise) -> tuple[str, int]:
@@ -120,7 +134,7 @@ class Kata:
                 results[exercise.id] = {"verdict": GRADING_ERROR, "messages": [run.grading_error]}
                 continue
             else:
-                state = run.verdicts.get(exercise.id, {"verdict": WRONG, "messages": ["no test ran:\n" + run.output[-2000:]]})
+                state = run.verdicts.get(exercise.id, {"verdict": WRONG, "messages": [_("no test ran:") + "\n" + run.output[-2000:]]})
             self.progress.record(exercise.id, state["verdict"], source.exercise_hash(self.exercises, exercise),
                                  state["messages"], self.lang)
             results[exercise.id] = state
@@ -150,6 +164,13 @@ class Kata:
         return self.grade([first, *(e for e in changed if e != first)], busy)
 
     # -- the other commands ----------------------------------------------------------------
+    def lesson(self, exercise: Exercise) -> str:
+        """What the exercise teaches, in the kata's language: the published stub's docstring
+        (the learner may have edited theirs), or its Chinese from the curriculum."""
+        if self.lang == "zh" and exercise.lesson_zh:
+            return exercise.lesson_zh
+        return source.docstring(original_stub_text(exercise), exercise.name) or ""
+
     def next_hint(self, exercise: Exercise) -> Hint:
         """The next hint of `exercise` (the last one again once all were shown), remembered."""
         hints = exercise.hints_in(self.lang)
@@ -184,25 +205,30 @@ class Kata:
         self.progress.save()
         return path, backup
 
-    def plot(self, kind: str, out: Path) -> tuple[list[str], str]:
+    def plot(self, kind: str, out: Path) -> tuple[list[str], str, list[str]]:
         """Draw the course's figures from the learner's functions in a child process:
-        (the PNG files written, what went wrong: empty when nothing did)."""
+        (the PNG files written, what went wrong: empty when nothing did, what else it said)."""
         command = [sys.executable, "-m", "torchkata.plots", kind, str(self.exercises), str(out)]
         seconds = self.timeout + 60
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=seconds)
         except subprocess.TimeoutExpired:
-            return [], f"timed out after {seconds:g} s"
+            return [], _("timed out after {seconds:g} s", seconds=seconds), []
         if result.returncode != 0:
-            return [], result.stdout + result.stderr
-        return [line for line in result.stdout.splitlines() if line.endswith(".png")], ""
+            return [], result.stdout + result.stderr, []
+        lines = result.stdout.splitlines()
+        return [line for line in lines if line.endswith(".png")], "", [line for line in lines if not line.endswith(".png")]
+
+
+def original_stub_text(exercise: Exercise) -> str:
+    return (PACKAGE / "stubs" / f"{exercise.module}.py").read_text(encoding="utf-8")
 
 
 def original_stub(exercise: Exercise) -> str:
     """The stub as it was published, from the copy that ships with the package
     (torchkata/stubs/): reset needs no git history, and works on a downloaded zip or after
     the stubs were committed over."""
-    text = (PACKAGE / "stubs" / f"{exercise.module}.py").read_text(encoding="utf-8")
+    text = original_stub_text(exercise)
     definition = source.definition_text(text, exercise.name)
     if definition is None or not source.is_stub(text, exercise.name):
         raise FileNotFoundError(f"the published stub of {exercise.id} is missing from torchkata/stubs/")

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from . import boundary
+from . import boundary, tripwire
+from .i18n import _
 from .manifest import Exercise, load
-from .processes import FORK_ADVICE, GradingError, is_fork_failure
+from .processes import GradingError, is_fork_failure
 from .tripwire import REFERENCE_LABEL
 from .verdicts import Flag, ReplyStatus
 
@@ -56,11 +57,12 @@ def show(value) -> str:
         if value.numel() <= 6:
             items = ", ".join(f"{v:g}" for v in value.detach().flatten().double().tolist()) if value.numel() else ""
             return f"tensor([{items}], {dtype}, shape {tuple(value.shape)}, {value.device})"
-        return f"{dtype} tensor of shape {tuple(value.shape)} on {value.device}"
+        return _("{dtype} tensor of shape {shape} on {device}", dtype=dtype, shape=tuple(value.shape),
+                 device=value.device)
     if isinstance(value, Handle):
         return f"<{value.type_name} object>"
     if isinstance(value, (list, tuple)) and len(value) > 4:
-        return f"{type(value).__name__} of {len(value)} items"
+        return _("{type} of {n} items", type=type(value).__name__, n=len(value))
     if isinstance(value, list):
         return "[" + ", ".join(show(v) for v in value) + "]"
     if isinstance(value, tuple):
@@ -88,33 +90,45 @@ class Outcome:
         return exc_type.__name__ in self.error_mro
 
 
-# Errors torch raises for common learner mistakes, and what to do about each.
+# Errors torch raises for common learner mistakes, and what to do about each. The advice is
+# translated when it is given (a function, not a table), in the language of that moment.
 IN_PLACE_ON_A_LEAF = "a leaf Variable that requires grad is being used in an in-place operation"
-IN_PLACE_ADVICE = {
-    # An exercise that must change its arguments (an initialiser, an optimiser step) does it the right way:
-    True: "In-place changes to a parameter must happen inside `with torch.no_grad():`, so autograd neither "
-          "refuses them nor records them.",
+
+
+def in_place_advice(changes_arguments: bool) -> str:
+    if changes_arguments:
+        # An exercise that must change its arguments (an initialiser, an optimiser step) does it the right way:
+        return _("In-place changes to a parameter must happen inside `with torch.no_grad():`, so autograd neither "
+                 "refuses them nor records them.")
     # One that must not has changed its input, which is the mistake itself.
-    False: "Your code wrote into its input in place (an indexed assignment such as x[x < 0] = 0, an op ending in _ "
-           "such as x.clamp_(), or x *= ...). This exercise must return a new tensor and leave its input alone; "
-           "autograd refuses the in-place write here because the input requires grad. Build the result with "
-           "out-of-place ops (torch.where, x.clamp(...)).",
-}
-KNOWN_ERRORS = [
-    ("Expected all tensors to be on the same device",
-     "A tensor you created lives on another device than the input: create it with device=x.device "
-     "(or torch.zeros_like(x) and friends)."),
-    ("torch.return_types.m",
-     "x.max(dim) and x.min(dim) return (values, indices), not a tensor: use x.amax(dim, keepdim=True), or "
-     "x.max(dim, keepdim=True).values."),
-    ("must match the size of tensor b",
-     "Two tensors of different shapes met: a reduction over a dim (sum, max, mean) drops that dim, so its result "
-     "no longer lines up with the input. Pass keepdim=True (x.sum(dim, keepdim=True)) to keep it."),
-    ("can't be cast to the desired output type",
-     "An in-place op mixes dtypes: build new tensors in the input's dtype."),
-    ("element 0 of tensors does not require grad",
-     "backward() needs a tensor that requires grad: call requires_grad_(True) on a detached copy first."),
-]
+    return _("Your code wrote into its input in place (an indexed assignment such as x[x < 0] = 0, an op ending in _ "
+             "such as x.clamp_(), or x *= ...). This exercise must return a new tensor and leave its input alone; "
+             "autograd refuses the in-place write here because the input requires grad. Build the result with "
+             "out-of-place ops (torch.where, x.clamp(...)).")
+
+
+def known_error_advice(message: str) -> str:
+    """What to do about the torch error `message`, when it is a common mistake's; else ""."""
+    for fragment, advice in (
+        ("Expected all tensors to be on the same device",
+         _("A tensor you created lives on another device than the input: create it with device=x.device "
+           "(or torch.zeros_like(x) and friends).")),
+        ("torch.return_types.m",
+         _("x.max(dim) and x.min(dim) return (values, indices), not a tensor: use x.amax(dim, keepdim=True), "
+           "or x.max(dim, keepdim=True).values.")),
+        ("must match the size of tensor b",
+         _("Two tensors of different shapes met: a reduction over a dim (sum, max, mean) drops that dim, so "
+           "its result no longer lines up with the input. Pass keepdim=True (x.sum(dim, keepdim=True)) to "
+           "keep it.")),
+        ("can't be cast to the desired output type",
+         _("An in-place op mixes dtypes: build new tensors in the input's dtype.")),
+        ("element 0 of tensors does not require grad",
+         _("backward() needs a tensor that requires grad: call requires_grad_(True) on a detached copy "
+           "first.")),
+    ):
+        if fragment in message:
+            return advice
+    return ""
 
 
 class Learner:
@@ -142,7 +156,8 @@ class Learner:
     def run(self, probe, *args, **kwargs):
         """Run `probe(scene, *args, **kwargs)`, a module-level function of a test module,
         where learner code lives; `scene.fn` is the learner's exercise."""
-        text = f"{self.exercise.name} in the scenario {probe.__name__.removeprefix('probe_').replace('_', ' ')!r}"
+        text = _("{name} in the scenario {scenario!r}", name=self.exercise.name,
+                 scenario=probe.__name__.removeprefix("probe_").replace("_", " "))
         reply = self._send("probe", None, args, kwargs, probe=f"{probe.__module__}:{probe.__qualname__}")
         outcome = self._outcome(reply, text)
         if outcome.raised:
@@ -173,24 +188,28 @@ class Learner:
             raise NotLoaded(reply["message"])
         if status == ReplyStatus.TIMEOUT:
             self.on_flag(Flag.TIMED_OUT)
-            again = " (in an earlier test of this exercise; not run again)" if reply.get("again") else ""
-            raise WrongAnswer(f"{text}: your code did not finish in {reply['seconds']:g} s{again} (an infinite loop, "
-                              "or a sleep?) and was stopped.")
+            again = _(" (in an earlier test of this exercise; not run again)") if reply.get("again") else ""
+            raise WrongAnswer(_("{call}: your code did not finish in {seconds:g} s{again} (an infinite loop, or a "
+                                "sleep?) and was stopped.", call=text, seconds=reply["seconds"], again=again))
         if status == ReplyStatus.CRASHED:
             self.on_flag(Flag.CRASHED)
-            raise WrongAnswer(f"{text}: the process running your code died: {reply['how']}.")
+            raise WrongAnswer(_("{call}: the process running your code died: {how}.", call=text, how=reply["how"]))
         if reply.get("off_limits"):
             if any(REFERENCE_LABEL in name for name in reply["off_limits"]):
                 self.on_flag(Flag.CALLED_REFERENCE)
-            names = ", ".join(reply["off_limits"])
-            raise WrongAnswer(
-                f"{text} calls {names}, which this exercise asks you to write yourself instead of "
+            raise WrongAnswer(_(
+                "{call} calls {names}, which this exercise asks you to write yourself instead of "
                 "calling the built-in. Build it from basic tensor operations (torch.exp, sum, "
-                "clamp, where, ...) as the docstring explains."
-            )
+                "clamp, where, ...) as the docstring explains.",
+                call=text, names=", ".join(tripwire.said(name) for name in reply["off_limits"])
+            ))
         if status == ReplyStatus.RAISED and is_fork_failure(reply["message"]):
-            raise GradingError(f"{text}: torch could not run in the grader's child process ({reply['message']}); "
-                               f"{FORK_ADVICE}")
+            # processes.FORK_ADVICE, in the learner's language (processes.py sits below i18n).
+            raise GradingError(_("{call}: torch could not run in the grader's child process ({error}); the grader "
+                                 "forked this process after torch had used the GPU in its parent. Grade on cpu in a "
+                                 "fresh process (torchkata grade, pytest --isolate), which hides the GPUs before "
+                                 "torch starts, or run the cuda grading from a process that has not used CUDA",
+                                 call=text, error=reply["message"]))
         if status == ReplyStatus.RAISED:
             return Outcome(error_type=reply["type"], error_mro=tuple(reply["mro"]),
                            message=reply["message"], where=reply.get("where", ""))
@@ -203,20 +222,24 @@ class Learner:
         found = re.match(r"(?P<file>[\w.]+\.py):\d+ in (?P<function>\w+)", last)
         other = found and f"{found['file'].removesuffix('.py')}.{found['function']}"
         if other and other != self.exercise.id and other in {e.id for e in load()}:
-            return (f"{self.exercise.id} is not finished: it calls {found['function']}, which is still a stub "
-                    f"({last}). Finish {other} first (torchkata check {other}), then this one.")
+            return _("{id} is not finished: it calls {function}, which is still a stub ({where}). Finish {other} "
+                     "first (torchkata check {other}), then this one.", id=self.exercise.id,
+                     function=found["function"], where=last, other=other)
         shown = f" ({last})" if last else ""
-        return (f"{self.exercise.id} is not attempted yet: its stub still raises NotImplementedError{shown}. "
-                f"Open {self.exercise.module}.py, read the docstring of {self.exercise.name}, and replace "
-                "the raise with your code.")
+        return _("{id} is not attempted yet: its stub still raises NotImplementedError{where}. Open {module}.py, "
+                 "read the docstring of {name}, and replace the raise with your code.", id=self.exercise.id,
+                 where=shown, module=self.exercise.module, name=self.exercise.name)
 
     def _fail_raised(self, text: str, outcome: Outcome):
-        where = f"\n  in your code: {outcome.where.replace(chr(10), chr(10) + '  ')}" if outcome.where else ""
+        where = "\n  " + _("in your code: {trace}", trace=outcome.where.replace(chr(10), chr(10) + "  ")) \
+            if outcome.where else ""
         if IN_PLACE_ON_A_LEAF in outcome.message:
-            advice = f"\n  {IN_PLACE_ADVICE[self.exercise.changes_arguments]}"
+            advice = f"\n  {in_place_advice(self.exercise.changes_arguments)}"
         else:
-            advice = next((f"\n  {tip}" for fragment, tip in KNOWN_ERRORS if fragment in outcome.message), "")
-        raise WrongAnswer(f"{text} raised {outcome.error_type}: {outcome.message}{advice}{where}")
+            tip = known_error_advice(outcome.message)
+            advice = f"\n  {tip}" if tip else ""
+        raise WrongAnswer(_("{call} raised {error}: {message}{advice}{where}", call=text, error=outcome.error_type,
+                            message=outcome.message, advice=advice, where=where))
 
 
 class Handle:
@@ -242,7 +265,8 @@ class Handle:
             raise AttributeError(name)
         outcome = self._learner._outcome(self._learner._send("getattr", self._ref.id, name=name), f"{self.type_name}.{name}")
         if outcome.raised:
-            raise AttributeError(f"{self.type_name} has no attribute {name!r} ({outcome.error_type}: {outcome.message})")
+            raise AttributeError(_("{type} has no attribute {name!r} ({error}: {message})", type=self.type_name,
+                                   name=name, error=outcome.error_type, message=outcome.message))
         return outcome.value
 
     def __call__(self, *args, **kwargs):

@@ -16,6 +16,7 @@ import sys
 import types
 from pathlib import Path
 
+from .i18n import _
 from .paths import EXERCISE_TESTS, ROOT
 
 _counter = itertools.count()
@@ -31,10 +32,10 @@ def resolve(impl: str, root: Path) -> Path:
     if not path.is_absolute():
         path = (root / impl) if (root / impl).is_dir() else Path.cwd() / impl
     if not path.is_dir():
-        raise ImplementationNotFound(
-            f"--impl={impl}: no such folder ({path}); give 'exercises', 'solutions' "
-            "or the path of a folder laid out like exercises/"
-        )
+        raise ImplementationNotFound(_(
+            "--impl={impl}: no such folder ({path}); give 'exercises', 'solutions' "
+            "or the path of a folder laid out like exercises/", impl=impl, path=path
+        ))
     return path.resolve()
 
 
@@ -55,7 +56,8 @@ class Implementation:
             return sys.modules[full]
         path = self.folder / f"{name}.py"
         if not path.is_file():
-            raise ModuleNotFoundError(f"{path.name} is missing: the folder graded has no file for module {name!r}")
+            raise ModuleNotFoundError(_("{file} is missing: the folder graded has no file for module {module!r}",
+                                        file=path.name, module=name))
         spec = importlib.util.spec_from_file_location(full, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[full] = module
@@ -72,10 +74,10 @@ class Implementation:
         try:
             return getattr(module, name)
         except AttributeError:
-            raise AttributeError(
-                f"{self.folder / (module_name + '.py')} defines no {name!r}: "
-                "keep the name and signature of the stub"
-            ) from None
+            raise AttributeError(_(
+                "{file} defines no {name!r}: keep the name and signature of the stub",
+                file=self.folder / (module_name + ".py"), name=name
+            )) from None
 
     def source_of(self, exercise_id: str) -> str:
         return str(self.folder / (exercise_id.split(".", 1)[0] + ".py"))

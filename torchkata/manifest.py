@@ -29,6 +29,7 @@ class Exercise:
     off_limits: tuple[str, ...]
     hints_zh: tuple[str, ...] = ()
     changes_arguments: bool = False  # its contract is to change what it is given (parameters, gradients)
+    lesson_zh: str = ""  # the lesson of the stub's docstring, in Chinese (`torchkata explain --lang zh`)
 
     def hints_in(self, lang: str) -> tuple[str, ...]:
         return self.hints_zh if lang == "zh" and self.hints_zh else self.hints
@@ -97,7 +98,8 @@ def parse(text: str) -> Curriculum:
             raise ValueError(f"exercise {ex_id!r}: {len(hints_zh)} Chinese hints for {len(hints)} English ones")
         # torch's own convention: a name ending in _ changes its argument in place.
         changes = entry.get("changes_arguments", ex_id.endswith("_"))
-        exercises.append(Exercise(ex_id, points, hints, tuple(off_limits), hints_zh, changes))
+        lesson_zh = entry.get("lesson_zh", "").strip()
+        exercises.append(Exercise(ex_id, points, hints, tuple(off_limits), hints_zh, changes, lesson_zh))
     return Curriculum(tuple(exercises))
 
 

@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # files only: no window, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from .i18n import _, figure_language  # noqa: E402
 from .loader import Implementation  # noqa: E402
 from .paths import SOLUTIONS  # noqa: E402
 
@@ -29,7 +30,7 @@ def _learner_call(impl: Implementation, exercise_id: str, *args, **kwargs):
     try:
         return impl.function(exercise_id)(*args, **kwargs), None
     except NotImplementedError:
-        return None, "not attempted"
+        return None, _("not attempted")
     except Exception as error:  # the learner's error, shown in the figure
         return None, f"{type(error).__name__}: {str(error)[:60]}"
 
@@ -60,10 +61,10 @@ def activations(impl: Implementation, out: Path) -> Path:
             ax.plot(x, expected, color=TORCH, linewidth=4, alpha=0.35, label="torch")
             got, why = _learner_call(impl, exercise, x.clone())
             if got is not None:
-                ax.plot(x, torch.as_tensor(got).detach().float(), color=LEARNER, linewidth=1.5, label="yours")
-            _style(ax, label + (f"  (yours: {why})" if why else ""))
+                ax.plot(x, torch.as_tensor(got).detach().float(), color=LEARNER, linewidth=1.5, label=_("yours"))
+            _style(ax, _("{label}  (yours: {why})", label=label, why=why) if why else label)
             ax.legend(loc="upper left", fontsize=8, frameon=False)
-    fig.suptitle("Your activations (orange) over torch's (wide purple)")
+    fig.suptitle(_("Your activations (orange) over torch's (wide purple)"))
     fig.tight_layout()
     return _save(fig, out / "activations.png")
 
@@ -89,17 +90,18 @@ def init(impl: Implementation, out: Path) -> Path:
         got, why = _learner_call(impl, exercise, torch.empty(shape))
         if got is not None:
             ax.hist(torch.as_tensor(got).detach().flatten().numpy(), bins=bins.numpy(), density=True,
-                    histtype="step", color=LEARNER, linewidth=1.5, label="yours")
+                    histtype="step", color=LEARNER, linewidth=1.5, label=_("yours"))
         grid = torch.linspace(low, high, 400)
         if kind == "normal":
             density = torch.exp(-0.5 * (grid / scale) ** 2) / (scale * math.sqrt(2 * math.pi))
         else:
             density = torch.where(grid.abs() <= scale, 1 / (2 * scale), 0.0)
-        ax.plot(grid, density, color="black", linewidth=1, label="target")
-        title = f"{name} on a 500x2000 weight: {kind}, {'bound' if kind == 'uniform' else 'std'} {scale:.4f}"
-        ax.set_title(title + (f"\n(yours: {why})" if why else ""), fontsize=9)
+        ax.plot(grid, density, color="black", linewidth=1, label=_("target"))
+        title = _("{name} on a 500x2000 weight: uniform, bound {scale:.4f}", name=name, scale=scale) \
+            if kind == "uniform" else _("{name} on a 500x2000 weight: normal, std {scale:.4f}", name=name, scale=scale)
+        ax.set_title(_("{title}\n(yours: {why})", title=title, why=why) if why else title, fontsize=9)
         ax.legend(fontsize=8, frameon=False)
-    fig.suptitle("Your initialisers' histograms against the target distribution")
+    fig.suptitle(_("Your initialisers' histograms against the target distribution"))
     fig.tight_layout()
     return _save(fig, out / "init.png")
 
@@ -109,14 +111,14 @@ def dropout(impl: Implementation, out: Path) -> Path:
     x = torch.ones(200_000)
     fig, (ax_kept, ax_scale) = plt.subplots(1, 2, figsize=(11, 4.5))
     for label, color, fn in [("torch", TORCH, lambda x, p: torch.nn.functional.dropout(x, p)),
-                             ("yours", LEARNER, lambda x, p: impl.function("regularization.dropout")(x, p=p))]:
+                             (_("yours"), LEARNER, lambda x, p: impl.function("regularization.dropout")(x, p=p))]:
         kept, scale = [], []
         why = None
         for p in ps:
             try:
                 y = torch.as_tensor(fn(x.clone(), p))
             except NotImplementedError:
-                why = "not attempted"
+                why = _("not attempted")
                 break
             except Exception as error:
                 why = f"{type(error).__name__}: {str(error)[:50]}"
@@ -130,8 +132,8 @@ def dropout(impl: Implementation, out: Path) -> Path:
         ax_scale.plot(ps[: len(scale)], scale, **style)
     ax_kept.plot(ps, [1 - p for p in ps], "k:", linewidth=1, label="1 - p")
     ax_scale.plot(ps, [1 / (1 - p) for p in ps], "k:", linewidth=1, label="1 / (1 - p)")
-    ax_kept.set(title="fraction of elements kept", xlabel="p")
-    ax_scale.set(title="value of a kept element (input 1)", xlabel="p")
+    ax_kept.set(title=_("fraction of elements kept"), xlabel="p")
+    ax_scale.set(title=_("value of a kept element (input 1)"), xlabel="p")
     for ax in (ax_kept, ax_scale):
         ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
@@ -155,18 +157,20 @@ def training(impl: Implementation, out: Path) -> Path:
     start = reference.function("networks.Model")().state_dict()
     fig, (ax_loss, ax_regions) = plt.subplots(1, 2, figsize=(12, 5))
     runs = {}
-    for label, implementation in (("the reference solution", reference), ("yours", impl)):
+    for who, label, implementation in (("reference", _("the reference solution"), reference),
+                                       ("yours", _("yours"), impl)):
         model = reference.function("networks.Model")()
         model.load_state_dict(start)
         losses, why = _learner_call(implementation, "capstone.fit", model, x, y, 300, 0.5)
-        runs[label] = (model, losses, why)
+        runs[who] = (model, losses, why)
         colour = TORCH if implementation is reference else LEARNER
         if losses is not None:
             ax_loss.plot(range(1, len(losses) + 1), losses, color=colour, linewidth=3 if colour == TORCH else 1.5,
                          alpha=0.4 if colour == TORCH else 1.0, label=label)
     mine, losses, why = runs["yours"]
-    ax_loss.set(xlabel="epoch", ylabel="cross entropy", title="fit: loss per epoch, same start"
-                + (f" (yours: {why})" if why else ""))
+    ax_loss.set(xlabel=_("epoch"), ylabel=_("cross entropy"),
+                title=_("fit: loss per epoch, same start (yours: {why})", why=why) if why else
+                _("fit: loss per epoch, same start"))
     ax_loss.legend()
     grid = torch.linspace(-3, 3, 300)
     gx, gy = torch.meshgrid(grid, grid, indexing="xy")
@@ -178,8 +182,8 @@ def training(impl: Implementation, out: Path) -> Path:
     near = held_x[:, 2].abs() < 0.5  # the held-out points near the plane drawn
     ax_regions.scatter(held_x[near, 0], held_x[near, 1], c=held_y[near], cmap="coolwarm", s=6)
     ax_regions.set(xlabel="x0", ylabel="x1", xlim=(-3, 3), ylim=(-3, 3),
-                   title=f"your network after fit (x2 = 0): held-out accuracy {accuracy:.1%}" if why is None
-                   else f"your network: {why}")
+                   title=_("your network after fit (x2 = 0): held-out accuracy {accuracy:.1%}", accuracy=accuracy)
+                   if why is None else _("your network: {why}", why=why))
     fig.tight_layout()
     return _save(fig, out / "training.png")
 
@@ -197,7 +201,11 @@ KINDS = {"activations": activations, "init": init, "dropout": dropout, "training
 def main(argv) -> int:
     kind, exercises, out = argv
     torch.manual_seed(0)
-    print(KINDS[kind](Implementation(Path(exercises)), Path(out)).resolve())
+    with figure_language() as note:
+        path = KINDS[kind](Implementation(Path(exercises)), Path(out))
+    if note:
+        print(note)
+    print(path.resolve())
     return 0
 
 

@@ -23,6 +23,7 @@ import pytest
 import torch
 
 from .guard import FileGuard
+from .i18n import _, current, words
 from .learner import Learner, NotAttempted, NotLoaded
 from .loader import ImplementationNotFound, resolve
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, load
@@ -69,10 +70,11 @@ def pytest_configure(config):
         if refusal:
             raise pytest.UsageError(f"--isolate: {refusal}")
     if config.getoption("device") == "cuda" and not torch.cuda.is_available():
-        build = f"this torch {torch.__version__} was built without CUDA" if torch.version.cuda is None \
-            else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no usable GPU"
-        raise pytest.UsageError(f"--device=cuda: CUDA is not available ({build}). Run with --device=cpu, "
-                                "or on a machine with an NVIDIA GPU and a CUDA build of torch.")
+        build = _("this torch {version} was built without CUDA", version=torch.__version__) \
+            if torch.version.cuda is None else \
+            _("torch {version} (CUDA {cuda}) finds no usable GPU", version=torch.__version__, cuda=torch.version.cuda)
+        raise pytest.UsageError(_("--device=cuda: CUDA is not available ({build}). Run with --device=cpu, or on a "
+                                  "machine with an NVIDIA GPU and a CUDA build of torch.", build=build))
     if config.getoption("isolate"):
         # One thread: forking a process whose OpenMP pool has run can deadlock the child,
         # and the class grader runs one student per core anyway.
@@ -112,9 +114,9 @@ def verdict_collector(config) -> VerdictCollector:
 
 def pytest_report_header(config):
     device = config.getoption("device")
-    lines = [f"torchkata: grading {implementation(config)} on {device}"]
+    lines = [_("torchkata: grading {impl} on {device}", impl=implementation(config), device=device)]
     if device != "cuda":
-        lines.append("torchkata: cuda was NOT run in this session (pass --device=cuda on a machine with a GPU)")
+        lines.append(_("torchkata: cuda was NOT run in this session (pass --device=cuda on a machine with a GPU)"))
     return lines
 
 
@@ -136,7 +138,8 @@ def pytest_collection_modifyitems(config, items):
     if wanted:
         unknown = [e for e in wanted if e not in known]
         if unknown:
-            raise pytest.UsageError(f"--exercise={unknown[0]}: no such exercise; known: {', '.join(e.id for e in curriculum)}")
+            raise pytest.UsageError(_("--exercise={id}: no such exercise; known: {known}", id=unknown[0],
+                                      known=", ".join(e.id for e in curriculum)))
         keep = [i for i in items if exercise_of(i) in wanted]
         config.hook.pytest_deselected(items=[i for i in items if exercise_of(i) not in wanted])
         items[:] = keep
@@ -178,8 +181,8 @@ def worker(run, device):
     isolated.close()
     changed = guard.restore() if guard else []
     if changed:
-        isolated.weaknesses.append(f"unconfined, the code graded changed the grader's files ({', '.join(changed)}); "
-                                   "they were put back")
+        isolated.weaknesses.append(_("unconfined, the code graded changed the grader's files ({files}); they were "
+                                     "put back", files=", ".join(changed)))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -237,8 +240,9 @@ def pytest_runtest_makereport(item, call):
             and not call.excinfo.errisinstance(pytest.skip.Exception):
         error = call.excinfo.value
         report.user_properties.append(("torchkata", GRADING_ERROR))
-        report.user_properties.append(("grading_error", f"grading error (the grader failed, not your code) in "
-                                       f"{call.when} of {item.name}: {type(error).__name__}: {error}"))
+        report.user_properties.append(("grading_error", _("grading error (the grader failed, not your code) in "
+                                                          "{stage} of {test}: {error}: {message}", stage=call.when,
+                                                          test=item.name, error=type(error).__name__, message=error)))
     exercise = exercise_of(item)
     if exercise is not None:
         report.user_properties.append(("exercise", exercise))
@@ -307,25 +311,28 @@ class VerdictCollector:
         if not graded:
             return
         config = self.config
-        terminalreporter.section(f"torchkata verdicts ({config.getoption('impl')}, {config.getoption('device')})")
+        terminalreporter.section(_("torchkata verdicts ({impl}, {device})", impl=config.getoption("impl"),
+                                   device=config.getoption("device")))
         width = terminalreporter._tw.fullwidth
+        said = words(current())  # the verdicts' names, in the reader's language
         for exercise_id, verdict in graded.items():
-            line = f"  {verdict:<14} {exercise_id}"
+            line = f"  {said[verdict]:<14} {exercise_id}"
             if verdict in (WRONG, NOT_LOADED, GRADING_ERROR) and self.messages[exercise_id]:
                 first = self.messages[exercise_id][0].splitlines()[0]
                 line = f"{line:<60} {first}"[: max(width - 1, 60)]
             terminalreporter.write_line(line)
         counts = {v: list(graded.values()).count(v) for v in (DONE, WRONG, NOT_ATTEMPTED, NOT_LOADED, GRADING_ERROR)}
-        terminalreporter.write_line(", ".join(f"{n} {v}" for v, n in counts.items()
+        terminalreporter.write_line(", ".join(f"{n} {said[v]}" for v, n in counts.items()
                                               if n or v not in (NOT_LOADED, GRADING_ERROR)))
         if counts[GRADING_ERROR]:
-            terminalreporter.write_line(f"{counts[GRADING_ERROR]} exercise(s) could not be graded: the grader failed, "
-                                        "not the code under test. Fix the cause shown and grade again.", red=True)
+            terminalreporter.write_line(_("{count} exercise(s) could not be graded: the grader failed, not the code "
+                                          "under test. Fix the cause shown and grade again.",
+                                          count=counts[GRADING_ERROR]), red=True)
         sandbox = config.stash.get(SANDBOX, None)
         for weakness in sandbox.weaknesses if sandbox else []:
-            terminalreporter.write_line(f"sandbox: {weakness}", yellow=True)
+            terminalreporter.write_line(_("sandbox: {weakness}", weakness=weakness), yellow=True)
         if config.getoption("device") != "cuda":
-            terminalreporter.write_line("cuda was NOT run in this session (graded on cpu only)")
+            terminalreporter.write_line(_("cuda was NOT run in this session (graded on cpu only)"))
         if config.getoption("verdicts"):
             self.write(Path(config.getoption("verdicts")))
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from .i18n import _
+
 
 def backpropagate(out: torch.Tensor, upstream: torch.Tensor) -> None:
     """`out.backward(upstream)`, without its one-time cost: torch's first backward given a
@@ -18,8 +20,8 @@ def backpropagate(out: torch.Tensor, upstream: torch.Tensor) -> None:
     The gradient of sum(out * upstream) is the same vector-Jacobian product, bit for bit
     (the product's backward multiplies upstream by exactly 1)."""
     if out.shape != upstream.shape:
-        raise RuntimeError(f"Mismatch in shape: the result has shape {tuple(out.shape)}, but its gradient "
-                           f"has shape {tuple(upstream.shape)} (the shape of the input)")
+        raise RuntimeError(_("Mismatch in shape: the result has shape {got}, but its gradient has shape {expected} "
+                             "(the shape of the input)", got=tuple(out.shape), expected=tuple(upstream.shape)))
     (out * upstream).sum().backward()
 
 

@@ -221,11 +221,15 @@ class Ending:
 def ending_text(code: int) -> str:
     if code >= 0:
         return f"exited with status {code}"
+    return f"killed by {signal_name(-code)}" + (" (a segmentation fault)" if -code == signal.SIGSEGV else "")
+
+
+def signal_name(number: int) -> str:
+    """SIGSEGV, SIGKILL, ...: a signal by its name (by its number where it has none)."""
     try:
-        name = signal.Signals(-code).name
+        return signal.Signals(number).name
     except ValueError:
-        name = f"signal {-code}"
-    return f"killed by {name}" + (" (a segmentation fault)" if -code == signal.SIGSEGV else "")
+        return f"signal {number}"
 
 
 def kill_group(pid: int) -> None:

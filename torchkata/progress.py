@@ -43,8 +43,11 @@ class Progress:
     def record(self, exercise_id: str, verdict: str, code_hash: str, messages=(), lang: str = "en") -> None:
         self.verdicts[exercise_id] = {"verdict": verdict, "hash": code_hash, "messages": list(messages), "lang": lang}
 
-    def verdict(self, exercise_id: str, code_hash: str, lang: str = "en") -> dict | None:
-        """The stored verdict, if it was graded on the code as it is now, with messages in `lang`."""
+    def verdict(self, exercise_id: str, code_hash: str, lang: str | None = None) -> dict | None:
+        """The stored verdict, if it was graded on the code as it is now; with `lang`, only if
+        what it says is in that language too (a pass says nothing, so it is fresh in any)."""
         stored = self.verdicts.get(exercise_id)
-        fresh = stored and stored.get("hash") == code_hash and stored.get("lang", "en") == lang
-        return stored if fresh else None
+        if not stored or stored.get("hash") != code_hash:
+            return None
+        said_elsewhere = lang and stored.get("messages") and stored.get("lang", "en") != lang
+        return None if said_elsewhere else stored

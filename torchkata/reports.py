@@ -12,9 +12,10 @@ import shutil
 import statistics
 from pathlib import Path
 
+from .i18n import _, current, figure_language, words
 from .intake import sort_key
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, load
-from .verdicts import ExerciseResult, StudentResult, same_mistake
+from .verdicts import ExerciseResult, Flag, StudentResult, same_mistake
 
 FORMAT = "torchkata-grades-2"  # 2: per-exercise flags, the "grading error" verdict
 READABLE = ("torchkata-grades-1", FORMAT)
@@ -51,7 +52,8 @@ def from_json(data: dict, source: str = "grades.json") -> list[StudentResult]:
     """Results from a grades.json of format 2, or of format 1 (flags were free text then)."""
     if not isinstance(data, dict) or data.get("format") not in READABLE:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
-        raise MergeError(f"{source} is not a torchkata grades.json (format {found!r}; expected one of {READABLE})")
+        raise MergeError(_("{source} is not a torchkata grades.json (format {found!r}; expected one of {readable})",
+                           source=source, found=found, readable=READABLE))
     results = []
     for student, entry in data["students"].items():
         exercises = {i: ExerciseResult.from_json(e) for i, e in entry["exercises"].items()}
@@ -62,7 +64,7 @@ def from_json(data: dict, source: str = "grades.json") -> list[StudentResult]:
 
 def merge(paths: list[Path]) -> list[StudentResult]:
     if not paths:
-        raise MergeError("no shards given: name the grades.json of every shard")
+        raise MergeError(_("no shards given: name the grades.json of every shard"))
     merged: dict[str, StudentResult] = {}
     shards: dict[str, Path] = {}
     read = []
@@ -70,12 +72,13 @@ def merge(paths: list[Path]) -> list[StudentResult]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as error:
-            raise MergeError(f"{path} cannot be read: {error.strerror}") from None
+            raise MergeError(_("{path} cannot be read: {error}", path=path, error=error.strerror)) from None
         except ValueError as error:
-            raise MergeError(f"{path} is not JSON: {error}") from None
+            raise MergeError(_("{path} is not JSON: {error}", path=path, error=error)) from None
         if isinstance(data, dict) and data.get("shard"):
             if data["shard"] in shards:
-                raise MergeError(f"shard {data['shard']} is given twice: {shards[data['shard']]} and {path}")
+                raise MergeError(_("shard {shard} is given twice: {first} and {second}", shard=data["shard"],
+                                   first=shards[data["shard"]], second=path))
             shards[data["shard"]] = path
         read.append((path, data))
     _check_shards(shards)
@@ -86,12 +89,14 @@ def merge(paths: list[Path]) -> list[StudentResult]:
             graded.setdefault(exercises, path)
     if len(graded) > 1:
         (one, first), (other, second) = list(graded.items())[:2]
-        raise MergeError(f"{first} and {second} graded different exercises ({len(one)} and {len(other)}; "
-                         "with different --only?): grade every shard the same way")
+        raise MergeError(_("{first} and {second} graded different exercises ({one} and {other}; with different "
+                           "--only?): grade every shard the same way", first=first, second=second, one=len(one),
+                           other=len(other)))
     for path, data in read:
         for result in from_json(data, str(path)):
             if result.student in merged:
-                raise MergeError(f"student {result.student!r} is in two shards (the second: {path})")
+                raise MergeError(_("student {student!r} is in two shards (the second: {path})",
+                                   student=result.student, path=path))
             merged[result.student] = result
     return [merged[s] for s in sorted(merged, key=sort_key)]
 
@@ -102,16 +107,19 @@ def _check_shards(shards: dict[str, Path]) -> None:
         return
     counts = {spec.split("/")[1] for spec in shards}
     if len(counts) > 1:
-        raise MergeError(f"these shards come from different splits: {', '.join(sorted(shards))}; merge the "
-                         "shards of one run")
+        raise MergeError(_("these shards come from different splits: {shards}; merge the shards of one run",
+                           shards=", ".join(sorted(shards))))
     n = int(counts.pop())
     missing = [f"{k}/{n}" for k in range(1, n + 1) if f"{k}/{n}" not in shards]
     if missing:
-        raise MergeError(f"shard {', '.join(missing)} is missing (given: {', '.join(sorted(shards))}); "
-                         "merge every shard of the class")
+        raise MergeError(_("shard {missing} is missing (given: {given}); merge every shard of the class",
+                           missing=", ".join(missing), given=", ".join(sorted(shards))))
 
 
-def write_all(results: list[StudentResult], out: Path, shard: str | None = None) -> list[Path]:
+def write_all(results: list[StudentResult], out: Path, shard: str | None = None,
+              notes: list[str] | None = None) -> list[Path]:
+    """Every report into `out`; what the user should know about them (figures labelled in
+    English for want of a Chinese font) is appended to `notes`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for ours in ("feedback", "gradescope"):  # a file per student: an earlier run's students must not stay
@@ -132,7 +140,10 @@ def write_all(results: list[StudentResult], out: Path, shard: str | None = None)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(gradescope_results(data, entry), indent=2) + "\n", encoding="utf-8")
         written.append(path)
-    written += _plots(data, out)
+    with figure_language() as note:
+        written += _plots(data, out)
+    if note and notes is not None:
+        notes.append(note)
     return written
 
 
@@ -147,6 +158,29 @@ def _csv(data: dict, path: Path) -> None:
             writer.writerow([student, *points, entry["score"], data["max_score"], "; ".join(entry["flags"])])
 
 
+def verdict_text(verdict: str) -> str:
+    """A verdict as people read it, in the current language (grades.json keeps the English key)."""
+    return words(current()).get(str(verdict), str(verdict))
+
+
+def flag_text(flag: str) -> str:
+    """A flag as people read it, in the current language (grades.json and grades.csv keep the
+    English value; a free-text flag of a format 1 file is shown as it is)."""
+    said = {Flag.TAMPERED: _("patched torch or the grader"), Flag.CHANGED_GRADER_FILES: _("changed the grader's files"),
+            Flag.CALLED_REFERENCE: _("called the reference solutions"), Flag.TIMED_OUT: _("timed out"),
+            Flag.CRASHED: _("crashed the sandbox"), Flag.REGRADE: _("grading error: regrade")}
+    return said.get(flag, flag)
+
+
+def listed(items) -> str:
+    """Items in a sentence, separated as the current language separates them ("a, b"; Chinese: "a、b")."""
+    return _(", ").join(map(str, items))
+
+
+def flags_text(flags: list[str]) -> str:
+    return listed(map(flag_text, flags))
+
+
 def gradescope_results(data: dict, entry: dict, seconds: float | None = None) -> dict:
     """One student's grades in Gradescope's results format: the score, one test per
     exercise (numbered in course order, tagged with its course section), the flags in
@@ -155,17 +189,23 @@ def gradescope_results(data: dict, entry: dict, seconds: float | None = None) ->
     tests = []
     for number, exercise in enumerate(data["exercises"], start=1):
         state = entry["exercises"].get(exercise["id"], {"verdict": WRONG, "points": 0, "messages": []})
-        output = "passes every test" if state["verdict"] == DONE else \
-            str(state["verdict"]) + (":\n" + "\n\n".join(state["messages"]) if state["messages"] else "")
+        if state["verdict"] == DONE:
+            output = _("passes every test")
+        elif state["messages"]:
+            output = _("{verdict}:\n{messages}", verdict=verdict_text(state["verdict"]),
+                       messages="\n\n".join(state["messages"]))
+        else:
+            output = verdict_text(state["verdict"])
         tests.append({"name": exercise["id"], "number": str(number), "score": state["points"],
                       "max_score": exercise["points"], "status": "passed" if state["verdict"] == DONE else "failed",
                       "tags": [sections.get(exercise["id"], "")], "output": output, "visibility": "visible",
                       **({"extra_data": {"flags": state["flags"]}} if state.get("flags") else {})})
     done = sum(t["status"] == "passed" for t in tests)
-    summary = [f"{done} of {len(tests)} exercises pass: {entry['score']} of {data['max_score']} points."]
+    summary = [_("{done} of {total} exercises pass: {score} of {max_score} points.", done=done, total=len(tests),
+                 score=entry["score"], max_score=data["max_score"])]
     if entry["flags"]:
-        summary.append(f"Flagged for the instructor: {', '.join(entry['flags'])}.")
-    summary += [f"Sandbox: {w}" for w in entry.get("sandbox_weaknesses", [])]
+        summary.append(_("Flagged for the instructor: {flags}.", flags=flags_text(entry["flags"])))
+    summary += [_("Sandbox: {weakness}", weakness=w) for w in entry.get("sandbox_weaknesses", [])]
     return {"score": entry["score"], "output": "\n".join(summary), "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests,
             "extra_data": {"flags": entry["flags"], "sandbox_weaknesses": entry.get("sandbox_weaknesses", [])},
@@ -183,8 +223,16 @@ def pass_rates(data: dict) -> list[tuple[str, float]]:
     return rates
 
 
-def _count(n: int, thing: str) -> str:
-    return f"{n} {thing}{'' if n == 1 else 's'}"
+def _students(n: int) -> str:
+    return _("{n} student", n=n) if n == 1 else _("{n} students", n=n)
+
+
+def _exercises(n: int) -> str:
+    return _("{n} exercise", n=n) if n == 1 else _("{n} exercises", n=n)
+
+
+def _points(n: int) -> str:
+    return _("{n} point", n=n) if n == 1 else _("{n} points", n=n)
 
 
 def not_loaded(entry: dict) -> dict[str, list[str]]:
@@ -200,72 +248,80 @@ def not_loaded(entry: dict) -> dict[str, list[str]]:
 
 
 def _modules_said(modules: list[str]) -> str:
-    return ", ".join(f"`{m}`" for m in modules)
+    return listed(f"`{m}`" for m in modules)
 
 
 def _markdown(data: dict) -> str:
     students = data["students"]
-    lines = ["# Class report", "", f"{_count(len(students), 'student')}, {_count(len(data['exercises']), 'exercise')}, "
-             f"{_count(data['max_score'], 'point')}.", ""]
+    lines = ["# " + _("Class report"), "",
+             _("{students}, {exercises}, {points}.", students=_students(len(students)),
+               exercises=_exercises(len(data["exercises"])), points=_points(data["max_score"])), ""]
     scores = sorted(s["score"] for s in students.values())
     if scores:
-        lines += [f"Scores: median {statistics.median(scores):g}, lowest {scores[0]}, highest {scores[-1]} "
-                  f"(of {data['max_score']}).", ""]
+        lines += [_("Scores: median {median:g}, lowest {lowest}, highest {highest} (of {max_score}).",
+                    median=statistics.median(scores), lowest=scores[0], highest=scores[-1],
+                    max_score=data["max_score"]), ""]
     regrade = {s: e for s, e in students.items() if any(x["verdict"] == GRADING_ERROR for x in e["exercises"].values())}
     if regrade:
-        lines += ["## Grading errors: regrade these students", "",
-                  "The grader itself failed on these exercises (not the students' code); they earned no points and "
-                  "lost none for a mistake. Fix the cause and grade these students again:", ""]
+        lines += ["## " + _("Grading errors: regrade these students"), "",
+                  _("The grader itself failed on these exercises (not the students' code); they earned no points and "
+                    "lost none for a mistake. Fix the cause and grade these students again:"), ""]
         for student, entry in regrade.items():
             failed = [(i, x) for i, x in entry["exercises"].items() if x["verdict"] == GRADING_ERROR]
             first = failed[0][1]["messages"][0].splitlines()[0] if failed[0][1]["messages"] else ""
-            lines.append(f"- **{student}**: {len(failed)} exercise(s), e.g. `{failed[0][0]}`: {first}")
+            lines.append("- " + _("**{student}**: {n} exercise(s), e.g. `{exercise}`: {why}", student=student,
+                                  n=len(failed), exercise=failed[0][0], why=first))
         lines.append("")
     reasons = {s: not_loaded(e) for s, e in students.items()}  # why each student's modules did not load
     unloaded = {s: r for s, r in reasons.items() if r}
     if unloaded:
-        lines += ["## Action needed: files that could not be loaded", "",
-                  "These students' code never ran for the modules below (a syntax error, a failing import, a missing "
-                  "or unreadable file): they scored 0 there without being wrong. Ask them to fix and resubmit:", ""]
+        lines += ["## " + _("Action needed: files that could not be loaded"), "",
+                  _("These students' code never ran for the modules below (a syntax error, a failing import, a missing "
+                    "or unreadable file): they scored 0 there without being wrong. Ask them to fix and resubmit:"), ""]
         for student, whys in unloaded.items():
             for why, modules in whys.items():
-                lines.append(f"- **{student}** ({_modules_said(modules)}): {why}")
+                lines.append("- " + _("**{student}** ({modules}): {why}", student=student,
+                                      modules=_modules_said(modules), why=why))
         lines.append("")
     mistakes = class_mistakes(data)
     if mistakes:
-        lines += ["## What the class gets wrong", "",
-                  "Per exercise, the mistakes behind the wrong answers, grouped (the same diagnosis on other "
-                  "inputs counts once per student), most frequent first:", ""]
+        lines += ["## " + _("What the class gets wrong"), "",
+                  _("Per exercise, the mistakes behind the wrong answers, grouped (the same diagnosis on other "
+                    "inputs counts once per student), most frequent first:"), ""]
         for exercise, groups in mistakes.items():
             for message, who in groups:
-                lines.append(f"- `{exercise}`: {len(who)} student{'s' if len(who) > 1 else ''}: {message}")
+                lines.append("- " + _("`{exercise}`: {students}: {mistake}", exercise=exercise,
+                                      students=_students(len(who)), mistake=message))
         lines.append("")
-    lines += ["## Which exercises the class finds hard", "",
-              "Passed by: the share of the students whose module loaded.", "", "| exercise | passed by |", "|---|---|"]
+    lines += ["## " + _("Which exercises the class finds hard"), "",
+              _("Passed by: the share of the students whose module loaded."), "", _("| exercise | passed by |"),
+              "|---|---|"]
     for exercise, rate in sorted(pass_rates(data), key=lambda item: (item[1], item[0])):
         lines.append(f"| `{exercise}` | {rate:.0%} |")
-    lines += ["", "## Score distribution", "", "| score | students |", "|---|---|"]
+    lines += ["", "## " + _("Score distribution"), "", _("| score | students |"), "|---|---|"]
     width = max(1, data["max_score"] // 5)
     for low in range(0, data["max_score"] + 1, width):
         high = min(low + width - 1, data["max_score"])
         count = sum(low <= s <= high for s in scores)
         lines.append(f"| {low}–{high} | {count} {'█' * count} |")
-    lines += ["", "## Students", ""]
+    lines += ["", "## " + _("Students"), ""]
     for student, entry in students.items():
         lines.append(f"### {student}: {entry['score']} / {data['max_score']}")
         if entry["flags"]:
-            lines.append(f"**Flagged:** {', '.join(entry['flags'])}")
+            lines.append(_("**Flagged:** {flags}", flags=flags_text(entry["flags"])))
         if entry["sandbox_weaknesses"]:
-            lines.append(f"*Sandbox:* {'; '.join(entry['sandbox_weaknesses'])}")
+            lines.append(_("*Sandbox:* {weaknesses}", weaknesses="; ".join(entry["sandbox_weaknesses"])))
         failures = [(i, e) for i, e in entry["exercises"].items() if e["verdict"] not in (DONE, NOT_LOADED)]
         if not failures and not reasons[student]:
-            lines.append("Every exercise passes.")
+            lines.append(_("Every exercise passes."))
         for why, modules in reasons[student].items():
-            lines.append(f"- {_modules_said(modules)} (could not load): {why}")
+            lines.append("- " + _("{modules} (could not load): {why}", modules=_modules_said(modules), why=why))
         for exercise, state in failures:
             first = state["messages"][0].splitlines()[0] if state["messages"] else ""
             shown = first and state["verdict"] in (WRONG, GRADING_ERROR)
-            lines.append(f"- `{exercise}` ({state['verdict']}){': ' + first if shown else ''}")
+            verdict = verdict_text(state["verdict"])
+            lines.append("- " + (_("`{exercise}` ({verdict}): {why}", exercise=exercise, verdict=verdict, why=first)
+                                 if shown else _("`{exercise}` ({verdict})", exercise=exercise, verdict=verdict)))
         lines.append("")
     return "\n".join(lines)
 
@@ -287,16 +343,17 @@ def feedback(data: dict, student: str) -> str:
     """The page to hand back to one student: the score, then each exercise not done, with
     every failure the grader kept (a module that could not load: once, for all its exercises)."""
     entry = data["students"][student]
-    lines = [f"# {student}: {entry['score']} of {data['max_score']} points", ""]
+    lines = ["# " + _("{student}: {score} of {max_score} points", student=student, score=entry["score"],
+                      max_score=data["max_score"]), ""]
     if entry["flags"]:
-        lines += [f"Flagged for your instructor: {', '.join(entry['flags'])}.", ""]
+        lines += [_("Flagged for your instructor: {flags}.", flags=flags_text(entry["flags"])), ""]
     states = {e["id"]: entry["exercises"][e["id"]] for e in data["exercises"] if e["id"] in entry["exercises"]}
     passed = [i for i, state in states.items() if state["verdict"] == DONE]
     if passed:
-        lines += [f"Passes: {', '.join(f'`{i}`' for i in passed)}.", ""]
+        lines += [_("Passes: {exercises}.", exercises=listed(f"`{i}`" for i in passed)), ""]
     whys = {tuple(state["messages"][:1]) for state in states.values()}
     if states and all(state["verdict"] == NOT_LOADED for state in states.values()) and len(whys) == 1:
-        return "\n".join([*lines, "## Your submission could not be used", "", *_items(list(whys.pop())), ""])
+        return "\n".join([*lines, "## " + _("Your submission could not be used"), "", *_items(list(whys.pop())), ""])
     said = set()
     for exercise in data["exercises"]:
         state = entry["exercises"].get(exercise["id"])
@@ -308,10 +365,14 @@ def feedback(data: dict, student: str) -> str:
                 said.add(module)
                 stopped = [e["id"] for e in data["exercises"] if e["id"].startswith(module + ".")
                            and entry["exercises"].get(e["id"], {}).get("verdict") == NOT_LOADED]
-                lines += [f"## `{module}`: could not load ({len(stopped)} exercise{'s' if len(stopped) > 1 else ''}, "
-                          "0 points)", "", *_items(state["messages"][:1]), ""]
+                said_module = _("`{module}`: could not load ({n} exercise, 0 points)", module=module, n=len(stopped)) \
+                    if len(stopped) == 1 else \
+                    _("`{module}`: could not load ({n} exercises, 0 points)", module=module, n=len(stopped))
+                lines += ["## " + said_module, "", *_items(state["messages"][:1]), ""]
             continue
-        lines += [f"## `{exercise['id']}`: {state['verdict']} ({state['points']} of {exercise['points']})", "",
+        lines += ["## " + _("`{exercise}`: {verdict} ({points} of {max_points})", exercise=exercise["id"],
+                            verdict=verdict_text(state["verdict"]), points=state["points"],
+                            max_points=exercise["points"]), "",
                   *_items(state["messages"]), ""]
     return "\n".join(lines)
 
@@ -345,9 +406,9 @@ def _plots(data: dict, out: Path) -> list[Path]:
     for verdict, colour in STACK:  # each exercise's students split by verdict, stacked left to right
         share = [100 * sum(s["exercises"].get(i, {}).get("verdict") == verdict for s in data["students"].values()) / n
                  for i in ids]
-        ax.barh(ids, share, left=left, color=colour, label=str(verdict))
+        ax.barh(ids, share, left=left, color=colour, label=verdict_text(verdict))
         left = [a + b for a, b in zip(left, share)]
-    ax.set(xlabel="% of students", xlim=(0, 100), title="Verdicts per exercise (course order, top to bottom)")
+    ax.set(xlabel=_("% of students"), xlim=(0, 100), title=_("Verdicts per exercise (course order, top to bottom)"))
     ax.legend(loc="lower right", fontsize=8)
     ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
@@ -356,7 +417,8 @@ def _plots(data: dict, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 4))
     scores = [s["score"] for s in data["students"].values()]
     ax.hist(scores, bins=range(0, data["max_score"] + 2), color="tab:orange", edgecolor="white")
-    ax.set(xlabel=f"score (of {data['max_score']})", ylabel="students", title="Score distribution")
+    ax.set(xlabel=_("score (of {max_score})", max_score=data["max_score"]), ylabel=_("students"),
+           title=_("Score distribution"))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count of students is whole
     fig.tight_layout()
     fig.savefig(out / "scores.png", dpi=100)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import boundary
+from .i18n import _, current, translations
 from .loader import import_test_modules
 from .paths import ROOT
 from .processes import (
@@ -47,6 +48,7 @@ from .processes import (
     fork,
     kill_group,
     self_check,
+    signal_name,
     spawn,
     wait,
     warm_up,
@@ -84,8 +86,16 @@ def _frame(data: bytes) -> bytes:
 
 # The child writes nothing but framed replies to its pipe: anything else is student code
 # writing into a descriptor of its own, which breaks its own exercise (never the grader).
-GARBLED = "its reply to the grader was garbled (did your code write to a file descriptor it did not open?)"
 MAX_MESSAGE = 1 << 32
+
+
+def ended(ending: Ending) -> str:
+    """processes.ending_text, in the learner's language (processes.py sits below i18n)."""
+    if ending.signal is None:
+        return _("exited with status {code}", code=ending.code)
+    if ending.signal == signal.SIGSEGV:
+        return _("killed by {signal} (a segmentation fault)", signal=signal_name(ending.signal))
+    return _("killed by {signal}", signal=signal_name(ending.signal))
 
 
 class _Garbled(Exception):
@@ -159,7 +169,9 @@ class IsolatedWorker:
             return boundary.dumps({"status": "crashed", "how": self._reap(), "off_limits": []})
         if not _well_formed(reply):
             self.close()
-            return boundary.dumps({"status": "crashed", "how": GARBLED, "off_limits": []})
+            garbled = _("its reply to the grader was garbled (did your code write to a file descriptor it did not "
+                        "open?)")
+            return boundary.dumps({"status": "crashed", "how": garbled, "off_limits": []})
         return reply
 
     def close(self) -> None:
@@ -177,10 +189,11 @@ class IsolatedWorker:
                 os.close(fd)
             except (OSError, TypeError):
                 pass
-        how = "it ended"
+        how = _("it ended")
         try:
             ending = Ending.from_status(os.waitpid(pid, 0)[1])
-            how = ending.text() + (" (sys.exit or os._exit in your code?)" if ending.signal is None else "")
+            how = ended(ending) if ending.signal is not None else \
+                _("exited with status {code} (sys.exit or os._exit in your code?)", code=ending.code)
         except ChildProcessError:
             pass
         self._kill_uid()
@@ -205,6 +218,7 @@ class IsolatedWorker:
         from_child_r, from_child_w = os.pipe()
         report_r, report_w = os.pipe()
         child_fds = (to_child_r, from_child_w, report_w)
+        translations(current())  # the messages' catalog, read here: the confined child may not reach it
         if self.device.startswith("cuda"):
             # A fork of a process that has used CUDA cannot use CUDA: a fresh interpreter sets it up itself.
             settings = {"path": sys.path, "folder": str(self.folder), "device": self.device, "fds": child_fds,
@@ -230,8 +244,12 @@ class IsolatedWorker:
 
 
 GRADING_ERROR_LINE = "grading error: "
-UNCONFINED_ADVICE = ("grading would run student code with the grader's uid, files and network. Grade as root or "
-                     "where user namespaces are allowed, or pass --allow-unconfined to grade anyway")
+
+
+def unconfined_advice() -> str:
+    return _("grading would run student code with the grader's uid, files and network. Grade as root or where user "
+             "namespaces are allowed, or pass --allow-unconfined to grade anyway")
+
 SPAWNED_CHILD = ("import json, sys; settings = json.loads(sys.argv[1]); sys.path[:0] = settings['path']; "
                  "from torchkata.sandbox import spawned_child_main; spawned_child_main(settings)")
 
@@ -257,6 +275,7 @@ def _child_main(folder: Path, device, confinement: Confinement, rfd: int, wfd: i
         close_inherited_fds(keep=(rfd, wfd, report_fd))
         sys.stdin, sys.stdout, sys.stderr = (open(fd, mode, closefd=False) for fd, mode in ((0, "r"), (1, "w"), (2, "w")))
         try:
+            translations(current())  # a spawned child reads the catalog before confinement hides anything
             self_check(device)
             # torch imports parts of itself lazily (torch._dynamo with the first optimiser), and those
             # look the user up by uid: do it now, before dropping to a uid that has no name.
@@ -266,7 +285,7 @@ def _child_main(folder: Path, device, confinement: Confinement, rfd: int, wfd: i
             folder, weaknesses, hidden = _confine(folder, confinement, device)
         except BaseException as error:  # noqa: BLE001 - say why, then end
             reason = str(error) if isinstance(error, GradingError) else \
-                f"the sandbox could not be set up: {type(error).__name__}: {error}"
+                _("the sandbox could not be set up: {error}: {message}", error=type(error).__name__, message=error)
             os.write(report_fd, (GRADING_ERROR_LINE + reason.replace(chr(10), " ")).encode())
             raise
         os.write(report_fd, "\n".join(weaknesses).encode())
@@ -354,22 +373,22 @@ def _mount_and_hide(libc, folder: Path, confinement: Confinement) -> tuple[Path,
         if _bind_readonly(libc, folder, INSIDE):
             folder = INSIDE
     if folder != INSIDE:
-        weaknesses.append("could not mount the submission read-only")
+        weaknesses.append(_("could not mount the submission read-only"))
     # A private /tmp, and the Python runtime readable by the unprivileged uid even where
     # it lives under /tmp or /root (mode 700): cover each, then put back what is needed.
     needed = _runtime_folders()
     for top in _tops_to_cover(needed):
         if not _cover(libc, top, [d for d in needed if d.is_relative_to(top)]):
-            weaknesses.append(f"could not give the learner a private {top}")
+            weaknesses.append(_("could not give the learner a private {folder}", folder=top))
     for path in confinement.hide:
         if not Path(path).is_dir():
             continue
         if _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
             hidden.append(Path(path).resolve())
         else:
-            weaknesses.append(f"could not hide {path}")
+            weaknesses.append(_("could not hide {folder}", folder=path))
     if not _mount(libc, "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777"):
-        weaknesses.append("could not give the learner a private /dev/shm")
+        weaknesses.append(_("could not give the learner a private {folder}", folder="/dev/shm"))
     return folder, weaknesses, hidden
 
 
@@ -383,7 +402,8 @@ def _confine(folder: Path, confinement: Confinement, device: str = "cpu") -> tup
         if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 and _mount(libc, None, "/", None, MS_REC | MS_PRIVATE):
             folder, weaknesses, hidden = _mount_and_hide(libc, folder, confinement)
         else:
-            weaknesses.append("no mount/network namespaces: the network, the solutions and the tests stay reachable")
+            weaknesses.append(_("no mount/network namespaces: the network, the solutions and the tests stay "
+                                "reachable"))
         os.setgroups([])
         os.setgid(confinement.uid)
         os.setuid(confinement.uid)
@@ -392,9 +412,10 @@ def _confine(folder: Path, confinement: Confinement, device: str = "cpu") -> tup
             folder, weaknesses, hidden = _confine_unprivileged(libc, folder, confinement)
         except Unconfined as why:
             if not confinement.allow_unconfined:
-                raise GradingError(f"student code cannot be confined here ({why}); {UNCONFINED_ADVICE}") from None
-            weaknesses.append(f"not confined ({why}; --allow-unconfined): student code keeps the grader's uid, "
-                              "files and network")
+                raise GradingError(_("student code cannot be confined here ({why}); {advice}", why=why,
+                                     advice=unconfined_advice())) from None
+            weaknesses.append(_("not confined ({why}; --allow-unconfined): student code keeps the grader's uid, "
+                                "files and network", why=why))
     scratch = Path("/tmp/scratch") if os.access("/tmp", os.W_OK) else Path.cwd()
     scratch.mkdir(exist_ok=True)
     os.chdir(scratch)
@@ -403,14 +424,14 @@ def _confine(folder: Path, confinement: Confinement, device: str = "cpu") -> tup
                (resource.RLIMIT_CORE, 0)]
     if device.startswith("cuda"):
         # CUDA reserves far more virtual address space than any sensible limit; memory is not capped on cuda.
-        weaknesses.append("no memory limit on cuda (CUDA reserves more address space than a limit allows)")
+        weaknesses.append(_("no memory limit on cuda (CUDA reserves more address space than a limit allows)"))
     else:
         rlimits.append((resource.RLIMIT_AS, mapped + limits.memory_bytes))
     for limit, value in rlimits:
         try:
             resource.setrlimit(limit, (value, value))
         except (ValueError, OSError):
-            weaknesses.append(f"could not set {limit}")
+            weaknesses.append(_("could not set {limit}", limit=limit))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file is an OSError, not a kill
     return folder, weaknesses, hidden
 
@@ -484,7 +505,7 @@ def _confine_unprivileged(libc, folder: Path, confinement: Confinement) -> tuple
     weaknesses, hidden = [], []
     uid, gid = os.getuid(), os.getgid()
     if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) != 0:
-        raise Unconfined("this system refuses user namespaces to ordinary users")
+        raise Unconfined(_("this system refuses user namespaces to ordinary users"))
     # /proc/self is writable by its own uid only while the process is dumpable (a process
     # that changed uid is not, until told).
     dumpable = libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
@@ -494,17 +515,17 @@ def _confine_unprivileged(libc, folder: Path, confinement: Confinement) -> tuple
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
     libc.prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0)
     if not _mount(libc, None, "/", None, MS_REC | MS_PRIVATE):
-        raise Unconfined("could not make the mounts private to the sandbox")
+        raise Unconfined(_("could not make the mounts private to the sandbox"))
     failed = _everything_read_only(libc)
     if failed:
-        weaknesses.append(f"could not make {', '.join(failed)} read-only")
+        weaknesses.append(_("could not make {folders} read-only", folders=", ".join(failed)))
     scratch_top = MOUNTS.parent  # /run: a tmpfs of our own there holds the staging points
     if not _mount(libc, "tmpfs", scratch_top, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"):
-        raise Unconfined(f"could not mount a scratch tmpfs on {scratch_top}")
+        raise Unconfined(_("could not mount a scratch tmpfs on {folder}", folder=scratch_top))
     folder, more, hidden = _mount_and_hide(libc, folder, confinement)
     weaknesses += more
     if not _drop_capabilities(libc):
-        raise Unconfined("could not drop the namespace's capabilities")
+        raise Unconfined(_("could not drop the namespace's capabilities"))
     return folder, weaknesses, hidden
 
 
@@ -519,4 +540,5 @@ def confinement_refusal(allow_unconfined: bool) -> str | None:
     elsewhere with --allow-unconfined."""
     if allow_unconfined or can_confine():
         return None
-    return f"student code cannot be confined here (not root, and no user namespaces); {UNCONFINED_ADVICE}"
+    return _("student code cannot be confined here ({why}); {advice}", why=_("not root, and no user namespaces"),
+             advice=unconfined_advice())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -18,16 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import digests
+from .i18n import _
 from .preload import ROOT, preload
 from .processes import (
     GradingError,
     children_can_grade,
     cuda_in_use,
-    ending_text,
     fork,
     prepare_parent,
     run,
     self_check,
+    signal_name,
     wait,
 )
 from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, write_grading_error
@@ -72,10 +74,21 @@ def no_tests_found(exercise_ids) -> str:
     """Why a run graded nothing: the suite has no test for the exercises (edited tests)."""
     files = sorted({f"tests/exercises/test_{e.split('.')[0]}.py" for e in exercise_ids})
     changed = digests.changed_tests()
-    why = (f"these test files differ from the published ones: {', '.join(changed)}" if changed
-           else "was a test class deleted or renamed?")
-    return (f"no test grades {', '.join(exercise_ids)}: {', '.join(files)} has no test for it ({why}). "
-            "Restore the published tests (git checkout tests/, or download the kata again) and check again.")
+    why = _("these test files differ from the published ones: {files}", files=", ".join(changed)) if changed \
+        else _("was a test class deleted or renamed?")
+    return _("no test grades {exercises}: {files} has no test for it ({why}). Restore the published tests "
+             "(git checkout tests/, or download the kata again) and check again.",
+             exercises=", ".join(exercise_ids), files=", ".join(files), why=why)
+
+
+def _ended(code: int) -> str:
+    """processes.ending_text, in the learner's language (processes.py sits below i18n; sandbox.ended
+    says the same, but importing it would import torch)."""
+    if code >= 0:
+        return _("exited with status {code}", code=code)
+    if -code == signal.SIGSEGV:
+        return _("killed by {signal} (a segmentation fault)", signal=signal_name(-code))
+    return _("killed by {signal}", signal=signal_name(-code))
 
 
 def _collect(run: Run, verdicts: Path, returncode: int, exercise_ids=()) -> Run:
@@ -89,10 +102,11 @@ def _collect(run: Run, verdicts: Path, returncode: int, exercise_ids=()) -> Run:
     elif returncode == NO_TESTS and NO_TESTS_SUMMARY.search(tail):
         run.grading_error = no_tests_found(exercise_ids)
     elif returncode in PYTEST_FAILURES and PYTEST_FAILURES[returncode] in run.output:
-        run.grading_error = f"the test suite itself could not run (pytest exit status {returncode}):\n{tail}"
+        run.grading_error = _("the test suite itself could not run (pytest exit status {code}):",
+                              code=returncode) + f"\n{tail}"
     else:
-        run.crashed = (f"the Python interpreter {ending_text(returncode)} while grading your code (did your code call "
-                       f"os._exit or exit at import, or crash?)\n{tail}").strip()
+        run.crashed = (_("the Python interpreter {ending} while grading your code (did your code call os._exit or "
+                         "exit at import, or crash?)", ending=_ended(returncode)) + f"\n{tail}").strip()
     return run
 
 
@@ -115,7 +129,7 @@ class WarmGrader:
 
     def __init__(self, device: str = "cpu"):
         if cuda_in_use():
-            raise GradingError("watch forks its checks from this process, which has already used CUDA")
+            raise GradingError(_("watch forks its checks from this process, which has already used CUDA"))
         self.device = device
         prepare_parent(device)
         preload(device)

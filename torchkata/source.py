@@ -140,3 +140,9 @@ def replace_definition(text: str, name: str, new_definition: str) -> str:
     lines = text.splitlines()
     tail = "\n" if text.endswith("\n") else ""
     return "\n".join(lines[: start - 1] + new_definition.splitlines() + lines[node.end_lineno:]) + tail
+
+
+def docstring(text: str, name: str) -> str | None:
+    """The docstring of the function or class `name` defined in `text`, indentation removed."""
+    node = _definition(ast.parse(text), name)
+    return ast.get_docstring(node) if node is not None else None

@@ -24,6 +24,8 @@ from functools import cache
 
 import torch
 
+from .i18n import _
+
 _TENSOR_METHOD = "tensor-method"
 
 
@@ -131,7 +133,7 @@ class Tripwire:
     def __exit__(self, *exc):
         if self.codes or self.c_keys or self.forbidden_files:
             if sys.getprofile() != self._profile:  # learner code switched the watch off
-                self.hits.append("sys.setprofile (switching off the grader's watch)")
+                self.hits.append(SWITCHED_OFF)
             sys.setprofile(self._previous)
             threading.setprofile(None)
         for label in REFERENCE_CALLS:
@@ -150,6 +152,16 @@ class Tripwire:
 # the Tripwire around the learner's call reports those records with its own hits.
 REFERENCE_CALLS: list[str] = []
 REFERENCE_LABEL = "the reference solutions"  # how a call into solutions/ is named among the hits
+SWITCHED_OFF = "sys.setprofile (switching off the grader's watch)"  # the hit of code that stops the watch
+
+
+def said(label: str) -> str:
+    """A hit as the learner reads it: a built-in by its own name, the others in the learner's language."""
+    if label == SWITCHED_OFF:
+        return _("sys.setprofile (switching off the grader's watch)")
+    if label.startswith(f"{REFERENCE_LABEL} (") and label.endswith(")"):
+        return _("the reference solutions ({file})", file=label[len(REFERENCE_LABEL) + 2:-1])
+    return label
 
 
 class ReferenceCodeCalled(RuntimeError):
@@ -158,7 +170,7 @@ class ReferenceCodeCalled(RuntimeError):
 
 def _refuse(label: str):
     REFERENCE_CALLS.append(label)
-    raise ReferenceCodeCalled(f"{label} cannot be called from graded code")
+    raise ReferenceCodeCalled(_("{code} cannot be called from graded code", code=said(label)))
 
 
 def _refusing_code(label: str, free_variables: int) -> types.CodeType:

@@ -66,8 +66,11 @@ def write_grading_error(path: Path, message: str) -> None:
 
 
 # What a failure says, without what differs between the tests that found it: the inputs
-# (described by learner.show), their dtypes and every number.
-_INPUTS = re.compile(r"tensor\(\[[^\]]*\], \w+, shape \([^)]*\), [\w:]+\)|\w+ tensor of shape \([^)]*\) on [\w:]+")
+# (described by learner.show, in English or in its Chinese from the catalog: this layer is
+# below the translations, and tests/harness/test_messages.py checks the two agree), their
+# dtypes and every number.
+_INPUTS = re.compile(r"tensor\(\[[^\]]*\], \w+, shape \([^)]*\), [\w:]+\)|\w+ tensor of shape \([^)]*\) on [\w:]+"
+                     r"|\w+ 张量（形状 \([^)]*\)，在 [\w:]+ 上）")
 _DTYPES = re.compile(r"\b(b?float\d+|u?int\d+|complex\d+|bool)\b")
 _NUMBERS = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
 

@@ -8,22 +8,93 @@ from __future__ import annotations
 
 import datetime
 import re
-import textwrap
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
-from .i18n import words
+from .i18n import _, words
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, Curriculum, Exercise
-from .verdicts import EXIT_GRADING_ERROR, LOAD_FAILED
+from .verdicts import EXIT_GRADING_ERROR
 
 MAX_PRINTED_LINES = 20
 MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]", NOT_LOADED: "[red]?[/]",
          GRADING_ERROR: "[magenta]![/]"}
 SAID = (WRONG, NOT_LOADED, GRADING_ERROR)  # verdicts whose first message is shown on the status screen
+
+
+# Chinese is written without spaces: a line may break after any character, except before the
+# punctuation that closes a phrase or after one that opens it. A run of other text (a word, a
+# number, code) stays whole.
+_OPENING, _CLOSING = "（“《「【", "，。：；、！？）》」”】"
+_CHINESE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u201c\u201d"
+_UNITS = re.compile(rf"\s+|[{_OPENING}]*(?:[{_CHINESE}]|[^\s{_CHINESE}]+)[{_CLOSING}]*")
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` terminal cells (a Chinese character takes two),
+    broken at spaces and between Chinese characters; a word longer than a line is cut."""
+    lines, line = [], ""
+    for unit in _UNITS.findall(text):
+        if unit.isspace():
+            line += " " if line else ""
+            continue
+        while cell_len(unit) > width:  # a path or a long expression: cut it where the line ends
+            room = width - cell_len(line)
+            lines.append(line + unit[:room]) if room > 0 else lines.append(line.rstrip())
+            unit, line = unit[max(room, 0):], ""
+        if cell_len(line) + cell_len(unit) > width and line.strip():
+            lines.append(line.rstrip())
+            line = ""
+        line += unit
+    lines.append(line.rstrip())
+    return lines
+
+
+def _cjk(char: str) -> bool:
+    return bool(_UNITS.fullmatch(char)) and not char.isascii() and not char.isspace()
+
+
+def reflow(text: str) -> list[str]:
+    """A docstring's paragraphs as whole lines, to be wrapped to the terminal: the lines of
+    a paragraph joined (with a space, except between Chinese characters), a blank line kept
+    between paragraphs, and code (`>>>` or indented) and list items each on their own line."""
+    out: list[str] = []
+    joining = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            out.append("")
+            joining = False
+        elif line.startswith((">>>", "...", " ")) or stripped.startswith(("- ", "* ", ">>>")) or \
+                re.match(r"\d+[.)] ", stripped):
+            out.append(line if line.startswith((">>>", " ")) else stripped)
+            joining = not line.startswith((">>>", " "))
+        elif joining and out:
+            glue = "" if _cjk(out[-1][-1:]) and _cjk(stripped[:1]) or out[-1][-1:] in "，。：；、！？（）" else " "
+            out[-1] += glue + stripped
+        else:
+            out.append(stripped)
+            joining = True
+    return out
+
+
+def load_failed_separator() -> str:
+    """What stands between the file and the reason in "losses.py could not be loaded: ...",
+    in the language the messages are in (the worker writes them from this template)."""
+    template = _("{file} could not be loaded: {detail}")
+    return template.split("{file}", 1)[-1].split("{detail}", 1)[0]
+
+
+def syntax_error_line() -> str:
+    """A pattern for the line number in the worker's "SyntaxError at line 3: ...", in the
+    language the messages are in (derived from the same template)."""
+    template = _("SyntaxError at line {line}: {message}")
+    return re.escape(template.split("{line}", 1)[0]) + r"(\d+)"
 
 
 class View:
@@ -83,12 +154,13 @@ class View:
             state = states[exercise.id]
             first = state["messages"][0].splitlines()[0] if state["verdict"] in SAID and state["messages"] else ""
             if state["verdict"] == NOT_LOADED:  # the verdict says it: keep the why ("SyntaxError at line 3: ...")
-                first = first.split(LOAD_FAILED, 1)[-1]
+                first = first.split(load_failed_separator(), 1)[-1]
             message = f"[dim]{escape(self.w[state['verdict']])}[/] {escape(first)}".rstrip()
             table.add_row(MARKS[state["verdict"]], exercise.id, f"{exercise.points}", *([message] if beside else []))
             if not beside and first:
-                shown = first if len(first) <= id_width else first[: id_width - 1] + "…"
-                table.add_row("", f"[dim]{escape(shown)}[/]", "")
+                shown = Text(first, style="dim")
+                shown.truncate(id_width, overflow="ellipsis")  # by display cells: a Chinese character takes two
+                table.add_row("", shown, "")
         return table
 
     # -- one exercise ----------------------------------------------------------------------
@@ -113,7 +185,7 @@ class View:
         counts = state.get("counts") or [1] * len(state["messages"])
         if state["verdict"] == NOT_LOADED:  # one cause, whatever the number of tests it stopped
             counts = [1] * len(counts)
-            line = int(m.group(1)) if (m := re.search(r"\bat line (\d+)", state["messages"][0])) else line
+            line = int(m.group(1)) if (m := re.search(syntax_error_line(), state["messages"][0])) else line
         for message, count in zip(state["messages"], counts):
             times = self.w["in_tests"].format(n=count) if count > 1 else ""
             self.bullet(message + times)
@@ -122,7 +194,7 @@ class View:
         printed = state.get("output", "").strip().splitlines()
         if printed:
             out.print(self.w["printed"], style="bold")
-            shown = printed[:MAX_PRINTED_LINES] + ([f"... ({len(printed) - MAX_PRINTED_LINES} more lines)"]
+            shown = printed[:MAX_PRINTED_LINES] + ([_("... ({n} more lines)", n=len(printed) - MAX_PRINTED_LINES)]
                                                    if len(printed) > MAX_PRINTED_LINES else [])
             for text in shown:
                 out.print(f"    {escape(text)}", highlight=False)
@@ -131,17 +203,26 @@ class View:
 
     def bullet(self, text: str) -> None:
         """A bullet whose wrapped lines stay under its text (and no line padded to the width)."""
-        width = max(40, self.console.width - 1)
+        width = max(40, self.console.width - 1) - 4  # the bullet's indent
         for i, paragraph in enumerate(text.splitlines() or [""]):
-            first = "  • " if i == 0 else "    "
-            lines = textwrap.wrap(paragraph, width, initial_indent=first, subsequent_indent="    ",
-                                  break_long_words=False, break_on_hyphens=False) or [first]
+            for j, line in enumerate(wrap(paragraph, width)):
+                self.console.print(Text(("  • " if i == j == 0 else "    ") + line), highlight=False, soft_wrap=True)
+
+    def explain(self, exercise: Exercise, lesson: str) -> int:
+        """The exercise's lesson, then where to go from it."""
+        self.console.print(self.w["lesson"].format(id=exercise.id), style="bold")
+        for paragraph in reflow(lesson):
+            lines = [paragraph] if paragraph.startswith((">>>", " ")) else wrap(paragraph, self.console.width - 3)
             for line in lines:
-                self.console.print(escape(line), highlight=False, soft_wrap=True)
+                self.console.print(Text(("  " + line).rstrip()), highlight=False, soft_wrap=True)
+        for line in wrap(self.w["lesson_next"].format(id=exercise.id), self.console.width - 1):
+            self.console.print(Text(line, style="dim"), highlight=False, soft_wrap=True)
+        return 0
 
     def hint(self, hint) -> int:
         self.console.print(self.w["hint"].format(n=hint.number, total=hint.total, id=hint.exercise.id), style="bold")
-        self.console.print(f"  {escape(hint.text)}", highlight=False)
+        for line in wrap(hint.text, self.console.width - 3):
+            self.console.print(Text("  " + line), highlight=False, soft_wrap=True)
         if hint.last:
             self.console.print(self.w["last_hint"], style="dim")
         return 0
@@ -162,10 +243,12 @@ class View:
             self.console.print(self.w["reset_done"].format(id=exercise.id, path=path, backup=backup))
         return 0
 
-    def plots(self, files: list[str], problem: str) -> int:
+    def plots(self, files: list[str], problem: str, notes: list[str] = ()) -> int:
         if problem:
             self.console.print(escape(problem), style="red")
             return 1
+        for note in notes:
+            self.console.print(escape(note), style="yellow")
         self.console.print(self.w["plots_written"].format(files=", ".join(files)))
         return 0
 

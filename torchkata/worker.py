@@ -25,11 +25,11 @@ from pathlib import Path
 import torch
 
 from . import boundary
+from .i18n import _
 from .loader import Implementation
 from .manifest import Curriculum, load
 from .paths import SOLUTIONS
 from .tripwire import Tripwire, refuse_reference_code
-from .verdicts import LOAD_FAILED
 
 # The folders of a checkout a submission must not import by name (graded, its own files are elsewhere).
 COURSE_FOLDERS = ("exercises", "solutions", "tests")
@@ -136,7 +136,7 @@ class Worker:
             target = self._exercise_fn(exercise) if req.get("target") is None else self._objects[req["target"]]
             return self._monitored(target, exercise)(*args, **kwargs)
         if req["op"] == "probe":
-            module_name, _, qualname = req["probe"].partition(":")
+            module_name, _colon, qualname = req["probe"].partition(":")
             probe = getattr(importlib.import_module(module_name), qualname)
             scene = Scene(self._monitored(self._exercise_fn(exercise), exercise), self.device, self.impl.module)
             return probe(scene, *args, **kwargs)
@@ -156,18 +156,20 @@ class Worker:
             raise _NotAttempted(self._learner_trace(error)) from None
         except Exception as error:
             if isinstance(error, SyntaxError):
-                detail = f"SyntaxError at line {error.lineno}: {error.msg}\n    {(error.text or '').strip()}"
+                detail = _("SyntaxError at line {line}: {message}", line=error.lineno, message=error.msg) + \
+                    f"\n    {(error.text or '').strip()}"
             else:
                 hint = ""
                 if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in COURSE_FOLDERS:
-                    hint = (" (your module imports the course's folder by name; graded, your files are in a folder "
-                            "of their own: import from the same folder with a relative import instead, "
-                            "from .activations import softmax)")
+                    hint = _(" (your module imports the course's folder by name; graded, your files are in a folder "
+                             "of their own: import from the same folder with a relative import instead, "
+                             "from .activations import softmax)")
                 detail = f"{type(error).__name__}: {error}{hint}\n{self._learner_trace(error)}".strip()
             # The file that failed: the exercise's own, or one it imports (the capstone imports training.py).
             failed = Path(error.filename).name if isinstance(error, SyntaxError) and error.filename else \
                 f"{exercise.split('.', 1)[0]}.py"
-            raise _Broken(f"{failed}{LOAD_FAILED}{detail}") from None
+            # In English this is "{file}" + verdicts.LOAD_FAILED + "{detail}", which the views split on.
+            raise _Broken(_("{file} could not be loaded: {detail}", file=failed, detail=detail)) from None
 
     def _monitored(self, fn, exercise: str):
         names = self.curriculum.get(exercise).off_limits

@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from torchkata.checks import assert_tensor, fail
+from torchkata.devices import same_device
+from torchkata.i18n import _
 
 # The course's Model (3 -> 4 -> 4 -> 2, tanh, relu, softmax), built by the test.
 from .test_networks import FunctionalCourseModel as CourseNet
@@ -47,9 +49,9 @@ def probe_fit_own_model(scene, seed, x, y, epochs, lr):
         torch.manual_seed(seed)
         model = build(device=scene.device)
     except NotImplementedError:
-        return {"model": "is still a stub"}
+        return {"model": "stub"}
     except Exception as error:  # noqa: BLE001 - the learner's Model, broken: said, not a grading error
-        return {"model": f"raised {type(error).__name__}: {error}"}
+        return {"model": "raised", "error": f"{type(error).__name__}: {error}"}
     scene.fn(model, x, y, epochs=epochs, lr=lr)
     return {"model": None, "state": {k: v.detach() for k, v in model.state_dict().items()}}
 
@@ -68,7 +70,7 @@ def probe_pieces(scene) -> list[str]:
         "training.zero_grad": (lambda p: training.zero_grad([p]), lambda p, _: p.grad is None),
         "losses.cross_entropy": (lambda p: losses.cross_entropy(z, t),
                                  lambda p, got: isinstance(got, torch.Tensor) and got.shape == expected_loss.shape
-                                 and got.device == expected_loss.device and torch.allclose(got, expected_loss)),
+                                 and same_device(got.device, expected_loss.device) and torch.allclose(got, expected_loss)),
     }
     wrong = []
     for name, (call, holds) in pieces.items():
@@ -91,7 +93,7 @@ def torch_fit(state, x, y, epochs, lr, device) -> tuple[list[float], dict]:
     model.load_state_dict(state)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     history = []
-    for _ in range(epochs):
+    for _epoch in range(epochs):
         loss = F.nll_loss(torch.log(model(x)), y)
         loss.backward()
         optimizer.step()
@@ -113,49 +115,57 @@ class TestFit:
     def test_trajectory_matches_torch_sgd(self, learner, device):
         wrong = learner.run(probe_pieces)
         if wrong:
-            fail(f"fit uses your {', '.join(wrong)}, not right yet: fix {wrong[0]} first (torchkata check "
-                 f"{wrong[0]}); fit cannot be right before the pieces it is built from are.")
+            fail(_("fit uses your {pieces}, not right yet: fix {first} first (torchkata check {first}); fit cannot be "
+                   "right before the pieces it is built from are.", pieces=", ".join(wrong), first=wrong[0]))
         state, (x, y) = start(0, device), task(256, 1, device)
         report = learner.run(probe_fit, state, x, y, 100, 0.5)
         expected, final = torch_fit(state, x, y, 100, 0.5, device)
         losses = report["losses"]
         if not isinstance(losses, list) or report["types"] != ["float"]:
-            fail(f"fit returned {type(losses).__name__} of {report['types']}: return a list of Python floats "
-                 "(loss.item() at each epoch).")
+            fail(_("fit returned {type} of {types}: return a list of Python floats (loss.item() at each epoch).",
+                   type=type(losses).__name__, types=report["types"]))
         if len(losses) != 100:
-            fail(f"fit(..., epochs=100) returned {len(losses)} losses: one per epoch, recorded before the update.")
+            fail(_("fit(..., epochs=100) returned {count} losses: one per epoch, recorded before the update.",
+                   count=len(losses)))
         if abs(losses[0] - expected[0]) > 1e-4:
-            why = (" That is the loss of a softmax applied twice: the model already ends in softmax, so pass "
-                   "torch.log(probs) to cross_entropy, not probs."
+            why = (_(" That is the loss of a softmax applied twice: the model already ends in softmax, so pass "
+                     "torch.log(probs) to cross_entropy, not probs.")
                    if abs(losses[0] - double_softmax_loss(state, x, y, device)) < 1e-4 else
-                   " Compute the loss as losses.cross_entropy(torch.log(model(x)), y), before the update.")
-            fail(f"fit's first loss is {losses[0]:.5f}, expected {expected[0]:.5f}.{why}")
+                   _(" Compute the loss as losses.cross_entropy(torch.log(model(x)), y), before the update."))
+            fail(_("fit's first loss is {got:.5f}, expected {expected:.5f}.{why}", got=losses[0], expected=expected[0],
+                   why=why))
         if any(report["grads_left"]):
-            fail("fit left gradients on the parameters: call training.zero_grad(model.parameters()) after each step.")
+            fail(_("fit left gradients on the parameters: call training.zero_grad(model.parameters()) after each "
+                   "step."))
         for epoch, (got, want) in enumerate(zip(losses, expected)):
             if abs(got - want) > 1e-4 * max(1.0, abs(want)):
-                fail(f"fit's loss at epoch {epoch + 1} is {got:.6f}, torch.optim.SGD's is {want:.6f} (the first "
-                     f"{epoch} agree): each epoch is forward, loss, backward, sgd_step, zero_grad, in that order.")
+                fail(_("fit's loss at epoch {epoch} is {got:.6f}, torch.optim.SGD's is {want:.6f} (the first "
+                       "{agree} agree): each epoch is forward, loss, backward, sgd_step, zero_grad, in that order.",
+                       epoch=epoch + 1, got=got, want=want, agree=epoch))
         for name, want in final.items():
-            assert_tensor(report["state"][name], want, call=f"fit: {name} after 100 epochs", atol=1e-5, rtol=1e-4,
-                          rule="After fit, the parameters are those torch.optim.SGD reaches from the same start.")
+            assert_tensor(report["state"][name], want, call=_("fit: {name} after 100 epochs", name=name), atol=1e-5,
+                          rtol=1e-4,
+                          rule=_("After fit, the parameters are those torch.optim.SGD reaches from the same start."))
 
     def test_learns_a_task_that_is_not_linearly_separable(self, learner, device):
         """End to end, with the learner's own Model: the pieces of the whole course together."""
         x, y = task(512, 4, device)
         report = learner.run(probe_fit_own_model, 3, x, y, 300, 0.5)
-        if report["model"]:
-            fail(f"fit is tested end to end on your own networks.Model, which {report['model']}: finish "
-                 "networks.Model first (torchkata check networks.Model).")
+        if report["model"] == "stub":
+            fail(_("fit is tested end to end on your own networks.Model, which is still a stub: finish "
+                   "networks.Model first (torchkata check networks.Model)."))
+        if report["model"] == "raised":
+            fail(_("fit is tested end to end on your own networks.Model, which raised {error}: finish "
+                   "networks.Model first (torchkata check networks.Model).", error=report["error"]))
         model = CourseNet(device)
         model.load_state_dict(report["state"])
         held_out_x, held_out_y = task(2048, 5, device)
         with torch.no_grad():
             accuracy = (model(held_out_x).argmax(1) == held_out_y).double().mean().item()
         if accuracy < 0.95:
-            fail(f"after fit (300 epochs, lr 0.5) your networks.Model classifies {accuracy:.1%} of 2048 held-out "
-                 "points right, expected at least 95%: check the loop against the trajectory test, and Model's "
-                 "layers and initialisation against its own exercise.")
+            fail(_("after fit (300 epochs, lr 0.5) your networks.Model classifies {accuracy:.1%} of 2048 held-out "
+                   "points right, expected at least 95%: check the loop against the trajectory test, and Model's "
+                   "layers and initialisation against its own exercise.", accuracy=accuracy))
 
     def test_same_start_same_losses(self, learner, device):
         state, (x, y) = start(6, device), task(128, 7, device)
@@ -164,4 +174,4 @@ class TestFit:
         # On cuda some backward kernels add in a varying order, so the repeat agrees to rounding only.
         tolerance = 0.0 if device.type == "cpu" else 1e-5
         if len(first) != len(again) or any(abs(a - b) > tolerance * max(1.0, abs(b)) for a, b in zip(first, again)):
-            fail("fit gave different losses from the same start on the same data: nothing in it may be random.")
+            fail(_("fit gave different losses from the same start on the same data: nothing in it may be random."))

@@ -5,12 +5,23 @@ import torch
 from torch import nn
 
 from torchkata.checks import Suspect, assert_raises, assert_tensor, assert_unchanged, fail
+from torchkata.i18n import _
 from torchkata.probes import probe_gradient_two, probe_inputs_after_call
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 REDUCTIONS = ["mean", "sum", "none"]
-REDUCED = {"mean": "averages them into one number", "sum": "adds them into one number",
-           "none": "returns them all, in the input's shape"}
+REDUCED = {"mean": _("reduction='mean' averages them into one number"),
+           "sum": _("reduction='sum' adds them into one number"),
+           "none": _("reduction='none' returns them all, in the input's shape")}
+# What reduction=asked says when the learner's result is what reduction=returned gives.
+WRONG_REDUCTION = {
+    ("mean", "sum"): _("reduction='mean' asks for the mean (you returned the sum)."),
+    ("mean", "none"): _("reduction='mean' asks for the mean (you returned the none)."),
+    ("sum", "mean"): _("reduction='sum' asks for the sum (you returned the mean)."),
+    ("sum", "none"): _("reduction='sum' asks for the sum (you returned the none)."),
+    ("none", "mean"): _("reduction='none' asks for the per-element losses (you returned the mean)."),
+    ("none", "sum"): _("reduction='none' asks for the per-element losses (you returned the sum)."),
+}
 SHAPES = [(8,), (4, 5), (2, 3, 4)]
 
 
@@ -20,8 +31,7 @@ def reduction_of(per_element, reduction):
 
 def reduction_suspects(per_element, reduction):
     """What a wrong reduction gives, for the reduction asked."""
-    return [Suspect(f"reduction={name!r}", reduction_of(per_element, name), f"reduction={reduction!r} asks for the "
-                    f"{'per-element losses' if reduction == 'none' else reduction} (you returned the {name}).")
+    return [Suspect(f"reduction={name!r}", reduction_of(per_element, name), WRONG_REDUCTION[reduction, name])
             for name in REDUCTIONS if name != reduction]
 
 
@@ -33,7 +43,7 @@ class LossContract:
     formula = ""
 
     def rule(self, reduction: str) -> str:
-        return f"{self.formula}; reduction={reduction!r} {REDUCED[reduction]}."
+        return _("{formula}; {reduced}.", formula=self.formula, reduced=REDUCED[reduction])
 
     def oracle(self, a, b, reduction):
         raise NotImplementedError
@@ -64,8 +74,8 @@ class LossContract:
     def test_default_reduction_is_mean(self, learner, rand):
         a, b = self.inputs(rand, (4, 5), torch.float32)
         assert_tensor(learner(a, b), self.oracle(a, b, "mean"), call=self.call(learner, a, b),
-                      suspects=self.suspects(a, b, "mean"), rule=f"Without a reduction argument the loss is the mean. "
-                      f"{self.rule('mean')}")
+                      suspects=self.suspects(a, b, "mean"),
+                      rule=_("Without a reduction argument the loss is the mean. {rule}", rule=self.rule("mean")))
 
     def test_gradients_match_torch(self, learner, rand):
         a, b = self.inputs(rand, (4, 5), torch.float64)
@@ -73,12 +83,14 @@ class LossContract:
                              reduction="mean")
         call = self.call(learner, a, b)
         if not report["connected"]:
-            fail(f"{call} returned a loss that autograd cannot differentiate: build it from torch operations on "
-                 "the inputs (no .item(), .detach() or torch.tensor(...) on them).")
+            fail(_("{call} returned a loss that autograd cannot differentiate: build it from torch operations on "
+                   "the inputs (no .item(), .detach() or torch.tensor(...) on them).", call=call))
         ac, bc = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
         self.oracle(ac, bc, "mean").backward()
-        assert_tensor(report["grad_a"], ac.grad, call=f"the gradient of {call} with respect to {self.names[0]}")
-        assert_tensor(report["grad_b"], bc.grad, call=f"the gradient of {call} with respect to {self.names[1]}")
+        assert_tensor(report["grad_a"], ac.grad,
+                      call=_("the gradient of {call} with respect to {name}", call=call, name=self.names[0]))
+        assert_tensor(report["grad_b"], bc.grad,
+                      call=_("the gradient of {call} with respect to {name}", call=call, name=self.names[1]))
 
     def test_inputs_not_modified(self, learner, rand):
         a, b = self.inputs(rand, (4, 5), torch.float32)
@@ -89,23 +101,25 @@ class LossContract:
     def test_unknown_reduction_is_a_value_error(self, learner, rand):
         a, b = self.inputs(rand, (4,), torch.float32)
         assert_raises(learner.attempt(a, b, reduction="avg"), ValueError, call=self.call(learner, a, b, reduction="avg"),
-                      mentions=["reduction", "avg"], why="reduction must be 'mean', 'sum' or 'none'")
+                      mentions=["reduction", "avg"], why=_("reduction must be 'mean', 'sum' or 'none'"))
 
     @pytest.mark.parametrize("shapes", [((4, 1), (4,)), ((4,), (4, 1)), ((3, 5), (5,))], ids=str)
     def test_shape_mismatch_is_a_value_error_not_broadcast(self, learner, rand, shapes):
-        (a, _), (_, b) = self.inputs(rand, shapes[0], torch.float32), self.inputs(rand, shapes[1], torch.float32)
+        a, b = self.inputs(rand, shapes[0], torch.float32)[0], self.inputs(rand, shapes[1], torch.float32)[1]
         outcome = learner.attempt(a, b)
-        assert_raises(outcome, ValueError, call=self.call(learner, a, b), why=f"shapes {shapes[0]} and {shapes[1]} "
-                      "differ; broadcasting them would compare every prediction with every target")
+        assert_raises(outcome, ValueError, call=self.call(learner, a, b),
+                      why=_("shapes {first} and {second} differ; broadcasting them would compare every prediction "
+                            "with every target", first=shapes[0], second=shapes[1]))
         unnamed = [s for s in shapes if not any(form in outcome.message for form in (str(s), str(list(s))))]
         if unnamed:
-            fail(f"{self.call(learner, a, b)} raised ValueError({outcome.message!r}): name both shapes, "
-                 f"{shapes[0]} and {shapes[1]}, so the caller sees the mismatch.")
+            fail(_("{call} raised ValueError({message!r}): name both shapes, {first} and {second}, so the caller sees "
+                   "the mismatch.", call=self.call(learner, a, b), message=outcome.message, first=shapes[0],
+                   second=shapes[1]))
 
 
 @pytest.mark.exercise("losses.binary_cross_entropy")
 class TestBinaryCrossEntropy(LossContract):
-    formula = "Each element's loss is -(y * log(p) + (1 - y) * log(1 - p)), each log clamped at -100"
+    formula = _("Each element's loss is -(y * log(p) + (1 - y) * log(1 - p)), each log clamped at -100")
     names = ("probs", "target")
 
     def oracle(self, p, y, reduction):
@@ -118,13 +132,14 @@ class TestBinaryCrossEntropy(LossContract):
 
     def suspects(self, p, y, reduction):
         return reduction_suspects(self.oracle(p, y, "none"), reduction) + [
-            Suspect("the loss without the minus sign", -self.oracle(p, y, reduction), "BCE is -(y log p + (1 - y) log(1 - p))."),
-            Suspect("only the y * log(p) term", reduction_of(-(y * torch.log(p)), reduction),
-                    "add the (1 - y) * log(1 - p) term for the negatives."),
+            Suspect(_("the loss without the minus sign"), -self.oracle(p, y, reduction),
+                    _("BCE is -(y log p + (1 - y) log(1 - p)).")),
+            Suspect(_("only the y * log(p) term"), reduction_of(-(y * torch.log(p)), reduction),
+                    _("add the (1 - y) * log(1 - p) term for the negatives.")),
         ]
 
     def test_soft_targets(self, learner, rand):
-        p, _ = self.inputs(rand, (6, 3), torch.float32)
+        p = self.inputs(rand, (6, 3), torch.float32)[0]
         y = torch.sigmoid(rand(6, 3))
         assert_tensor(learner(p, y), self.oracle(p, y, "mean"), call=self.call(learner, p, y))
 
@@ -135,14 +150,14 @@ class TestBinaryCrossEntropy(LossContract):
         got = learner(p, y, reduction="none")
         call = self.call(learner, p, y, reduction="none")
         if isinstance(got, torch.Tensor) and got.shape == p.shape and not torch.isfinite(got).all():
-            fail(f"{call} returned inf or NaN where a prediction is certain and wrong (log 0 = -inf): clamp each "
-                 "log at -100 (torch.clamp(torch.log(p), min=-100)), as torch does.")
+            fail(_("{call} returned inf or NaN where a prediction is certain and wrong (log 0 = -inf): clamp each "
+                   "log at -100 (torch.clamp(torch.log(p), min=-100)), as torch does.", call=call))
         assert_tensor(got, self.oracle(p, y, "none"), call=call)
 
 
 @pytest.mark.exercise("losses.binary_cross_entropy_with_logits")
 class TestBinaryCrossEntropyWithLogits(LossContract):
-    formula = "Each element's loss is binary_cross_entropy(sigmoid(z), y), computed so that no exp() overflows"
+    formula = _("Each element's loss is binary_cross_entropy(sigmoid(z), y), computed so that no exp() overflows")
     names = ("logits", "target")
 
     def oracle(self, z, y, reduction):
@@ -159,12 +174,12 @@ class TestBinaryCrossEntropyWithLogits(LossContract):
         call = self.call(learner, z, y, reduction="none")
         expected = self.oracle(z, y, "none")
         if isinstance(got, torch.Tensor) and got.shape == z.shape and not torch.isfinite(got).all():
-            fail(f"{call} returned inf or NaN for logits of magnitude 1e4: e^1e4 overflows. Use the stable form "
-                 "max(z, 0) - z * y + log(1 + e^(-|z|)).")
+            fail(_("{call} returned inf or NaN for logits of magnitude 1e4: e^1e4 overflows. Use the stable form "
+                   "max(z, 0) - z * y + log(1 + e^(-|z|)).", call=call))
         assert_tensor(got, expected, call=call, input=z, suspects=[
-            Suspect("BCE of sigmoid(z) with logs clamped at -100", nn.BCELoss(reduction="none")(torch.sigmoid(z), y),
-                    "sigmoid(1e4) rounds to exactly 1 and the loss is lost; compute from the logits: "
-                    "max(z, 0) - z * y + log(1 + e^(-|z|)).")])
+            Suspect(_("BCE of sigmoid(z) with logs clamped at -100"), nn.BCELoss(reduction="none")(torch.sigmoid(z), y),
+                    _("sigmoid(1e4) rounds to exactly 1 and the loss is lost; compute from the logits: "
+                      "max(z, 0) - z * y + log(1 + e^(-|z|))."))])
 
 
 def ce_oracle(z, t, reduction="mean"):
@@ -175,11 +190,12 @@ def ce_suspects(z, t, reduction):
     per_row = ce_oracle(z, t, "none")
     found = reduction_suspects(per_row, reduction)
     if z.dtype in (torch.float32, torch.float64):
-        found.append(Suspect("cross entropy of softmax(logits)", ce_oracle(torch.softmax(z, 1), t, reduction),
-                             "the logits go in raw: applying softmax first applies it twice. Use "
-                             "log_softmax(z) = z - logsumexp(z, dim=1, keepdim=True)."))
-        found.append(Suspect("log_softmax over dim 0", reduction_of(-(torch.log_softmax(z, 0) * _as_probs(t, z)).sum(1), reduction),
-                             "normalise over the classes, dim 1."))
+        found.append(Suspect(_("cross entropy of softmax(logits)"), ce_oracle(torch.softmax(z, 1), t, reduction),
+                             _("the logits go in raw: applying softmax first applies it twice. Use "
+                               "log_softmax(z) = z - logsumexp(z, dim=1, keepdim=True).")))
+        found.append(Suspect(_("log_softmax over dim 0"),
+                             reduction_of(-(torch.log_softmax(z, 0) * _as_probs(t, z)).sum(1), reduction),
+                             _("normalise over the classes, dim 1.")))
     return found
 
 
@@ -201,8 +217,9 @@ class TestCrossEntropy:
         t = self.indices(rand, n, c) if kind == "indices" else torch.softmax(rand(n, c), 1)
         assert_tensor(learner(z, t, reduction=reduction), ce_oracle(z, t, reduction),
                       call=learner.call_text(z, t, reduction=reduction), suspects=ce_suspects(z, t, reduction),
-                      rule=f"Each row's loss is -(target_probs * log_softmax(logits, dim=1)).sum(dim=1) (for class "
-                      f"indices: -log_softmax(logits, dim=1)[i, target[i]]); reduction={reduction!r} {REDUCED[reduction]}.")
+                      rule=_("Each row's loss is -(target_probs * log_softmax(logits, dim=1)).sum(dim=1) (for class "
+                             "indices: -log_softmax(logits, dim=1)[i, target[i]]); {reduced}.",
+                             reduced=REDUCED[reduction]))
 
     @pytest.mark.parametrize("dtype", DTYPES, ids=str)
     @pytest.mark.parametrize("kind", ["indices", "probabilities"])
@@ -223,8 +240,8 @@ class TestCrossEntropy:
         got = learner(z, t, reduction="none")
         call = learner.call_text(z, t, reduction="none")
         if isinstance(got, torch.Tensor) and got.shape == (5,) and not torch.isfinite(got).all():
-            fail(f"{call} returned inf or NaN for logits of magnitude 1e4: exp overflows. Use torch.logsumexp "
-                 "(or subtract the row max before exp).")
+            fail(_("{call} returned inf or NaN for logits of magnitude 1e4: exp overflows. Use torch.logsumexp "
+                   "(or subtract the row max before exp).", call=call))
         assert_tensor(got, ce_oracle(z, t, "none"), call=call)
 
     @pytest.mark.parametrize("kind", ["indices", "probabilities"])
@@ -234,10 +251,11 @@ class TestCrossEntropy:
         report = learner.run(probe_gradient_two, z, t, torch.tensor(1.0, dtype=torch.float64, device=z.device), grad_b=False)
         call = learner.call_text(z, t)
         if not report["connected"]:
-            fail(f"{call} returned a loss that autograd cannot differentiate.")
+            fail(_("{call} returned a loss that autograd cannot differentiate.", call=call))
         zc = z.clone().requires_grad_(True)
         ce_oracle(zc, t).backward()
-        assert_tensor(report["grad_a"], zc.grad, call=f"the gradient of {call} with respect to logits")
+        assert_tensor(report["grad_a"], zc.grad,
+                      call=_("the gradient of {call} with respect to {name}", call=call, name="logits"))
 
     def test_inputs_not_modified(self, learner, rand):
         z, t = rand(6, 8), torch.softmax(rand(6, 8), 1)
@@ -248,7 +266,7 @@ class TestCrossEntropy:
     def test_unknown_reduction_is_a_value_error(self, learner, rand):
         z, t = rand(6, 8), self.indices(rand, 6, 8)
         assert_raises(learner.attempt(z, t, reduction="avg"), ValueError, call=learner.call_text(z, t, reduction="avg"),
-                      mentions=["reduction", "avg"], why="reduction must be 'mean', 'sum' or 'none'")
+                      mentions=["reduction", "avg"], why=_("reduction must be 'mean', 'sum' or 'none'"))
 
     @pytest.mark.parametrize("target_shape", [(7,), (6, 1), (6, 9)], ids=str)
     def test_target_that_does_not_fit_is_a_value_error(self, learner, rand, target_shape):
@@ -257,41 +275,44 @@ class TestCrossEntropy:
              .reshape(target_shape) if target_shape != (6, 9) else torch.softmax(rand(6, 9), 1))
         outcome = learner.attempt(z, t)
         assert_raises(outcome, ValueError, call=learner.call_text(z, t),
-                      why=f"a target of shape {target_shape} does not fit logits of shape (6, 8)")
+                      why=_("a target of shape {shape} does not fit logits of shape (6, 8)", shape=target_shape))
         if not any(form in outcome.message for form in (str(target_shape), str(list(target_shape)))):
-            fail(f"{learner.call_text(z, t)} raised ValueError({outcome.message!r}): name the target's shape "
-                 f"{target_shape} (and the logits' shape) in the message.")
+            fail(_("{call} raised ValueError({message!r}): name the target's shape {shape} (and the logits' shape) in "
+                   "the message.", call=learner.call_text(z, t), message=outcome.message, shape=target_shape))
 
 
 @pytest.mark.exercise("losses.mse_loss")
 class TestMseLoss(LossContract):
-    formula = "Each element's loss is (input - target)**2"
+    formula = _("Each element's loss is (input - target)**2")
     def oracle(self, a, b, reduction):
         return nn.MSELoss(reduction=reduction)(a, b)
 
     def suspects(self, a, b, reduction):
         return reduction_suspects(self.oracle(a, b, "none"), reduction) + [
-            Suspect("the mean absolute error", nn.L1Loss(reduction=reduction)(a, b), "square the differences; that is L1."),
-            Suspect("the square root of the MSE", self.oracle(a, b, reduction).sqrt(), "no square root: that is RMSE."),
+            Suspect(_("the mean absolute error"), nn.L1Loss(reduction=reduction)(a, b),
+                    _("square the differences; that is L1.")),
+            Suspect(_("the square root of the MSE"), self.oracle(a, b, reduction).sqrt(),
+                    _("no square root: that is RMSE.")),
         ]
 
 
 @pytest.mark.exercise("losses.l1_loss")
 class TestL1Loss(LossContract):
-    formula = "Each element's loss is |input - target|"
+    formula = _("Each element's loss is |input - target|")
     def oracle(self, a, b, reduction):
         return nn.L1Loss(reduction=reduction)(a, b)
 
     def suspects(self, a, b, reduction):
         return reduction_suspects(self.oracle(a, b, "none"), reduction) + [
-            Suspect("the signed differences", reduction_of(a - b, reduction),
-                    "take the absolute value of each difference before reducing."),
+            Suspect(_("the signed differences"), reduction_of(a - b, reduction),
+                    _("take the absolute value of each difference before reducing.")),
         ]
 
 
 @pytest.mark.exercise("losses.smooth_l1_loss")
 class TestSmoothL1Loss(LossContract):
-    formula = "With d = input - target, each element's loss is 0.5 * d**2 / beta where |d| < beta, else |d| - 0.5 * beta"
+    formula = _("With d = input - target, each element's loss is 0.5 * d**2 / beta where |d| < beta, "
+                "else |d| - 0.5 * beta")
     def oracle(self, a, b, reduction, beta=1.0):
         return nn.SmoothL1Loss(reduction=reduction, beta=beta)(a, b)
 
@@ -300,8 +321,8 @@ class TestSmoothL1Loss(LossContract):
 
     def suspects(self, a, b, reduction):
         return reduction_suspects(self.oracle(a, b, "none"), reduction) + [
-            Suspect("the L1 loss", nn.L1Loss(reduction=reduction)(a, b), "below beta the loss is 0.5 * d^2 / beta."),
-            Suspect("the MSE loss", nn.MSELoss(reduction=reduction)(a, b), "above beta the loss is |d| - 0.5 * beta."),
+            Suspect(_("the L1 loss"), nn.L1Loss(reduction=reduction)(a, b), _("below beta the loss is 0.5 * d^2 / beta.")),
+            Suspect(_("the MSE loss"), nn.MSELoss(reduction=reduction)(a, b), _("above beta the loss is |d| - 0.5 * beta.")),
         ]
 
     @pytest.mark.parametrize("beta", [0.5, 2.0, 0.0], ids=str)
@@ -310,10 +331,11 @@ class TestSmoothL1Loss(LossContract):
         got = learner(a, b, beta=beta, reduction="none")
         call = learner.call_text(a, b, beta=beta, reduction="none")
         if beta == 0 and isinstance(got, torch.Tensor) and got.shape == a.shape and not torch.isfinite(got).all():
-            fail(f"{call} returned NaN or inf: with beta = 0 the quadratic piece divides by 0. Smooth L1 with "
-                 "beta = 0 is plain L1; handle it separately.")
+            fail(_("{call} returned NaN or inf: with beta = 0 the quadratic piece divides by 0. Smooth L1 with "
+                   "beta = 0 is plain L1; handle it separately.", call=call))
         assert_tensor(got, self.oracle(a, b, "none", beta=beta), call=call, suspects=[
-            Suspect("smooth L1 with beta = 1", self.oracle(a, b, "none"), "use the beta argument, not 1.")] if beta != 1 else [])
+            Suspect(_("smooth L1 with beta = 1"), self.oracle(a, b, "none"), _("use the beta argument, not 1."))]
+            if beta != 1 else [])
 
     @pytest.mark.parametrize("beta", [0.5, 0.0], ids=str)
     def test_beta_gradients(self, learner, rand, beta):
@@ -321,10 +343,11 @@ class TestSmoothL1Loss(LossContract):
         report = learner.run(probe_gradient_two, a, b, torch.tensor(1.0, dtype=torch.float64, device=a.device), beta=beta)
         call = learner.call_text(a, b, beta=beta)
         if not report["connected"]:
-            fail(f"{call} returned a loss that autograd cannot differentiate.")
+            fail(_("{call} returned a loss that autograd cannot differentiate.", call=call))
         if not torch.isfinite(report["grad_a"]).all():
-            fail(f"the gradient of {call} has NaN or inf: torch.where still differentiates the branch it does not "
-                 "select, and 0.5 * d^2 / beta divides by zero at beta = 0. Handle beta = 0 as plain L1.")
+            fail(_("the gradient of {call} has NaN or inf: torch.where still differentiates the branch it does not "
+                   "select, and 0.5 * d^2 / beta divides by zero at beta = 0. Handle beta = 0 as plain L1.", call=call))
         ac = a.clone().requires_grad_(True)
         self.oracle(ac, b, "mean", beta=beta).backward()
-        assert_tensor(report["grad_a"], ac.grad, call=f"the gradient of {call} with respect to input")
+        assert_tensor(report["grad_a"], ac.grad,
+                      call=_("the gradient of {call} with respect to {name}", call=call, name="input"))

@@ -18,6 +18,7 @@ from torch import nn
 import solutions.networks as reference
 from torchkata.checks import Suspect, assert_normal, assert_tensor, assert_uniform, fail
 from torchkata.devices import same_device
+from torchkata.i18n import _
 
 COURSE_PARAMETERS = [("linear1.weight", (4, 3)), ("linear1.bias", (4,)), ("linear2.weight", (4, 4)),
                      ("linear2.bias", (4,)), ("out.weight", (2, 4)), ("out.bias", (2,))]
@@ -76,14 +77,16 @@ def torchsummary_totals(model) -> tuple[int, int]:
 # -- Model -------------------------------------------------------------------------------
 def check_parameters(state, call, device):
     if not isinstance(state, dict):
-        fail(f"{call}.state_dict() returned {type(state).__name__}; is it an nn.Module?")
+        fail(_("{call}.state_dict() returned {type}; is it an nn.Module?", call=call, type=type(state).__name__))
     got = [(name, tuple(t.shape)) for name, t in state.items()]
-    if [n for n, _ in got] != [n for n, _ in COURSE_PARAMETERS]:
-        fail(f"{call} has parameters {[n for n, _ in got]}, expected {[n for n, _ in COURSE_PARAMETERS]}: create "
-             "self.linear1, self.linear2 and self.out, in that order, as nn.Linear attributes.")
-    for (name, shape), (_, expected) in zip(got, COURSE_PARAMETERS):
+    if [n for n, _shape in got] != [n for n, _shape in COURSE_PARAMETERS]:
+        fail(_("{call} has parameters {got}, expected {expected}: create self.linear1, self.linear2 and self.out, "
+               "in that order, as nn.Linear attributes.", call=call, got=[n for n, _shape in got],
+               expected=[n for n, _shape in COURSE_PARAMETERS]))
+    for (name, shape), (_name, expected) in zip(got, COURSE_PARAMETERS):
         if shape != expected:
-            fail(f"{call}: {name} has shape {shape}, expected {expected} (nn.Linear(in, out).weight is (out, in)).")
+            fail(_("{call}: {name} has shape {shape}, expected {expected} (nn.Linear(in, out).weight is (out, in)).",
+                   call=call, name=name, shape=shape, expected=expected))
     check_devices(state, call, device)
 
 
@@ -91,10 +94,11 @@ def check_devices(state, call, device):
     """Every tensor of `state` is on `device`; the message teaches the course's §3.4."""
     for name, tensor in state.items():
         if not same_device(tensor.device, device):
-            why = (" (The meta device keeps shapes without values, so this check runs on every machine, with or "
-                   "without a GPU.)" if device.type == "meta" else "")
-            fail(f"{call}: {name} is on {tensor.device}, expected {device}: your code ignores `device`. Pass "
-                 f"device=device to every nn.Linear (nn.Linear(3, 4, device=device)).{why}")
+            why = (_(" (The meta device keeps shapes without values, so this check runs on every machine, with or "
+                     "without a GPU.)") if device.type == "meta" else "")
+            fail(_("{call}: {name} is on {got}, expected {expected}: your code ignores `device`. Pass "
+                   "device=device to every nn.Linear (nn.Linear(3, 4, device=device)).{why}", call=call, name=name,
+                   got=tensor.device, expected=device, why=why))
 
 
 def reference_output(reference_model, state, x):
@@ -111,14 +115,14 @@ def forward_suspects(state, x):
         return final(h @ state["out.weight"].T + state["out.bias"])
 
     return [
-        Suspect("softmax over dim 0", run(torch.tanh, torch.relu, lambda z: torch.softmax(z, 0)),
-                "softmax must run over dim 1, the classes of each sample; dim 0 mixes different samples."),
-        Suspect("no softmax at the end", run(torch.tanh, torch.relu, lambda z: z),
-                "finish with torch.softmax(x, dim=1)."),
-        Suspect("relu then tanh", run(torch.relu, torch.tanh, lambda z: torch.softmax(z, 1)),
-                "the order is linear1 -> tanh -> linear2 -> relu -> out -> softmax."),
-        Suspect("no activations between layers", run(lambda z: z, lambda z: z, lambda z: torch.softmax(z, 1)),
-                "apply tanh after linear1 and relu after linear2."),
+        Suspect(_("softmax over dim 0"), run(torch.tanh, torch.relu, lambda z: torch.softmax(z, 0)),
+                _("softmax must run over dim 1, the classes of each sample; dim 0 mixes different samples.")),
+        Suspect(_("no softmax at the end"), run(torch.tanh, torch.relu, lambda z: z),
+                _("finish with torch.softmax(x, dim=1).")),
+        Suspect(_("relu then tanh"), run(torch.relu, torch.tanh, lambda z: torch.softmax(z, 1)),
+                _("the order is linear1 -> tanh -> linear2 -> relu -> out -> softmax.")),
+        Suspect(_("no activations between layers"), run(lambda z: z, lambda z: z, lambda z: torch.softmax(z, 1)),
+                _("apply tanh after linear1 and relu after linear2.")),
     ]
 
 
@@ -128,7 +132,7 @@ MODELS_POOLED = 100  # models built per statistics test: their weights are poole
 def probe_many_models(scene, count):
     """Build `count` models and pool each layer's weights, for the statistics of the init."""
     pooled = {"linear1.weight": [], "linear2.weight": [], "out.weight": []}
-    for _ in range(count):
+    for _repeat in range(count):
         state = scene.fn(device=scene.device).state_dict()
         for name in pooled:
             pooled[name].append(state[name].detach().flatten())
@@ -139,9 +143,10 @@ def probe_many_models(scene, count):
 class TestModel:
     def test_is_a_module_with_the_course_parameters_on_the_device(self, learner, device):
         model = learner(device=device)
+        call = f"Model(device={device.type!r})"
         if not model.is_a("Module"):
-            fail(f"Model(device={device.type!r}) built a {model.type_name}: subclass nn.Module.")
-        check_parameters(model.state_dict(), f"Model(device={device.type!r})", device)
+            fail(_("{call} built a {type}: subclass nn.Module.", call=call, type=model.type_name))
+        check_parameters(model.state_dict(), call, device)
 
     def test_default_device_is_the_cpu(self, learner):
         check_parameters(learner().state_dict(), "Model()", torch.device("cpu"))
@@ -159,8 +164,8 @@ class TestModel:
         expected = reference_output(reference.Model(device=device), state, x)
         assert_tensor(model(x), expected, call=f"Model(device={device.type!r})(x)", input=x,
                       suspects=forward_suspects(state, x),
-                      rule="forward must compute softmax(out(relu(linear2(tanh(linear1(x))))), dim=1), with those "
-                      "layers and nothing else.")
+                      rule=_("forward must compute softmax(out(relu(linear2(tanh(linear1(x))))), dim=1), with those "
+                             "layers and nothing else."))
 
     def test_initialisation_statistics(self, learner):
         """100 models pool 1200 values for linear1: enough to tell Xavier from the default init
@@ -168,13 +173,20 @@ class TestModel:
         uniform of the same std (a normal puts ~55 of them beyond 2 std, a uniform none).
         tests/harness/test_checks.py shows these sizes hold for any seed."""
         pooled = learner.run(probe_many_models, MODELS_POOLED)
-        assert_normal(pooled["linear1.weight"], mean=0.0, std=(2 / 7) ** 0.5, call=f"Model().linear1.weight over {MODELS_POOLED} models",
-                      suspects=[Suspect("torch's default init", 1 / 3, "initialise linear1.weight with nn.init.xavier_normal_."),
-                                Suspect("Kaiming normal", (2 / 3) ** 0.5, "linear1 uses Xavier normal; Kaiming is for linear2.")])
-        assert_normal(pooled["linear2.weight"], mean=0.0, std=(2 / 4) ** 0.5, call=f"Model().linear2.weight over {MODELS_POOLED} models",
-                      suspects=[Suspect("torch's default init", 0.5 / 3**0.5, "initialise linear2.weight with nn.init.kaiming_normal_."),
-                                Suspect("Xavier normal", (2 / 8) ** 0.5, "linear2 uses Kaiming normal (it feeds a relu).")])
-        assert_uniform(pooled["out.weight"], low=-0.5, high=0.5, call=f"Model().out.weight over {MODELS_POOLED} models")
+        assert_normal(pooled["linear1.weight"], mean=0.0, std=(2 / 7) ** 0.5,
+                      call=_("{weight} over {count} models", weight="Model().linear1.weight", count=MODELS_POOLED),
+                      suspects=[Suspect(_("torch's default init"), 1 / 3,
+                                        _("initialise linear1.weight with nn.init.xavier_normal_.")),
+                                Suspect(_("Kaiming normal"), (2 / 3) ** 0.5,
+                                        _("linear1 uses Xavier normal; Kaiming is for linear2."))])
+        assert_normal(pooled["linear2.weight"], mean=0.0, std=(2 / 4) ** 0.5,
+                      call=_("{weight} over {count} models", weight="Model().linear2.weight", count=MODELS_POOLED),
+                      suspects=[Suspect(_("torch's default init"), 0.5 / 3**0.5,
+                                        _("initialise linear2.weight with nn.init.kaiming_normal_.")),
+                                Suspect(_("Xavier normal"), (2 / 8) ** 0.5,
+                                        _("linear2 uses Kaiming normal (it feeds a relu)."))])
+        assert_uniform(pooled["out.weight"], low=-0.5, high=0.5,
+                       call=_("{weight} over {count} models", weight="Model().out.weight", count=MODELS_POOLED))
 
 
 # -- init_params ---------------------------------------------------------------------------
@@ -209,24 +221,26 @@ class TestInitParams:
         report = learner.run(probe_init_linear, 300, 200)
         bound = (6 / 500) ** 0.5
         if report["history"] or not report["still_parameters"]:
-            fail("init_params(nn.Linear(300, 200)) replaced the parameters or left autograd history: use the "
-                 "in-place nn.init functions (or work under torch.no_grad()).")
-        assert_tensor(report["bias"], torch.full((200,), 0.1, device=device), call="init_params(layer): the bias",
-                      rule="After init_params, every nn.Linear bias must be 0.1.",
-                      suspects=[Suspect("zeros", torch.zeros(200, device=device), "fill the bias with 0.1, not 0.")])
-        assert_uniform(report["weight"], low=-bound, high=bound, call="init_params(nn.Linear(300, 200)): the weight",
-                       suspects=[Suspect("Xavier normal", (2 / 500) ** 0.5 * 3**0.5, "use xavier_uniform_, not xavier_normal_.")])
+            fail(_("init_params(nn.Linear(300, 200)) replaced the parameters or left autograd history: use the "
+                   "in-place nn.init functions (or work under torch.no_grad())."))
+        assert_tensor(report["bias"], torch.full((200,), 0.1, device=device), call=_("init_params(layer): the bias"),
+                      rule=_("After init_params, every nn.Linear bias must be 0.1."),
+                      suspects=[Suspect(_("zeros"), torch.zeros(200, device=device), _("fill the bias with 0.1, not 0."))])
+        assert_uniform(report["weight"], low=-bound, high=bound, call=_("init_params(nn.Linear(300, 200)): the weight"),
+                       suspects=[Suspect(_("Xavier normal"), (2 / 500) ** 0.5 * 3**0.5,
+                                         _("use xavier_uniform_, not xavier_normal_."))])
 
     def test_other_layers_are_left_alone(self, learner):
         changed = learner.run(probe_init_other_layers)
         if changed:
-            fail(f"init_params changed {', '.join(changed)}: act on nn.Linear only (isinstance(layer, nn.Linear)).")
+            fail(_("init_params changed {layers}: act on nn.Linear only (isinstance(layer, nn.Linear)).",
+                   layers=", ".join(changed)))
 
     def test_works_with_model_apply(self, learner, device):
         biases = learner.run(probe_apply)
         for bias in biases:
-            assert_tensor(bias, torch.full_like(bias, 0.1), call="model.apply(init_params): a Linear bias",
-                          rule="model.apply(init_params) must leave every nn.Linear bias at 0.1.")
+            assert_tensor(bias, torch.full_like(bias, 0.1), call=_("model.apply(init_params): a Linear bias"),
+                          rule=_("model.apply(init_params) must leave every nn.Linear bias at 0.1."))
 
 
 # -- build_sequential --------------------------------------------------------------------
@@ -244,7 +258,7 @@ def probe_many_sequentials(scene, count):
     bias. Layers are found by position: the contract names no parameter (an OrderedDict
     with names of one's own is as right as the default 0, 2, 4)."""
     pooled = {"linear 1": [], "linear 2": [], "linear 3": [], "biases": []}
-    for _ in range(count):
+    for _repeat in range(count):
         linears = [layer for layer in scene.fn(device=scene.device) if isinstance(layer, nn.Linear)]
         for name, layer in zip(("linear 1", "linear 2", "linear 3"), linears):
             pooled[name].append(layer.weight.detach().flatten())
@@ -258,8 +272,8 @@ def in_reference_names(state: dict, reference_model: nn.Module, call: str) -> di
     names = list(reference_model.state_dict())
     shapes = [tuple(t.shape) for t in reference_model.state_dict().values()]
     if [tuple(t.shape) for t in state.values()] != shapes:
-        fail(f"{call}: parameters of shapes {[tuple(t.shape) for t in state.values()]}, expected {shapes} "
-             "(Linear(3, 4), Linear(4, 4), Linear(4, 2), each a weight then a bias).")
+        fail(_("{call}: parameters of shapes {got}, expected {expected} (Linear(3, 4), Linear(4, 4), Linear(4, 2), "
+               "each a weight then a bias).", call=call, got=[tuple(t.shape) for t in state.values()], expected=shapes))
     return dict(zip(names, state.values()))
 
 
@@ -269,15 +283,16 @@ class TestBuildSequential:
         report = learner.run(probe_sequential_structure)
         expected = ["Linear", "Tanh", "Linear", "ReLU", "Linear", "Softmax"]
         if report["type"] != "Sequential":
-            fail(f"build_sequential() returned a {report['type']}; expected an nn.Sequential.")
+            fail(_("build_sequential() returned a {type}; expected an nn.Sequential.", type=report["type"]))
         if report["layers"] != expected:
-            fail(f"build_sequential() has layers {report['layers']}, expected {expected}: activations are layers "
-                 "of the Sequential too.")
+            fail(_("build_sequential() has layers {got}, expected {expected}: activations are layers of the "
+                   "Sequential too.", got=report["layers"], expected=expected))
         if report["linear_shapes"] != [(3, 4), (4, 4), (4, 2)]:
-            fail(f"build_sequential(): Linear sizes {report['linear_shapes']}, expected [(3, 4), (4, 4), (4, 2)].")
+            fail(_("build_sequential(): Linear sizes {got}, expected [(3, 4), (4, 4), (4, 2)].",
+                   got=report["linear_shapes"]))
         if report["softmax_dims"] not in ([1], [-1]):  # the same dim of this network's (batch, 2) output
-            fail(f"build_sequential(): Softmax(dim={report['softmax_dims'][0]}), expected Softmax(dim=1), over "
-                 "the classes of each row.")
+            fail(_("build_sequential(): Softmax(dim={dim}), expected Softmax(dim=1), over the classes of each row.",
+                   dim=report["softmax_dims"][0]))
 
     def test_forward_matches_the_reference_for_equal_parameters(self, learner, rand, device):
         model = learner(device=device)
@@ -296,12 +311,13 @@ class TestBuildSequential:
 
     def test_initialised_with_init_params(self, learner):
         pooled = learner.run(probe_many_sequentials, MODELS_POOLED)
-        assert_tensor(pooled["biases"], torch.full_like(pooled["biases"], 0.1), call="build_sequential(): the biases",
-                      rule="build_sequential must initialise its layers with init_params: every bias 0.1.")
+        assert_tensor(pooled["biases"], torch.full_like(pooled["biases"], 0.1), call=_("build_sequential(): the biases"),
+                      rule=_("build_sequential must initialise its layers with init_params: every bias 0.1."))
         for name, fan_in, fan_out in [("linear 1", 3, 4), ("linear 2", 4, 4), ("linear 3", 4, 2)]:
             bound = (6 / (fan_in + fan_out)) ** 0.5
             assert_uniform(pooled[name], low=-bound, high=bound,
-                           call=f"build_sequential(): the weight of {name} over {MODELS_POOLED} models (apply init_params)")
+                           call=_("build_sequential(): the weight of {name} over {count} models (apply init_params)",
+                                  name=name, count=MODELS_POOLED))
 
 
 # -- parameter_shapes ---------------------------------------------------------------------
@@ -314,12 +330,14 @@ class TestParameterShapes:
         expected = {name: tuple(p.shape) for name, p in FACTORIES[factory]("meta").named_parameters()}
         call = f"parameter_shapes(<{factory} model>)"
         if not isinstance(got, dict):
-            fail(f"{call} returned {type(got).__name__}; expected a dict {{name: shape tuple}}.")
+            fail(_("{call} returned {type}; expected a dict {{name: shape tuple}}.", call=call, type=type(got).__name__))
         if list(got) != list(expected):
-            fail(f"{call} has keys {list(got)}, expected {list(expected)} (named_parameters order).")
+            fail(_("{call} has keys {got}, expected {expected} (named_parameters order).", call=call, got=list(got),
+                   expected=list(expected)))
         for name, shape in got.items():
             if not isinstance(shape, tuple) or tuple(shape) != expected[name]:
-                fail(f"{call}[{name!r}] is {shape!r}, expected the tuple {expected[name]}.")
+                fail(_("{call}[{name!r}] is {shape!r}, expected the tuple {expected}.", call=call, name=name,
+                       shape=shape, expected=expected[name]))
 
 
 # -- count_parameters ------------------------------------------------------------------------
@@ -332,19 +350,21 @@ class TestCountParameters:
         expected = trainable if trainable_only else total
         got = learner(learner.run(probe_build, factory), trainable_only=trainable_only)
         call = f"count_parameters(<{factory} model>, trainable_only={trainable_only})"
+        kind = "Trainable" if trainable_only else "Total"  # torchsummary's own words, as it prints them
         if isinstance(got, bool) or not isinstance(got, int):
-            fail(f"{call} returned {got!r}; expected the int {expected} (torchsummary prints "
-                 f"{'Trainable' if trainable_only else 'Total'} params: {expected}).")
+            fail(_("{call} returned {got!r}; expected the int {expected} (torchsummary prints {kind} params: "
+                   "{expected}).", call=call, got=got, expected=expected, kind=kind))
         if got != expected:
-            hint = (" Did you count tensors instead of their elements (p.numel())?" if got < 10 else
-                    " Only parameters with requires_grad count as trainable." if trainable_only else "")
-            fail(f"{call} returned {got}; torchsummary says {'Trainable' if trainable_only else 'Total'} params: "
-                 f"{expected}.{hint}")
+            hint = (_(" Did you count tensors instead of their elements (p.numel())?") if got < 10 else
+                    _(" Only parameters with requires_grad count as trainable.") if trainable_only else "")
+            fail(_("{call} returned {got}; torchsummary says {kind} params: {expected}.{hint}", call=call, got=got,
+                   kind=kind, expected=expected, hint=hint))
 
     def test_course_model_has_46(self, learner):
         got = learner(learner.run(probe_build, "course"))
         if got != 46:
-            fail(f"count_parameters(Model) returned {got!r}; the course's Model has 16 + 20 + 10 = 46 parameters.")
+            fail(_("count_parameters(Model) returned {got!r}; the course's Model has 16 + 20 + 10 = 46 parameters.",
+                   got=got))
 
 
 # -- default_device -------------------------------------------------------------------------
@@ -367,18 +387,21 @@ class TestDefaultDevice:
     @pytest.mark.parametrize("cuda_available,expected", [(True, "cuda"), (False, "cpu")], ids=["with_cuda", "without_cuda"])
     def test_follows_cuda_availability(self, learner, cuda_available, expected):
         got = learner.run(probe_default_device, cuda_available)
-        call = f"default_device() when torch.cuda.is_available() is {cuda_available}"
+        call = _("default_device() when torch.cuda.is_available() is {available}", available=cuda_available)
         if isinstance(got, str):
-            fail(f"{call} returned the string {got!r}; return torch.device({expected!r}).")
+            fail(_("{call} returned the string {got!r}; return torch.device({expected!r}).", call=call, got=got,
+                   expected=expected))
         # `cuda` and `cuda:0` (the current GPU of the scenario) are both right.
         if not isinstance(got, torch.device) or not same_device(got, expected, current=0):
-            fail(f"{call} returned {got!r}, expected torch.device({expected!r}).")
+            fail(_("{call} returned {got!r}, expected torch.device({expected!r}).", call=call, got=got,
+                   expected=expected))
 
     def test_on_this_machine(self, learner):
         expected = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         got = learner()
         if not isinstance(got, torch.device) or not same_device(got, expected):
-            fail(f"default_device() returned {got!r} on this machine, expected {expected!r}.")
+            fail(_("default_device() returned {got!r} on this machine, expected {expected!r}.", got=got,
+                   expected=expected))
 
 
 # -- to_device ---------------------------------------------------------------------------------
@@ -391,29 +414,32 @@ def nested_batch():
 def check_moved(got, original, device, path="obj"):
     if isinstance(original, torch.Tensor):
         if not isinstance(got, torch.Tensor):
-            fail(f"to_device: {path} became {type(got).__name__}, expected a tensor.")
+            fail(_("to_device: {path} became {type}, expected a tensor.", path=path, type=type(got).__name__))
         if not same_device(got.device, device):
-            fail(f"to_device(..., {str(device)!r}): {path} is on {got.device}, expected {device}: move every "
-                 "tensor, however deeply nested.")
+            fail(_("to_device(..., {device!r}): {path} is on {got}, expected {expected}: move every tensor, however "
+                   "deeply nested.", device=str(device), path=path, got=got.device, expected=device))
         if got.device.type != "meta":
             assert_tensor(got, original.to(device), call=f"to_device: {path}",
-                          rule="to_device moves every tensor and keeps its values.")
+                          rule=_("to_device moves every tensor and keeps its values."))
         return
     if type(got) is not type(original):
-        fail(f"to_device: {path} became a {type(got).__name__}, expected a {type(original).__name__}: keep each "
-             "container's type (a tuple stays a tuple).")
+        fail(_("to_device: {path} became a {got}, expected a {expected}: keep each container's type (a tuple stays "
+               "a tuple).", path=path, got=type(got).__name__, expected=type(original).__name__))
     if isinstance(original, dict):
         if list(got) != list(original):
-            fail(f"to_device: {path} has keys {list(got)}, expected {list(original)}.")
+            fail(_("to_device: {path} has keys {got}, expected {expected}.", path=path, got=list(got),
+                   expected=list(original)))
         for key in original:
             check_moved(got[key], original[key], device, f"{path}[{key!r}]")
     elif isinstance(original, (list, tuple)):
         if len(got) != len(original):
-            fail(f"to_device: {path} has {len(got)} items, expected {len(original)}.")
+            fail(_("to_device: {path} has {got} items, expected {expected}.", path=path, got=len(got),
+                   expected=len(original)))
         for i, (g, o) in enumerate(zip(got, original)):
             check_moved(g, o, device, f"{path}[{i}]")
     elif got != original:
-        fail(f"to_device: {path} is {got!r}, expected it unchanged: {original!r}.")
+        fail(_("to_device: {path} is {got!r}, expected it unchanged: {expected!r}.", path=path, got=got,
+               expected=original))
 
 
 @pytest.mark.exercise("networks.to_device")
@@ -426,14 +452,14 @@ class TestToDevice:
 
     def test_a_bare_tensor(self, learner):
         x = torch.arange(6.0)
-        check_moved(learner(x, torch.device("meta")), x, "meta", "the tensor")
+        check_moved(learner(x, torch.device("meta")), x, "meta", _("the tensor"))
 
     def test_callers_containers_not_modified(self, learner):
         from torchkata.probes import probe_inputs_after_call
 
         batch = nested_batch()
         report = learner.run(probe_inputs_after_call, batch, torch.device("meta"))
-        check_moved(report["args_after"][0], batch, "cpu", "the caller's obj after the call")
+        check_moved(report["args_after"][0], batch, "cpu", _("the caller's obj after the call"))
 
 
 # -- layer_summary -----------------------------------------------------------------------
@@ -500,15 +526,17 @@ def layer_summary_suspects(got: list, expected: list, batch_size: int) -> str | 
     """What a wrong table most likely did, or None."""
     names = [row[0] for row in got if isinstance(row, (list, tuple)) and row]
     if any(str(name).startswith(("Sequential-", "ModuleList-")) for name in names):
-        return "it has a row for a container (nn.Sequential): torchsummary lists the layers inside, not the container."
+        return _("it has a row for a container (nn.Sequential): torchsummary lists the layers inside, not the "
+                 "container.")
     if len(names) == len(expected) + 1:
-        return "it has one row too many: is the model itself hooked? torchsummary lists its layers only."
+        return _("it has one row too many: is the model itself hooked? torchsummary lists its layers only.")
     if [n.split("-")[0] for n in names] == [row[0].split("-")[0] for row in expected] and names != [r[0] for r in expected]:
-        return ("the layers are right but numbered wrong: one running count over all layers (Linear-1, Tanh-2, "
-                "Linear-3), not one count per class.")
+        return _("the layers are right but numbered wrong: one running count over all layers (Linear-1, Tanh-2, "
+                 "Linear-3), not one count per class.")
     shapes = [row[1] for row in got if isinstance(row, (list, tuple)) and len(row) > 1]
     if shapes and all(isinstance(s, list) and s and s[0] != batch_size for s in shapes):
-        return f"the output shapes do not start with batch_size ({batch_size}): [batch_size, *output.shape[1:]]."
+        return _("the output shapes do not start with batch_size ({batch_size}): [batch_size, *output.shape[1:]].",
+                 batch_size=batch_size)
     return None
 
 
@@ -523,24 +551,28 @@ class TestLayerSummary:
         call = f"layer_summary(<{factory} model>, (3,), batch_size={batch_size})"
         if got != expected:
             why = layer_summary_suspects(got, expected, batch_size)
-            fail(f"{call} returned {got}, torchsummary lists {expected}" + (f": {why}" if why else "."))
+            if why:
+                fail(_("{call} returned {got}, torchsummary lists {expected}: {why}", call=call, got=got,
+                       expected=expected, why=why))
+            fail(_("{call} returned {got}, torchsummary lists {expected}.", call=call, got=got, expected=expected))
         if any(type(row[2]) is not int for row in got):
-            fail(f"{call}: the parameter counts must be ints, got {[type(row[2]).__name__ for row in got]}.")
+            fail(_("{call}: the parameter counts must be ints, got {types}.", call=call,
+                   types=[type(row[2]).__name__ for row in got]))
 
     def test_removes_its_hooks_and_leaves_the_model_as_it_was(self, learner):
         for training in (True, False):
             report = learner.run(probe_layer_summary, "branches", (3,), -1, training)
             if report["hooks_left"]:
-                fail(f"layer_summary left {report['hooks_left']} hook(s) on the model: keep each handle that "
-                     "register_forward_hook returns and call handle.remove() before returning.")
+                fail(_("layer_summary left {count} hook(s) on the model: keep each handle that register_forward_hook "
+                       "returns and call handle.remove() before returning.", count=report["hooks_left"]))
             if report["modes"] != [training]:
-                fail(f"layer_summary changed the model's mode (it was {'training' if training else 'eval'}): "
-                     "leave model.train()/.eval() as you found them.")
+                fail(_("layer_summary changed the model's mode (it was {mode}): leave model.train()/.eval() as you "
+                       "found them.", mode="training" if training else "eval"))
             if not report["values_kept"]:
-                fail("layer_summary changed the model's parameters or buffers: only run one forward pass.")
+                fail(_("layer_summary changed the model's parameters or buffers: only run one forward pass."))
 
     def test_removes_its_hooks_when_forward_raises(self, learner):
         report = learner.run(probe_layer_summary, "model", (3,), -1, wrong_input=True)
         if report["hooks_left"]:
-            fail(f"when the model's forward raised ({report['raised'] or 'an error'}), layer_summary left "
-                 f"{report['hooks_left']} hook(s) on it: remove them in a finally: block.")
+            fail(_("when the model's forward raised ({raised}), layer_summary left {count} hook(s) on it: remove them "
+                   "in a finally: block.", raised=report["raised"] or _("an error"), count=report["hooks_left"]))

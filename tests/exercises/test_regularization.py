@@ -5,6 +5,7 @@ import torch
 
 from torchkata.checks import assert_raises, assert_tensor, assert_unchanged, fail
 from torchkata.devices import same_device
+from torchkata.i18n import _
 from torchkata.probes import probe_inputs_after_call
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
@@ -16,10 +17,12 @@ def check_dropout_output(got, x, p, call):
     if not isinstance(got, torch.Tensor) or got.shape != x.shape:
         assert_tensor(got, x, call=call)
     if got.dtype != x.dtype or not same_device(got.device, x.device):
-        fail(f"{call} returned {got.dtype} on {got.device}; keep the input's dtype ({x.dtype}) and device ({x.device}).")
+        fail(_("{call} returned {dtype} on {device}; keep the input's dtype ({expected_dtype}) and device "
+               "({expected_device}).", call=call, dtype=got.dtype, device=got.device, expected_dtype=x.dtype,
+               expected_device=x.device))
     g, xs = got.double().cpu(), x.double().cpu()
     if not torch.isfinite(g).all():
-        fail(f"{call} returned NaN or inf values.")
+        fail(_("{call} returned NaN or inf values.", call=call))
     zeroed = g == 0
     frac = zeroed.double().mean().item()
     scale = 1 / (1 - p)
@@ -27,16 +30,18 @@ def check_dropout_output(got, x, p, call):
     survivors_off = ((g - xs * scale).abs() > tol * scale * xs.abs() + 1e-8) & ~zeroed
     if survivors_off.any():
         typical = (g[~zeroed] / xs[~zeroed]).median().item()
-        hint = ("you did not scale the survivors: multiply them by 1 / (1 - p)" if abs(typical - 1) < tol else
-                "you scaled by 1 / p instead of 1 / (1 - p)" if abs(typical - 1 / p) < tol * 10 else
-                "you scaled by (1 - p) instead of dividing by it" if abs(typical - (1 - p)) < tol * 10 else
-                "survivors must be x / (1 - p)")
-        fail(f"{call}: kept elements are x times {typical:.4g}, expected x times 1/(1-p) = {scale:.4g}: {hint}.")
+        hint = (_("you did not scale the survivors: multiply them by 1 / (1 - p)") if abs(typical - 1) < tol else
+                _("you scaled by 1 / p instead of 1 / (1 - p)") if abs(typical - 1 / p) < tol * 10 else
+                _("you scaled by (1 - p) instead of dividing by it") if abs(typical - (1 - p)) < tol * 10 else
+                _("survivors must be x / (1 - p)"))
+        fail(_("{call}: kept elements are x times {typical:.4g}, expected x times 1/(1-p) = {scale:.4g}: {hint}.",
+               call=call, typical=typical, scale=scale, hint=hint))
     allowed = max(0.005, 6 * (p * (1 - p) / x.numel()) ** 0.5)
     if x.numel() >= 10_000 and abs(frac - p) > allowed:
-        hint = (" It looks like you zeroed with probability 1 - p: p is the probability of DROPPING."
+        hint = (_(" It looks like you zeroed with probability 1 - p: p is the probability of DROPPING.")
                 if abs(frac - (1 - p)) < allowed else "")
-        fail(f"{call} zeroed a fraction {frac:.4f} of the elements, expected p = {p}.{hint}")
+        fail(_("{call} zeroed a fraction {frac:.4f} of the elements, expected p = {p}.{hint}", call=call, frac=frac,
+               p=p, hint=hint))
     return zeroed
 
 
@@ -62,38 +67,40 @@ class TestDropout:
         x = torch.ones(500, 500, device=device)
         zeroed = (learner(x, p=0.5).cpu() == 0).double()
         call = learner.call_text(x, p=0.5)
-        for name, block in [("first rows", zeroed[:50]), ("last rows", zeroed[-50:]),
-                            ("first columns", zeroed[:, :50]), ("last columns", zeroed[:, -50:]),
-                            ("even positions", zeroed.flatten()[::2]), ("odd positions", zeroed.flatten()[1::2])]:
+        for name, block in [(_("first rows"), zeroed[:50]), (_("last rows"), zeroed[-50:]),
+                            (_("first columns"), zeroed[:, :50]), (_("last columns"), zeroed[:, -50:]),
+                            (_("even positions"), zeroed.flatten()[::2]),
+                            (_("odd positions"), zeroed.flatten()[1::2])]:
             if abs(block.mean().item() - 0.5) > 0.02:
-                fail(f"{call}: the {name} lose a fraction {block.mean().item():.3f} of their elements, not about 0.5: "
-                     "draw an independent random mask for every element (torch.rand_like(x) >= p).")
+                fail(_("{call}: the {name} lose a fraction {frac:.3f} of their elements, not about 0.5: draw an "
+                       "independent random mask for every element (torch.rand_like(x) >= p).", call=call, name=name,
+                       frac=block.mean().item()))
 
     def test_each_call_draws_a_new_mask(self, learner, device):
         report = learner.run(probe_two_calls, torch.ones(200, 200, device=device), 0.5)
         if torch.equal(report["first"].cpu() == 0, report["second"].cpu() == 0):
-            fail("dropout(x, p=0.5) zeroed exactly the same elements on two calls: draw a fresh mask on every call "
-                 "(do not re-seed, cache or store the mask).")
+            fail(_("dropout(x, p=0.5) zeroed exactly the same elements on two calls: draw a fresh mask on every call "
+                   "(do not re-seed, cache or store the mask)."))
 
     def test_evaluation_mode_returns_x_unchanged(self, learner, rand):
         x = rand(4, 5)
         assert_tensor(learner(x, p=0.5, training=False), x, call=learner.call_text(x, p=0.5, training=False),
-                      rule="With training=False, dropout must return its input unchanged (no mask, no scaling).")
+                      rule=_("With training=False, dropout must return its input unchanged (no mask, no scaling)."))
 
     def test_p_zero_returns_x(self, learner, rand):
         x = rand(4, 5)
         assert_tensor(learner(x, p=0.0), x, call=learner.call_text(x, p=0.0),
-                      rule="With p=0 nothing is dropped and the scale 1/(1-p) is 1: dropout must return its input.")
+                      rule=_("With p=0 nothing is dropped and the scale 1/(1-p) is 1: dropout must return its input."))
 
     def test_p_one_returns_zeros_not_nan(self, learner, rand):
         x = rand(4, 5)
         got = learner(x, p=1.0)
         call = learner.call_text(x, p=1.0)
         if isinstance(got, torch.Tensor) and got.shape == x.shape and not torch.isfinite(got).all():
-            fail(f"{call} returned NaN: with p = 1 every element is dropped, and x * 0 / (1 - 1) is 0/0. "
-                 "Return torch.zeros_like(x) for p = 1.")
+            fail(_("{call} returned NaN: with p = 1 every element is dropped, and x * 0 / (1 - 1) is 0/0. "
+                   "Return torch.zeros_like(x) for p = 1.", call=call))
         assert_tensor(got, torch.zeros_like(x), call=call,
-                      rule="With p=1 every element is dropped: the result is all zeros (never 0 * 1/0 = NaN).")
+                      rule=_("With p=1 every element is dropped: the result is all zeros (never 0 * 1/0 = NaN)."))
 
     def test_input_not_modified(self, learner, rand):
         x = rand(40, 50)
@@ -104,25 +111,26 @@ class TestDropout:
         report = learner.run(probe_dropout_gradient, rand(30, 40, dtype=torch.float64) + 5, 0.25)
         call = "dropout(x, p=0.25)"
         if report["grad"] is None:
-            fail(f"{call}: autograd cannot differentiate your result; build it from torch ops on x.")
+            fail(_("{call}: autograd cannot differentiate your result; build it from torch ops on x.", call=call))
         expected = (report["out"] != 0).double() / 0.75
-        assert_tensor(report["grad"], expected.to(report["grad"].device), call=f"the gradient of {call}",
-                      rule="The gradient of dropout is its mask times 1/(1-p): autograd must flow through the "
-                      "multiplication, not through a mask built with a non-differentiable op.")
+        assert_tensor(report["grad"], expected.to(report["grad"].device), call=_("the gradient of {call}", call=call),
+                      rule=_("The gradient of dropout is its mask times 1/(1-p): autograd must flow through the "
+                             "multiplication, not through a mask built with a non-differentiable op."))
 
     @pytest.mark.parametrize("p", [-0.1, 1.5], ids=str)
     def test_p_outside_0_1_is_a_value_error(self, learner, rand, p):
         x = rand(5)
         assert_raises(learner.attempt(x, p=p), ValueError, call=learner.call_text(x, p=p), mentions=["p", str(p)],
-                      why="p is a probability, between 0 and 1")
+                      why=_("p is a probability, between 0 and 1"))
 
     def test_integer_tensor_is_a_type_error_that_explains(self, learner, device):
         x = torch.randint(1, 10, (10,), device=device)
         outcome = learner.attempt(x)
-        assert_raises(outcome, TypeError, call=learner.call_text(x), why="dropout needs a floating-point dtype")
+        assert_raises(outcome, TypeError, call=learner.call_text(x), why=_("dropout needs a floating-point dtype"))
         if not any(word in outcome.message.lower() for word in ("float", "floating")):
-            fail(f"{learner.call_text(x)} raised TypeError({outcome.message!r}): say that dropout needs a "
-                 "floating-point tensor (e.g. x.float()), the pitfall the course ran into with torch.randint.")
+            fail(_("{call} raised TypeError({message!r}): say that dropout needs a floating-point tensor "
+                   "(e.g. x.float()), the pitfall the course ran into with torch.randint.", call=learner.call_text(x),
+                   message=outcome.message))
 
 
 def probe_two_calls(scene, x, p):
@@ -159,21 +167,21 @@ class TestDropoutModule:
         x = rand(250, 250).abs() + 0.5
         report = learner.run(probe_module, p, x)
         if not report["is_module"]:
-            fail(f"Dropout({p}) built a {report['type']}, not an nn.Module: subclass nn.Module.")
-        check_dropout_output(report["training_out"], x, p, f"Dropout({p})(x) in training mode")
-        assert_tensor(report["eval_out"], x, call=f"Dropout({p})(x) after .eval()",
-                      rule="After .eval(), Dropout must be the identity: forward should pass self.training on "
-                      "(nn.Module.eval() sets it to False) and return x unchanged then.")
-        check_dropout_output(report["retrained_out"], x, p, f"Dropout({p})(x) after .eval() then .train()")
+            fail(_("Dropout({p}) built a {type}, not an nn.Module: subclass nn.Module.", p=p, type=report["type"]))
+        check_dropout_output(report["training_out"], x, p, _("Dropout({p})(x) in training mode", p=p))
+        assert_tensor(report["eval_out"], x, call=_("Dropout({p})(x) after .eval()", p=p),
+                      rule=_("After .eval(), Dropout must be the identity: forward should pass self.training on "
+                             "(nn.Module.eval() sets it to False) and return x unchanged then."))
+        check_dropout_output(report["retrained_out"], x, p, _("Dropout({p})(x) after .eval() then .train()", p=p))
 
     def test_is_a_module_with_p(self, learner):
         module = learner(0.25)
         if not module.is_a("Module"):
-            fail(f"Dropout(0.25) built a {module.type_name}: it must subclass nn.Module.")
+            fail(_("Dropout(0.25) built a {type}: it must subclass nn.Module.", type=module.type_name))
         if module.training is not True:
-            fail("Dropout(0.25).training should be True for a new module: call super().__init__() first.")
+            fail(_("Dropout(0.25).training should be True for a new module: call super().__init__() first."))
 
     @pytest.mark.parametrize("p", [-0.5, 2.0], ids=str)
     def test_bad_p_is_a_value_error_at_construction(self, learner, p):
         assert_raises(learner.attempt(p), ValueError, call=f"Dropout({p})", mentions=["p", str(p)],
-                      why="check p when the module is built, not on the first forward")
+                      why=_("check p when the module is built, not on the first forward"))

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -160,9 +161,10 @@ def test_grade_help_lists_only_what_grading_uses():
     from torchkata.cli import parser
 
     grade_help = parser()._subparsers._group_actions[0].choices["grade"].format_help()
-    for learners_only in ("--exercises", "--lang", "--timeout"):
+    for learners_only in ("--exercises", "--timeout"):
         assert learners_only not in grade_help
     assert "--only" in grade_help and "--allow-unconfined" in grade_help
+    assert "--lang" in grade_help, "the reports and feedback can be written in Chinese"
 
 
 def test_shards_partition_the_class_deterministically(sample):
@@ -454,3 +456,19 @@ def test_a_messy_class_is_taken_in_whole(tmp_path, jobs):
                          ("syntax", "training.py could not be loaded: SyntaxError at line")]:
         assert results[student].verdict == "could not load", (student, results[student])
         assert f"- **{student}** (`training`): " in action and why in action, (student, action)
+
+
+def test_a_class_graded_in_chinese_gets_its_reports_and_feedback_in_chinese(sample, tmp_path):
+    """`torchkata grade --lang zh`: the verdicts, report.md, the feedback pages and the
+    Gradescope texts in Chinese; the machine-readable grades keep their English keys."""
+    result = torchkata("grade", str(sample), "--lang", "zh", "--out", "zh", "--only", "training.zero_grad",
+                       "--call-timeout", "3", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = tmp_path / "zh"
+    chinese = re.compile(r"[\u4e00-\u9fff]")
+    report, page = (out / "report.md").read_text(), (out / "feedback" / "s2-typical.md").read_text()
+    assert chinese.search(report) and chinese.search(page) and chinese.search(result.stdout)
+    mistake = json.loads((out / "grades.json").read_text())["students"]["s2-typical"]["exercises"]["training.zero_grad"]
+    assert mistake["verdict"] == "wrong" and chinese.search(mistake["messages"][0]), "the learner's lesson is Chinese"
+    assert chinese.search(json.loads((out / "gradescope" / "s2-typical" / "results.json").read_text())["tests"][0]["output"])
+    assert (out / "grades.csv").read_text(encoding="utf-8-sig").splitlines()[0].startswith("student,")

@@ -363,7 +363,164 @@ def test_no_test_for_the_exercise_reads_as_edited_tests_not_as_a_crash(checkout,
     assert not run.crashed and not run.verdicts
 
 
-def test_an_unknown_exercise_is_a_usage_error_that_lists_the_known_ones(checkout):
-    result = torchkata(checkout, "check", "activations.softplus")
+def test_an_unknown_exercise_is_a_usage_error_that_suggests_the_one_meant(checkout):
+    typo = torchkata(checkout, "check", "activations.softmx")
+    assert typo.returncode == 2, typo.stdout + typo.stderr
+    assert "no exercise 'activations.softmx'; did you mean activations.softmax?" in typo.stderr
+    wrong_module = torchkata(checkout, "check", "activations.dropout")
+    assert "did you mean regularization.dropout?" in wrong_module.stderr
+    unknown = torchkata(checkout, "check", "convolution")
+    assert unknown.returncode == 2 and "no exercise 'convolution': `torchkata status` lists all 40." in unknown.stderr
+    assert max(len(line) for line in unknown.stderr.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("text", [
+    "activations.softmax(x, dim=1) 的返回值和 softmax（沿 dim 0）的结果一样，不是正确答案：每一行应当各自归一化，"
+    "用 dim 参数，不要写死维度。这一句很长，用来检查折行是否按终端的“显示宽度”进行。",
+    "softmax(x, 1): 3 of 20 values are wrong; the largest difference is 0.5 at index (1, 2): got 0.1, expected 0.6.",
+    "a/path/without/spaces/" * 6,
+], ids=["chinese", "english", "long-word"])
+def test_a_message_wraps_to_the_terminal_by_display_width(text):
+    """Chinese has no spaces and each character takes two cells: at 80 columns a wrapped
+    message must stay inside the line, lose nothing, and never start a line with a comma."""
+    from rich.cells import cell_len
+
+    from torchkata.views import wrap
+
+    lines = wrap(text, 76)
+    assert len(lines) > 1 and all(cell_len(line) <= 76 for line in lines), lines
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert not any(line[:1] in "，。：；、）" for line in lines), lines
+    assert not any(line[-1:] in "（“" for line in lines), lines
+    english = [line.split() for line in lines] if text.isascii() and " " in text else []
+    assert all(word in text.split() for words in english for word in words), "English breaks at spaces only"
+
+
+def test_explain_prints_the_lesson_in_the_chosen_language(checkout):
+    english = torchkata(checkout, "explain", "activations.softmax")
+    assert english.returncode == 0, english.stderr
+    assert "What activations.softmax teaches:" in english.stdout
+    assert "Subtract the maximum along `dim` first" in english.stdout  # the stub's docstring, reflowed
+    chinese = torchkata(checkout, "explain", "activations.softmax", lang="zh")
+    assert chinese.returncode == 0, chinese.stderr
+    assert "activations.softmax 的要点" in chinese.stdout and "dim" in chinese.stdout
+    assert "Subtract the maximum" not in chinese.stdout
+    unknown = torchkata(checkout, "explain", "activations.nope")
+    assert unknown.returncode == 2 and "activations.nope" in unknown.stderr
+
+
+def test_the_last_lang_given_is_remembered_and_the_environment_overrides_it(checkout):
+    def status(*args, **env):
+        return subprocess.run([sys.executable, "-m", "torchkata", "status", "--exercises", str(checkout), *args],
+                              cwd=checkout.parent, capture_output=True, text=True, timeout=120,
+                              env={k: v for k, v in installed_env(LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="").items()
+                                   if k != "TORCHKATA_LANG"} | env)
+    assert "exercises done" in status().stdout  # the locale says English
+    assert "已完成" in status("--lang", "zh").stdout
+    assert "已完成" in status().stdout, "the last --lang given is remembered in the progress file"
+    assert "exercises done" in status(TORCHKATA_LANG="en").stdout, "the environment comes before the memory"
+    assert "exercises done" in status("--lang", "en").stdout
+    assert "exercises done" in status().stdout
+
+
+def test_switching_language_regrades_what_has_words_and_changes_no_code(checkout):
+    """A verdict graded in English, read in Chinese: a pass is still a pass (it says nothing),
+    a failure is regraded to be said in Chinese, and no exercise counts as edited (watch
+    would otherwise announce exercises the learner never touched)."""
+    from torchkata import source
+    from torchkata.kata import Kata
+
+    english = Kata(checkout, "en")
+    sigmoid, softmax = (next(e for e in english.curriculum if e.id == i) for i in ("activations.sigmoid",
+                                                                                   "activations.softmax"))
+    for exercise, verdict, messages in ((sigmoid, "done", []), (softmax, "wrong", ["softmax over dim 0 ..."])):
+        english.progress.record(exercise.id, verdict, source.exercise_hash(checkout, exercise), messages, "en")
+    english.progress.save()
+    chinese = Kata(checkout, "zh")
+    assert chinese.known_state(sigmoid)["verdict"] == "done"
+    assert chinese.known_state(softmax) is None, "its English message must not be shown in Chinese"
+    assert english.known_state(softmax)["verdict"] == "wrong"
+    assert sigmoid not in chinese.changed() and softmax not in chinese.changed()
+    assert chinese.next_exercise() != sigmoid
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_syntax_error_points_at_its_line_in_either_language(checkout, lang):
+    text = (checkout / "training.py").read_text().rstrip("\n") + "\n\nbroken = (\n"
+    line = text.count("\n")  # the unclosed bracket, far from the exercise's own line
+    (checkout / "training.py").write_text(text)
+    result = torchkata(checkout, "check", "training.zero_grad", lang=lang)
+    assert result.returncode == 1
+    assert f"training.py:{line}" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "soon"])
+def test_a_time_limit_that_is_not_positive_is_refused_before_anything_is_graded(checkout, value):
+    """--timeout 0 would record every learner's code as too slow: refused, exit 2, naming the
+    argument and the value received, and no verdict stored. (Class grading's limits:
+    test_classroom.py::test_bad_input_is_named_with_its_value_and_exits_2.)"""
+    result = torchkata(checkout, "check", "activations.sigmoid", "--timeout", value)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "no exercise 'activations.softplus'; known: activations.sigmoid" in result.stderr
+    assert "--timeout" in result.stderr and repr(value) in result.stderr
+    assert not (checkout.parent / ".torchkata").exists()
+
+
+LANGUAGES_PAGE_MISTAKES = {
+    "activations": """
+def softmax(x, dim):
+    e = torch.exp(x)
+    return e / e.sum(dim=0, keepdim=True)""",
+    "regularization": """
+def dropout(x, p=0.5, training=True):
+    if not training:
+        return x
+    mask = (torch.rand_like(x) < p).to(x.dtype)
+    return x * mask / (1 - p)""",
+}
+
+
+def test_the_failure_messages_on_the_languages_page_are_what_the_grader_says(checkout):
+    """docs/languages.md shows failures in English and Chinese: each block, verbatim, is
+    what `torchkata check` prints at 80 columns for the mistakes it describes."""
+    for module, code in LANGUAGES_PAGE_MISTAKES.items():
+        replace(checkout, module, code)
+    said = ""
+    for lang in ("en", "zh"):
+        for exercise in ("activations.softmax", "regularization.dropout"):
+            result = subprocess.run([sys.executable, "-m", "torchkata", "check", exercise, "--exercises", str(checkout),
+                                     "--lang", lang], cwd=checkout.parent, capture_output=True, text=True,
+                                    timeout=120, env=installed_env(COLUMNS="80"))
+            said += result.stdout
+    page = (Path(__file__).resolve().parents[2] / "docs" / "languages.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```text\n(.*?)```", page, re.S)
+    assert len(blocks) == 6
+    for block in blocks:
+        assert block.rstrip("\n") in said, f"docs/languages.md shows what the grader no longer says:\n{block}"
+
+
+def test_in_chinese_a_learner_reads_chinese_from_the_first_line_to_the_last(checkout):
+    """A wrong softmax, a wrong dropout, a stub, a time-out and a pass, checked with --lang zh
+    at 80 columns: no English phrase is left outside code (`...`), quoted values ('...', which
+    may be the learner's own exception text) and names, and no line is wider than 80 cells."""
+    from rich.cells import cell_len
+
+    for module, code in LANGUAGES_PAGE_MISTAKES.items():
+        replace(checkout, module, code)
+    replace(checkout, "activations", "def relu(x):\n    while True:\n        pass")
+    stub = EXERCISES / "activations.py"
+    assert "raise NotImplementedError" in stub.read_text()
+    said = {}
+    for exercise in ("activations.softmax", "regularization.dropout", "initialization.calculate_gain",
+                     "activations.relu", "activations.sigmoid"):
+        result = subprocess.run([sys.executable, "-m", "torchkata", "check", exercise, "--exercises", str(checkout),
+                                 "--lang", "zh", "--timeout", "5"], cwd=checkout.parent, capture_output=True,
+                                text=True, timeout=120, env=installed_env(COLUMNS="80"))
+        said[exercise] = result.stdout
+    assert "通过了全部测试" in said["activations.sigmoid"] and "还没有开始" in said["initialization.calculate_gain"]
+    assert "5 秒内没有结束" in said["activations.relu"] and "还不对" in said["activations.softmax"]
+    for exercise, text in said.items():
+        for line in text.splitlines():
+            prose = re.sub(r"'.*'", "", re.sub(r"`[^`]*`", "", line))
+            english = re.findall(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,})+\b", prose)
+            assert not english, f"{exercise}: English {english} in: {line}"
+            assert cell_len(line) <= 80, f"{exercise}: wider than the terminal: {line}"

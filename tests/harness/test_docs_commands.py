@@ -77,6 +77,7 @@ STATUS = ByTest("test_cli.py::test_status_grades_what_changed_then_remembers")
 GRADE = ByTest("test_classroom.py::test_command_line_grades_then_merges")
 SAMPLE = ByTest("test_classroom.py::test_sample_class_is_scored_right")
 SUITE = ByTest("test_suite_checks_itself.py::test_untouched_stubs_fail_every_exercise_as_not_attempted")
+LANGUAGE = ByTest("test_cli.py::test_the_last_lang_given_is_remembered_and_the_environment_overrides_it")
 BENCH = ByTest("test_bench.py::test_a_passing_solution_is_timed_beside_torch_with_bandwidth_against_a_copy")
 MAKE_CLASS = Here((PY, "benchmarks/make_class.py", "{tmp}/class40"), 0, "wrote 40 students")
 ONE_EXERCISE = Here((PY, "-m", "pytest", "tests/exercises", "--exercise", "activations.softmax", "-p",
@@ -93,6 +94,7 @@ COVERED = {
     "torchkata": STATUS,
     "torchkata status": STATUS,
     "torchkata check [EXERCISE]": CLI,
+    "torchkata explain [EXERCISE]": ByTest("test_cli.py::test_explain_prints_the_lesson_in_the_chosen_language"),
     "torchkata hint [EXERCISE]": ByTest("test_cli.py::test_hints_come_one_at_a_time_and_are_remembered"),
     "torchkata watch": ByTest("test_cli.py::test_watch_grades_the_exercise_being_edited_and_keeps_the_others"),
     "torchkata reset EXERCISE": ByTest("test_cli.py::test_reset_restores_one_stub_and_keeps_a_backup"),
@@ -128,6 +130,14 @@ COVERED = {
     "pytest tests/exercises": ByTest("test_plugin.py::test_stub_reads_as_not_attempted_with_where_to_start"),
     "TORCHKATA_USE_INSTALLED_TORCH=1 nox -s learn": ByNox("learn", STATUS),
     "pip install torch": ByTest("test_docs_commands.py::test_pages_warn_against_a_plain_torch_install"),
+    # docs/languages.md
+    "torchkata --lang zh": LANGUAGE,
+    "torchkata explain activations.softmax": ByTest("test_cli.py::test_explain_prints_the_lesson_in_the_chosen_language"),
+    "torchkata check": CLI,
+    "TORCHKATA_LANG=en torchkata check": LANGUAGE,
+    "torchkata grade submissions/ --lang zh":
+        ByTest("test_classroom.py::test_a_class_graded_in_chinese_gets_its_reports_and_feedback_in_chinese"),
+    "nox -s messages": ByNox("messages", ByTest("test_messages.py::test_the_template_is_up_to_date_with_the_code")),
     # docs/benchmarks.md
     "nox -s bench": ByNox("bench", BENCH),
     "nox -s bench -- --impl=exercises": ByNox("bench", ByTest("test_bench.py::test_stubs_are_not_timed_and_their_rows_say_so")),

@@ -172,3 +172,17 @@ def test_the_stubs_reset_restores_are_the_published_stubs():
     for module in load().modules:
         shipped = (root / "torchkata" / "stubs" / f"{module}.py").read_text(encoding="utf-8")
         assert shipped == (root / "exercises" / f"{module}.py").read_text(encoding="utf-8"), module
+
+
+def test_every_exercise_has_its_lesson_in_english_and_in_chinese():
+    """`torchkata explain` prints the stub's docstring, or its Chinese from the curriculum."""
+    from torchkata.kata import original_stub_text
+    from torchkata.source import docstring
+
+    for exercise in load():
+        english = docstring(original_stub_text(exercise), exercise.name) or ""
+        assert len(english.split()) >= 8, f"{exercise.id}: the stub's docstring is its lesson, and it has none"
+        assert re.search(r"[\u4e00-\u9fff]", exercise.lesson_zh), f"{exercise.id}: no lesson_zh in curriculum.toml"
+        code = [line.strip() for line in english.splitlines() if line.strip().startswith(">>>")]
+        assert all(line in exercise.lesson_zh for line in code), \
+            f"{exercise.id}: the Chinese lesson must show the English one's self-checks verbatim"

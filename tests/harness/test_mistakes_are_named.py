@@ -27,6 +27,10 @@ def softmax(x, dim):
 def softmax(x, dim):
     e = torch.exp(x - x.max())
     return e / e.sum(dim=dim, keepdim=True)""", "max of the whole tensor"),
+    ("activations.softmax", "forgets the return", """
+def softmax(x, dim):
+    e = torch.exp(x - x.amax(dim=dim, keepdim=True))
+    e / e.sum(dim=dim, keepdim=True)""", "Did you forget the `return`?"),
     ("activations.relu", "writes into its input", """
 def relu(x):
     x[x < 0] = 0
