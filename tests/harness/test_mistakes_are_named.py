@@ -7,6 +7,8 @@ the first failure messages names the problem.
 
 import pytest
 
+from torchkata.sample_class import TYPICAL
+
 from .grading import grade, submission_with
 
 MISTAKES = [
@@ -408,16 +410,8 @@ def train_step(model, inputs, target, loss_fn, optimizer):
     optimizer.step()
     optimizer.zero_grad()
     return loss""", "Python float"),
-    ("capstone.fit", "softmax applied twice (probs fed to cross_entropy)", """
-def fit(model, x, y, epochs=100, lr=0.5):
-    history = []
-    for _ in range(epochs):
-        loss = losses.cross_entropy(model(x), y)
-        loss.backward()
-        training.sgd_step(model.parameters(), lr)
-        training.zero_grad(model.parameters())
-        history.append(loss.item())
-    return history""", "softmax applied twice"),
+    # the sample class's typical capstone mistake: one text serves both
+    ("capstone.fit", "softmax applied twice (probs fed to cross_entropy)", TYPICAL["capstone"], "softmax applied twice"),
     ("capstone.fit", "forgot zero_grad", """
 def fit(model, x, y, epochs=100, lr=0.5):
     history = []
