@@ -4,6 +4,8 @@
 # does that). On one H200 with 16 cores (2026-11-27) steps 1-4 took about 4 minutes; step 5, the
 # rest of the suite on cuda, is slow there (every harness test that grades in a subprocess pays
 # CUDA's start-up): it streams one line per test, so a run cut short still says how far it got.
+# Prepare with `bash ../shared/gpu/prepare babel`: the GPU image lacks Babel, which reads the
+# Chinese catalog (tests/harness/test_messages.py and every `--lang zh` need it).
 set -u
 export COLUMNS=120
 O=${OUT:-/tmp/out}; mkdir -p "$O"
