@@ -83,6 +83,21 @@ def reflow(text: str) -> list[str]:
     return out
 
 
+def elide_arguments(text: str) -> str:
+    """"softmax(float32 tensor of shape (4, 5) on cpu, dim=1) returned what ..." ->
+    "softmax(…) returned what ...": in a row of the status table, what went wrong matters
+    more than the inputs it was found on (`check` shows them whole)."""
+    opening = re.match(r"[\w.]+\(", text)
+    if not opening:
+        return text
+    depth = 0
+    for i in range(opening.end() - 1, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:opening.end()] + "…" + text[i:] if i > opening.end() else text
+    return text
+
+
 def load_failed_separator() -> str:
     """What stands between the file and the reason in "losses.py could not be loaded: ...",
     in the language the messages are in (the worker writes them from this template)."""
@@ -155,6 +170,7 @@ class View:
             first = state["messages"][0].splitlines()[0] if state["verdict"] in SAID and state["messages"] else ""
             if state["verdict"] == NOT_LOADED:  # the verdict says it: keep the why ("SyntaxError at line 3: ...")
                 first = first.split(load_failed_separator(), 1)[-1]
+            first = elide_arguments(first)
             message = f"[dim]{escape(self.w[state['verdict']])}[/] {escape(first)}".rstrip()
             table.add_row(MARKS[state["verdict"]], exercise.id, f"{exercise.points}", *([message] if beside else []))
             if not beside and first:

@@ -524,3 +524,14 @@ def test_in_chinese_a_learner_reads_chinese_from_the_first_line_to_the_last(chec
             english = re.findall(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,})+\b", prose)
             assert not english, f"{exercise}: English {english} in: {line}"
             assert cell_len(line) <= 80, f"{exercise}: wider than the terminal: {line}"
+
+
+def test_a_status_row_says_what_went_wrong_not_the_inputs_it_was_found_on(checkout):
+    """At 80 columns a row has room for a few words: the call's arguments are elided so the
+    mistake itself shows (`check` gives the message whole)."""
+    replace(checkout, "activations", LANGUAGES_PAGE_MISTAKES["activations"])
+    result = subprocess.run([sys.executable, "-m", "torchkata", "status", "--exercises", str(checkout), "--lang", "en"],
+                            cwd=checkout.parent, capture_output=True, text=True, timeout=300,
+                            env=installed_env(COLUMNS="80"))
+    row = next(line for line in result.stdout.splitlines() if "activations.softmax " in line)
+    assert "wrong" in row and "softmax(…) returned" in row, row
