@@ -131,16 +131,16 @@ def cuda_refusal(device: str) -> str | None:
              "--device cpu.", version=torch.__version__, cuda=torch.version.cuda)
 
 
-def use_language(args) -> str:
+def use_language(args) -> tuple[str, Progress | None]:
     """Settle the language (i18n.language says the order), speak it from here on, and
-    remember an explicit --lang in the learner's progress file."""
+    remember an explicit --lang in the learner's progress file (returned, read once)."""
     progress = Progress.load(args.exercises) if getattr(args, "exercises", None) else None
     lang = language(args.lang, progress.lang if progress else None)
     use(lang)
     if progress and args.lang and progress.lang != lang and not kata_folder_problem(args.exercises):
         progress.lang = lang
         progress.save()
-    return lang
+    return lang, progress
 
 
 def main(argv=None) -> int:
@@ -150,7 +150,7 @@ def main(argv=None) -> int:
 
         return _guarded(lambda: merge_command(argv[2:], Console(highlight=False)))
     args = parser().parse_args(argv)
-    lang = use_language(args)
+    lang, progress = use_language(args)
     device = getattr(args, "device", "cpu")
     refusal = cuda_refusal(device)
     if refusal:
@@ -173,7 +173,7 @@ def main(argv=None) -> int:
         if problem:
             print(f"torchkata: --exercises {args.exercises}: {problem}", file=sys.stderr)
             return EXIT_USAGE
-    kata = Kata(args.exercises, lang, args.timeout, device)
+    kata = Kata(args.exercises, lang, args.timeout, device, progress)
     return _guarded(lambda: run_command(kata, View(Console(highlight=False), lang), command, args))
 
 

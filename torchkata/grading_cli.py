@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import classroom, reports, sample_class
-from .i18n import _
+from .i18n import _, ngettext
 from .manifest import load
 from .verdicts import EXIT_GRADING_ERROR, Verdict
 
@@ -90,10 +90,9 @@ def _finish(results, out: Path, console: Console, seconds: float | None, shard: 
     console.print(table)
     if seconds is not None:
         each = seconds / max(1, len(results))
-        console.print(_("{n} student in {seconds:.1f} s ({each:.2f} s per student)", n=len(results), seconds=seconds,
-                        each=each) if len(results) == 1 else
-                      _("{n} students in {seconds:.1f} s ({each:.2f} s per student)", n=len(results), seconds=seconds,
-                        each=each))
+        console.print(ngettext("{n} student in {seconds:.1f} s ({each:.2f} s per student)",
+                               "{n} students in {seconds:.1f} s ({each:.2f} s per student)", len(results),
+                               seconds=seconds, each=each))
     console.print(_("Reports in {out}/: grades.csv, grades.json, report.md, pass_rate.png, scores.png, "
                     "feedback/<student>.md, gradescope/<student>/results.json ({n} files)", out=out, n=len(written)))
     for note in notes:

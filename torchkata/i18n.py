@@ -6,7 +6,8 @@ written once, whole, with named placeholders:
 
     _("{call} returned what {label} gives", call=call, label=suspect.label)
 
-so a translation may put the fields in its own order. `N_` marks a text for the catalog
+so a translation may put the fields in its own order; `ngettext(singular, plural, n, ...)`
+picks the form a count takes (English has two, Chinese one). `N_` marks a text for the catalog
 where it is defined (a table of words) and translates nothing; `_` translates at the call.
 `nox -s messages` regenerates the template `torchkata/locale/torchkata.pot` from the code
 and brings the catalog up to date with it; `tests/harness/test_messages.py` fails while any
@@ -21,8 +22,10 @@ TORCHKATA_LANG, so the graders it starts speak the same language.
 from __future__ import annotations
 
 import contextlib
+import gettext
 import os
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -64,30 +67,50 @@ def current() -> str:
 
 
 @cache
-def translations(lang: str) -> dict[str, str]:
-    """English message -> its translation, for the messages the catalog translates."""
+def _catalog(lang: str) -> tuple[dict, Callable[[int], int]]:
+    """The catalog of `lang`: English message -> translation (a (singular, plural) pair ->
+    the translation's forms), and which form a count takes."""
     if lang == "en":
-        return {}
+        return {}, lambda n: int(n != 1)
     from babel.messages.pofile import read_po
 
     with open(CATALOG, "rb") as handle:
         catalog = read_po(handle)
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    messages = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    return messages, gettext.c2py(catalog.plural_expr)
+
+
+def translations(lang: str) -> dict:
+    """English message -> its translation, for the messages the catalog translates."""
+    return _catalog(lang)[0]
 
 
 # Chinese puts no space between characters; a translation may keep one around a placeholder
 # (readable beside code), which a Chinese value filled in there must not keep.
-_SPACE_IN_CHINESE = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]) (?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])")
+CHINESE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u201c\u201d"  # a regex class: characters and punctuation
+_SPACE_IN_CHINESE = re.compile(rf"(?<=[{CHINESE}]) (?=[{CHINESE}])")
+
+
+def _filled(text: str, lang: str, fields: dict) -> str:
+    if not fields:
+        return text
+    text = text.format(**fields)
+    return _SPACE_IN_CHINESE.sub("", text) if lang == "zh" else text
 
 
 def _(message: str, /, lang: str | None = None, **fields) -> str:
     """`message` in the current language (or `lang`), its {placeholders} filled from `fields`."""
     lang = lang or current()
-    text = translations(lang).get(message, message)
-    if not fields:
-        return text
-    text = text.format(**fields)
-    return _SPACE_IN_CHINESE.sub("", text) if lang == "zh" else text
+    return _filled(translations(lang).get(message, message), lang, fields)
+
+
+def ngettext(singular: str, plural: str, n: int, /, lang: str | None = None, **fields) -> str:
+    """gettext's ngettext: the form of the message that a count of `n` takes in the current
+    language (English has two, Chinese one), with {n} and `fields` filled in."""
+    lang = lang or current()
+    messages, form = _catalog(lang)
+    forms = messages.get((singular, plural)) or (singular, plural)
+    return _filled(forms[min(form(n), len(forms) - 1)], lang, {"n": n, **fields})
 
 
 WORDS = {
@@ -136,8 +159,9 @@ WORDS = {
 }
 
 
+@cache
 def words(lang: str) -> dict:
-    """The command line's words (WORDS), in `lang`."""
+    """The command line's words (WORDS), in `lang` (built once: reports look a verdict up per student)."""
     known = translations(lang)
     return {key: ({k: known.get(v, v) for k, v in value.items()} if isinstance(value, dict) else known.get(value, value))
             for key, value in WORDS.items()}
@@ -157,13 +181,13 @@ def figure_language():
     if current() != "zh":
         yield None
         return
-    from matplotlib import font_manager, rcParams
+    from matplotlib import font_manager, rc_context, rcParams
 
     installed = {font.name for font in font_manager.fontManager.ttflist}
     found = [name for name in CHINESE_FONTS if name in installed]
     if found:
-        with matplotlib_settings(rcParams, {"font.sans-serif": [*found, *rcParams["font.sans-serif"]],
-                                            "axes.unicode_minus": False}):  # CJK fonts lack the minus sign
+        with rc_context({"font.sans-serif": [*found, *rcParams["font.sans-serif"]],
+                         "axes.unicode_minus": False}):  # CJK fonts lack the minus sign
             yield None
         return
     reason = _("No font here draws Chinese, so the figures are labelled in English (install one, e.g. Noto Sans CJK "
@@ -173,13 +197,3 @@ def figure_language():
         yield reason
     finally:
         use("zh")
-
-
-@contextlib.contextmanager
-def matplotlib_settings(rc, settings: dict):
-    previous = {key: rc[key] for key in settings}
-    rc.update(settings)
-    try:
-        yield
-    finally:
-        rc.update(previous)

@@ -25,7 +25,6 @@ from .i18n import _
 from .intake import Submission, UnreadableSubmission, stage
 from .manifest import load
 from .plugin import FILE_GUARD, set_implementation, verdict_collector
-from .sandbox import ended
 from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, ExerciseResult, Flag, StudentResult, Verdict, write_grading_error
 
 JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
@@ -85,7 +84,7 @@ class Judges:
             pid, ending = processes.wait_any(deadlines)
             del deadlines[pid]
             submission, verdicts = running.pop(pid)
-            how = _("did not finish in {seconds} s", seconds=JUDGE_SECONDS) if ending is None else ended(ending)
+            how = _("did not finish in {seconds} s", seconds=JUDGE_SECONDS) if ending is None else ending.text()
             result = read_result(submission, verdicts, self.exercises, judge_ending=how)
             changed = self.guard.restore() if self.guard else []
             if changed:

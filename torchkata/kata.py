@@ -42,13 +42,14 @@ class Hint:
 class Kata:
     """One learner's checkout: the exercises folder, its progress, and how it is graded."""
 
-    def __init__(self, exercises: Path, lang: str = "en", timeout: float = 60.0, device: str = "cpu"):
+    def __init__(self, exercises: Path, lang: str = "en", timeout: float = 60.0, device: str = "cpu",
+                 progress: Progress | None = None):
         self.exercises = Path(exercises).resolve()
         self.lang = lang
         self.timeout = timeout
         self.device = device
         self.curriculum = load()
-        self.progress = Progress.load(self.exercises)
+        self.progress = progress or Progress.load(self.exercises)
         self.grader = session  # anything with grade(); watch swaps in a WarmGrader
 
     # -- what is known -------------------------------------------------------------------
@@ -58,21 +59,19 @@ class Kata:
         except OSError:
             return None
 
-    def known_state(self, exercise: Exercise) -> dict | None:
-        """The state without grading: not attempted (the stub), a fresh stored verdict, or None."""
+    def known_state(self, exercise: Exercise, any_language: bool = False) -> dict | None:
+        """The state without grading: not attempted (the stub), a fresh stored verdict, or None.
+        A verdict whose messages are in the other language is stale for showing (not with
+        `any_language`: it still says whether the code changed)."""
         text = self._text(exercise.module)
         if text is not None and source.is_stub(text, exercise.name):
             return {"verdict": NOT_ATTEMPTED, "messages": []}
-        return self.progress.verdict(exercise.id, source.exercise_hash(self.exercises, exercise), self.lang)
+        return self.progress.verdict(exercise.id, source.exercise_hash(self.exercises, exercise),
+                                     None if any_language else self.lang)
 
     def changed(self) -> list[Exercise]:
-        """The exercises whose code changed since their verdict (in course order); a verdict
-        whose messages are in the other language is stale for showing, not changed code."""
-        def unchanged(exercise):
-            text = self._text(exercise.module)
-            return (text is not None and source.is_stub(text, exercise.name)) or self.progress.verdict(
-                exercise.id, source.exercise_hash(self.exercises, exercise)) is not None
-        return [e for e in self.curriculum if not unchanged(e)]
+        """The exercises whose code changed since their verdict (in course order)."""
+        return [e for e in self.curriculum if self.known_state(e, any_language=True) is None]
 
     def next_exercise(self) -> Exercise | None:
         """The first exercise in course order not known to be done."""
@@ -88,13 +87,13 @@ class Kata:
             return self.next_exercise()
         matches = [e for e in self.curriculum if exercise_id in (e.id, e.name)]
         if len(matches) != 1:
-            names = [e.id for e in self.curriculum] + [e.name for e in self.curriculum]
-            same_name = [e.id for e in self.curriculum if e.name == exercise_id.rsplit(".", 1)[-1]]
-            close = same_name or [next(e.id for e in self.curriculum if n in (e.id, e.name))
-                                  for n in difflib.get_close_matches(exercise_id, names, n=1, cutoff=0.75)]
-            if close:
+            ids = {key: e.id for e in self.curriculum for key in (e.id, e.name)}  # what a learner may type
+            close = difflib.get_close_matches(exercise_id, ids, n=1, cutoff=0.75)
+            # the right name in the wrong module first, then the nearest spelling
+            suggestion = ids.get(exercise_id.rsplit(".", 1)[-1]) or (ids[close[0]] if close else None)
+            if suggestion:
                 raise UnknownExercise(_("no exercise {name!r}; did you mean {close}?", name=exercise_id,
-                                        close=close[0]))
+                                        close=suggestion))
             raise UnknownExercise(_("no exercise {name!r}: `torchkata status` lists all {n}.", name=exercise_id,
                                     n=len(self.curriculum)))
         return matches[0]

@@ -23,7 +23,7 @@ import torch
 from . import boundary, tripwire
 from .i18n import _
 from .manifest import Exercise, load
-from .processes import GradingError, is_fork_failure
+from .processes import GradingError, fork_advice, is_fork_failure
 from .tripwire import REFERENCE_LABEL
 from .verdicts import Flag, ReplyStatus
 
@@ -204,12 +204,8 @@ class Learner:
                 call=text, names=", ".join(tripwire.said(name) for name in reply["off_limits"])
             ))
         if status == ReplyStatus.RAISED and is_fork_failure(reply["message"]):
-            # processes.FORK_ADVICE, in the learner's language (processes.py sits below i18n).
-            raise GradingError(_("{call}: torch could not run in the grader's child process ({error}); the grader "
-                                 "forked this process after torch had used the GPU in its parent. Grade on cpu in a "
-                                 "fresh process (torchkata grade, pytest --isolate), which hides the GPUs before "
-                                 "torch starts, or run the cuda grading from a process that has not used CUDA",
-                                 call=text, error=reply["message"]))
+            raise GradingError(_("{call}: torch could not run in the grader's child process ({error}); {advice}",
+                                 call=text, error=reply["message"], advice=fork_advice()))
         if status == ReplyStatus.RAISED:
             return Outcome(error_type=reply["type"], error_mro=tuple(reply["mro"]),
                            message=reply["message"], where=reply.get("where", ""))

@@ -45,6 +45,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from .i18n import _
+
 
 class GradingError(RuntimeError):
     """The grader itself failed (its own exception, a broken environment, a platform
@@ -85,9 +87,10 @@ def is_fork_failure(message: str) -> bool:
 
 
 # -- the child, first thing -------------------------------------------------------------------
-FORK_ADVICE = ("the grader forked this process after torch had used the GPU in its parent. Grade on cpu in a fresh "
-               "process (torchkata grade, pytest --isolate), which hides the GPUs before torch starts, or run the "
-               "cuda grading from a process that has not used CUDA")
+def fork_advice() -> str:
+    return _("the grader forked this process after torch had used the GPU in its parent. Grade on cpu in a fresh "
+             "process (torchkata grade, pytest --isolate), which hides the GPUs before torch starts, or run the "
+             "cuda grading from a process that has not used CUDA")
 
 
 def self_check(device: str = "cpu") -> None:
@@ -99,7 +102,8 @@ def self_check(device: str = "cpu") -> None:
         x = torch.ones(2, requires_grad=True, device=device)
         (x * x).sum().backward()
     except RuntimeError as error:
-        raise GradingError(f"this grading process cannot run autograd on {device}: {error}; {FORK_ADVICE}") from None
+        raise GradingError(_("this grading process cannot run autograd on {device}: {error}; {advice}", device=device,
+                             error=error, advice=fork_advice())) from None
 
 
 def children_can_grade(device: str = "cpu", seconds: float = 120.0) -> str | None:
@@ -220,8 +224,10 @@ class Ending:
 
 def ending_text(code: int) -> str:
     if code >= 0:
-        return f"exited with status {code}"
-    return f"killed by {signal_name(-code)}" + (" (a segmentation fault)" if -code == signal.SIGSEGV else "")
+        return _("exited with status {code}", code=code)
+    if -code == signal.SIGSEGV:
+        return _("killed by {signal} (a segmentation fault)", signal=signal_name(-code))
+    return _("killed by {signal}", signal=signal_name(-code))
 
 
 def signal_name(number: int) -> str:

@@ -12,7 +12,7 @@ import shutil
 import statistics
 from pathlib import Path
 
-from .i18n import _, current, figure_language, words
+from .i18n import _, current, figure_language, ngettext, words
 from .intake import sort_key
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, load
 from .verdicts import ExerciseResult, Flag, StudentResult, same_mistake
@@ -223,18 +223,6 @@ def pass_rates(data: dict) -> list[tuple[str, float]]:
     return rates
 
 
-def _students(n: int) -> str:
-    return _("{n} student", n=n) if n == 1 else _("{n} students", n=n)
-
-
-def _exercises(n: int) -> str:
-    return _("{n} exercise", n=n) if n == 1 else _("{n} exercises", n=n)
-
-
-def _points(n: int) -> str:
-    return _("{n} point", n=n) if n == 1 else _("{n} points", n=n)
-
-
 def not_loaded(entry: dict) -> dict[str, list[str]]:
     """Why a student's code could not be loaded (the first line) -> the modules it stopped."""
     found: dict[str, list[str]] = {}
@@ -254,8 +242,8 @@ def _modules_said(modules: list[str]) -> str:
 def _markdown(data: dict) -> str:
     students = data["students"]
     lines = ["# " + _("Class report"), "",
-             _("{students}, {exercises}, {points}.", students=_students(len(students)),
-               exercises=_exercises(len(data["exercises"])), points=_points(data["max_score"])), ""]
+             _("{students}, {exercises}, {points}.", students=ngettext("{n} student", "{n} students", len(students)),
+               exercises=ngettext("{n} exercise", "{n} exercises", len(data["exercises"])), points=ngettext("{n} point", "{n} points", data["max_score"])), ""]
     scores = sorted(s["score"] for s in students.values())
     if scores:
         lines += [_("Scores: median {median:g}, lowest {lowest}, highest {highest} (of {max_score}).",
@@ -291,7 +279,7 @@ def _markdown(data: dict) -> str:
         for exercise, groups in mistakes.items():
             for message, who in groups:
                 lines.append("- " + _("`{exercise}`: {students}: {mistake}", exercise=exercise,
-                                      students=_students(len(who)), mistake=message))
+                                      students=ngettext("{n} student", "{n} students", len(who)), mistake=message))
         lines.append("")
     lines += ["## " + _("Which exercises the class finds hard"), "",
               _("Passed by: the share of the students whose module loaded."), "", _("| exercise | passed by |"),
@@ -365,9 +353,8 @@ def feedback(data: dict, student: str) -> str:
                 said.add(module)
                 stopped = [e["id"] for e in data["exercises"] if e["id"].startswith(module + ".")
                            and entry["exercises"].get(e["id"], {}).get("verdict") == NOT_LOADED]
-                said_module = _("`{module}`: could not load ({n} exercise, 0 points)", module=module, n=len(stopped)) \
-                    if len(stopped) == 1 else \
-                    _("`{module}`: could not load ({n} exercises, 0 points)", module=module, n=len(stopped))
+                said_module = ngettext("`{module}`: could not load ({n} exercise, 0 points)",
+                                       "`{module}`: could not load ({n} exercises, 0 points)", len(stopped), module=module)
                 lines += ["## " + said_module, "", *_items(state["messages"][:1]), ""]
             continue
         lines += ["## " + _("`{exercise}`: {verdict} ({points} of {max_points})", exercise=exercise["id"],

@@ -48,7 +48,6 @@ from .processes import (
     fork,
     kill_group,
     self_check,
-    signal_name,
     spawn,
     wait,
     warm_up,
@@ -87,15 +86,6 @@ def _frame(data: bytes) -> bytes:
 # The child writes nothing but framed replies to its pipe: anything else is student code
 # writing into a descriptor of its own, which breaks its own exercise (never the grader).
 MAX_MESSAGE = 1 << 32
-
-
-def ended(ending: Ending) -> str:
-    """processes.ending_text, in the learner's language (processes.py sits below i18n)."""
-    if ending.signal is None:
-        return _("exited with status {code}", code=ending.code)
-    if ending.signal == signal.SIGSEGV:
-        return _("killed by {signal} (a segmentation fault)", signal=signal_name(ending.signal))
-    return _("killed by {signal}", signal=signal_name(ending.signal))
 
 
 class _Garbled(Exception):
@@ -192,7 +182,7 @@ class IsolatedWorker:
         how = _("it ended")
         try:
             ending = Ending.from_status(os.waitpid(pid, 0)[1])
-            how = ended(ending) if ending.signal is not None else \
+            how = ending.text() if ending.signal is not None else \
                 _("exited with status {code} (sys.exit or os._exit in your code?)", code=ending.code)
         except ChildProcessError:
             pass

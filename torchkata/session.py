@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -25,11 +24,11 @@ from .processes import (
     GradingError,
     children_can_grade,
     cuda_in_use,
+    ending_text,
     fork,
     prepare_parent,
     run,
     self_check,
-    signal_name,
     wait,
 )
 from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, write_grading_error
@@ -81,16 +80,6 @@ def no_tests_found(exercise_ids) -> str:
              exercises=", ".join(exercise_ids), files=", ".join(files), why=why)
 
 
-def _ended(code: int) -> str:
-    """processes.ending_text, in the learner's language (processes.py sits below i18n; sandbox.ended
-    says the same, but importing it would import torch)."""
-    if code >= 0:
-        return _("exited with status {code}", code=code)
-    if -code == signal.SIGSEGV:
-        return _("killed by {signal} (a segmentation fault)", signal=signal_name(-code))
-    return _("killed by {signal}", signal=signal_name(-code))
-
-
 def _collect(run: Run, verdicts: Path, returncode: int, exercise_ids=()) -> Run:
     found = json.loads(verdicts.read_text(encoding="utf-8")) if verdicts.exists() else None
     tail = "\n".join(run.output.strip().splitlines()[-5:])
@@ -106,7 +95,7 @@ def _collect(run: Run, verdicts: Path, returncode: int, exercise_ids=()) -> Run:
                               code=returncode) + f"\n{tail}"
     else:
         run.crashed = (_("the Python interpreter {ending} while grading your code (did your code call os._exit or "
-                         "exit at import, or crash?)", ending=_ended(returncode)) + f"\n{tail}").strip()
+                         "exit at import, or crash?)", ending=ending_text(returncode)) + f"\n{tail}").strip()
     return run
 
 

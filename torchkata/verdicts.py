@@ -11,7 +11,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
+
+from .i18n import _, current
 
 # Exit statuses of the command line: 0 passed (or graded), 1 not right yet, 2 what was asked
 # cannot be done as given (argparse's own status too), 3 a grading error: the grader failed.
@@ -66,18 +69,24 @@ def write_grading_error(path: Path, message: str) -> None:
 
 
 # What a failure says, without what differs between the tests that found it: the inputs
-# (described by learner.show, in English or in its Chinese from the catalog: this layer is
-# below the translations, and tests/harness/test_messages.py checks the two agree), their
-# dtypes and every number.
-_INPUTS = re.compile(r"tensor\(\[[^\]]*\], \w+, shape \([^)]*\), [\w:]+\)|\w+ tensor of shape \([^)]*\) on [\w:]+"
-                     r"|\w+ 张量（形状 \([^)]*\)，在 [\w:]+ 上）")
+# (described by learner.show, in the language being spoken), their dtypes and every number.
+_SMALL_TENSOR = r"tensor\(\[[^\]]*\], \w+, shape \([^)]*\), [\w:]+\)"
 _DTYPES = re.compile(r"\b(b?float\d+|u?int\d+|complex\d+|bool)\b")
 _NUMBERS = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
 
 
+@cache
+def _inputs(lang: str) -> re.Pattern:
+    """learner.show's description of a tensor, as a pattern, from the same message template."""
+    template = re.escape(_("{dtype} tensor of shape {shape} on {device}", lang=lang))
+    described = (template.replace(r"\{dtype\}", r"\w+").replace(r"\{shape\}", r"\([^)]*\)")
+                 .replace(r"\{device\}", r"[\w:]+"))
+    return re.compile(f"{_SMALL_TENSOR}|{described}")
+
+
 def same_mistake(message: str) -> str:
     """A key that is equal for two failures that differ only in the inputs they were found on."""
-    return _NUMBERS.sub("#", _DTYPES.sub("D", _INPUTS.sub("X", message)))
+    return _NUMBERS.sub("#", _DTYPES.sub("D", _inputs(current()).sub("X", message)))
 
 
 def combine(outcomes: list[str]) -> Verdict:

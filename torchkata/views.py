@@ -17,7 +17,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from .i18n import _, words
+from .i18n import CHINESE, _, words
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, Curriculum, Exercise
 from .verdicts import EXIT_GRADING_ERROR
 
@@ -31,8 +31,8 @@ SAID = (WRONG, NOT_LOADED, GRADING_ERROR)  # verdicts whose first message is sho
 # punctuation that closes a phrase or after one that opens it. A run of other text (a word, a
 # number, code) stays whole.
 _OPENING, _CLOSING = "（“《「【", "，。：；、！？）》」”】"
-_CHINESE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u201c\u201d"
-_UNITS = re.compile(rf"\s+|[{_OPENING}]*(?:[{_CHINESE}]|[^\s{_CHINESE}]+)[{_CLOSING}]*")
+_UNITS = re.compile(rf"\s+|[{_OPENING}]*(?:[{CHINESE}]|[^\s{CHINESE}]+)[{_CLOSING}]*")
+_IS_CHINESE = re.compile(rf"[{CHINESE}]")
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -56,7 +56,7 @@ def wrap(text: str, width: int) -> list[str]:
 
 
 def _cjk(char: str) -> bool:
-    return bool(_UNITS.fullmatch(char)) and not char.isascii() and not char.isspace()
+    return bool(_IS_CHINESE.fullmatch(char))
 
 
 def reflow(text: str) -> list[str]:
@@ -217,28 +217,34 @@ class View:
         out.print(f"  [dim]{path}:{line}[/]")
         return 1
 
+    def _say(self, text: str, first: str = "", rest: str = "", style: str = "", width: int | None = None) -> None:
+        """`text` wrapped to the terminal (or to `width`), `first` before its first line and
+        `rest` before the others, no line padded or ending in spaces."""
+        width = self.console.width - 1 - cell_len(rest) if width is None else width
+        for j, line in enumerate(wrap(text, width)):
+            self.console.print(Text(((rest if j else first) + line).rstrip(), style=style), highlight=False,
+                               soft_wrap=True)
+
     def bullet(self, text: str) -> None:
         """A bullet whose wrapped lines stay under its text (and no line padded to the width)."""
         width = max(40, self.console.width - 1) - 4  # the bullet's indent
         for i, paragraph in enumerate(text.splitlines() or [""]):
-            for j, line in enumerate(wrap(paragraph, width)):
-                self.console.print(Text(("  • " if i == j == 0 else "    ") + line), highlight=False, soft_wrap=True)
+            self._say(paragraph, "  • " if i == 0 else "    ", "    ", width=width)
 
     def explain(self, exercise: Exercise, lesson: str) -> int:
         """The exercise's lesson, then where to go from it."""
         self.console.print(self.w["lesson"].format(id=exercise.id), style="bold")
         for paragraph in reflow(lesson):
-            lines = [paragraph] if paragraph.startswith((">>>", " ")) else wrap(paragraph, self.console.width - 3)
-            for line in lines:
-                self.console.print(Text(("  " + line).rstrip()), highlight=False, soft_wrap=True)
-        for line in wrap(self.w["lesson_next"].format(id=exercise.id), self.console.width - 1):
-            self.console.print(Text(line, style="dim"), highlight=False, soft_wrap=True)
+            if paragraph.startswith((">>>", " ")):  # code: as written
+                self.console.print(Text(("  " + paragraph).rstrip()), highlight=False, soft_wrap=True)
+            else:
+                self._say(paragraph, "  ", "  ")
+        self._say(self.w["lesson_next"].format(id=exercise.id), style="dim")
         return 0
 
     def hint(self, hint) -> int:
         self.console.print(self.w["hint"].format(n=hint.number, total=hint.total, id=hint.exercise.id), style="bold")
-        for line in wrap(hint.text, self.console.width - 3):
-            self.console.print(Text("  " + line), highlight=False, soft_wrap=True)
+        self._say(hint.text, "  ", "  ")
         if hint.last:
             self.console.print(self.w["last_hint"], style="dim")
         return 0

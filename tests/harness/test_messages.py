@@ -23,19 +23,30 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 SAME_IN_CHINESE = {"Dropout"}
 
 
-def extracted() -> set[str]:
-    """The message ids in the code, found as `pybabel extract -F babel.cfg` finds them."""
+def extracted() -> set:
+    """The message ids in the code, found as `pybabel extract -F babel.cfg` finds them (an
+    ngettext's id is its (singular, plural) pair)."""
     with open(ROOT / "babel.cfg", encoding="utf-8") as handle:
         from babel.messages.frontend import parse_mapping_cfg
 
         method_map, options_map = parse_mapping_cfg(handle)
     return {message for _, _, message, *_ in extract_from_dir(str(ROOT), method_map, options_map)
-            if isinstance(message, str) and message}
+            if message}
 
 
-def catalog(path: Path) -> dict[str, str]:
+def catalog(path: Path) -> dict:
+    """Message id -> its translation (a tuple of forms for an ngettext)."""
     with open(path, "rb") as handle:
         return {m.id: ("" if m.fuzzy else m.string) for m in read_po(handle) if m.id}
+
+
+def forms(translation) -> tuple:
+    return translation if isinstance(translation, tuple) else (translation,)
+
+
+def english(message) -> str:
+    """What a message says in English: itself, or an ngettext's plural (it has every placeholder)."""
+    return message[-1] if isinstance(message, tuple) else message
 
 
 def has_words(text: str) -> bool:
@@ -57,18 +68,22 @@ def test_the_template_is_up_to_date_with_the_code():
 
 def test_every_message_has_chinese_with_the_same_placeholders():
     translated = catalog(i18n.CATALOG)
-    missing = sorted(m for m in catalog(i18n.TEMPLATE) if not translated.get(m))
+    missing = sorted((m for m in catalog(i18n.TEMPLATE) if not all(forms(translated.get(m)))), key=str)
     assert not missing, f"{len(missing)} messages have no Chinese in {i18n.CATALOG.name}, e.g. {missing[:3]}"
-    different = {m: t for m, t in translated.items() if placeholders(m) != placeholders(t)}
+    different = {m: t for m, t in translated.items() if any(placeholders(english(m)) != placeholders(f) for f in forms(t))}
     assert not different, f"translations whose placeholders differ from the English: {different}"
-    english = {m: t for m, t in translated.items() if not CJK.search(t) and has_words(m) and m not in SAME_IN_CHINESE}
-    assert not english, f"translations with no Chinese in them: {english}"
+    untranslated = {m: t for m, t in translated.items() if not any(CJK.search(f) for f in forms(t))
+                    and has_words(english(m)) and m not in SAME_IN_CHINESE}
+    assert not untranslated, f"translations with no Chinese in them: {untranslated}"
 
 
 def marked_calls(tree: ast.AST):
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_"):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MARKERS:
             yield node
+
+
+MARKERS = {"_": 1, "N_": 1, "ngettext": 2}  # how many leading arguments are the message
 
 
 @pytest.mark.parametrize("path", sorted([*(ROOT / "torchkata").rglob("*.py"), *(ROOT / "tests" / "exercises").glob("*.py")]),
@@ -76,7 +91,8 @@ def marked_calls(tree: ast.AST):
 def test_every_marked_message_is_a_plain_string(path):
     """An f-string or a variable inside _() cannot be extracted, so it would never be translated."""
     bad = [f"{path.name}:{call.lineno}" for call in marked_calls(ast.parse(path.read_text(encoding="utf-8")))
-           if not call.args or not (isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str))]
+           if len(call.args) < MARKERS[call.func.id] or not all(
+               isinstance(arg, ast.Constant) and isinstance(arg.value, str) for arg in call.args[:MARKERS[call.func.id]])]
     assert not bad, f"_() or N_() around something other than a plain string literal at {bad}: write " \
                     "_('... {name} ...', name=value) instead"
 
@@ -104,8 +120,7 @@ def test_the_language_is_the_first_of_flag_environment_remembered_locale(monkeyp
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_one_mistake_found_on_different_inputs_is_one_mistake_in_either_language(lang, monkeypatch):
-    """verdicts.same_mistake, below the translations, knows how learner.show describes an
-    input in each language: a failure found on two inputs must still be said once."""
+    """verdicts.same_mistake knows how learner.show describes an input in each language: a failure found on two inputs must still be said once."""
     import torch
 
     from torchkata.learner import show
