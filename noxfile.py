@@ -96,7 +96,7 @@ def messages(session):
     the code, and bring the Chinese catalog up to date with it: new texts arrive untranslated
     (tests/harness/test_messages.py fails until they are), texts gone from the code leave."""
     session.install("babel>=2.12")
-    session.run("pybabel", "extract", "-F", "babel.cfg", "-o", "torchkata/locale/torchkata.pot", "--no-location",
+    session.run("pybabel", "extract", "-F", "babel.cfg", "-k", "M_", "-o", "torchkata/locale/torchkata.pot", "--no-location",
                 "--sort-output", "--omit-header", ".")
     session.run("pybabel", "update", "-i", "torchkata/locale/torchkata.pot", "-d", "torchkata/locale",
                 "-D", "torchkata", "-l", "zh_CN", "--no-fuzzy-matching", "--ignore-obsolete", "--width=100")

@@ -27,8 +27,9 @@ import pytest
 import torch
 
 from .loader import Implementation
-from .manifest import DONE, load
+from .manifest import DONE, GRADING_ERROR, load
 from .plugin import IMPLEMENTATION, implementation
+from .verdicts import Verdict
 
 SIZES = ("small", "large")
 SHAPES = {"cpu": {"small": (64, 64), "large": (4096, 4096)},
@@ -77,20 +78,21 @@ class Bench:
         self.impl_folder = implementation(config)
         self.device = torch.device(config.getoption("device"))
         self.shapes = SHAPES[self.device.type]
-        self._verdicts: dict[str, dict] | None = None
+        self._verdicts: dict[str, Verdict] | None = None
+        self.ungraded = ""  # why the run gave no verdicts, when it gave none
         self._implementation = None
         self.not_timed: dict[tuple[str, str], str] = {}  # (exercise, size) -> its verdict
 
     # -- correct before fast -----------------------------------------------------------
-    def verdicts(self) -> dict[str, dict]:
+    def verdicts(self) -> dict[str, Verdict]:
         if self._verdicts is None:
             from .session import grade
 
             exercises = [c.exercise for c in self.config.stash[CASES]]
             run = grade(self.impl_folder, exercises, timeout=self.config.getoption("bench_grade_timeout"),
                         device=self.device.type)
-            reason = ("grading timed out" if run.timed_out else run.crashed or run.grading_error) or "was not graded"
-            self._verdicts = {e: run.verdicts.get(e, {"verdict": reason, "messages": []}) for e in exercises}
+            self.ungraded = ("grading timed out" if run.timed_out else run.crashed or run.grading_error) or ""
+            self._verdicts = {e: run.verdicts[e].verdict if e in run.verdicts else GRADING_ERROR for e in exercises}
         return self._verdicts
 
     def learner_function(self, exercise: str):
@@ -102,9 +104,11 @@ class Bench:
     def measure(self, benchmark, case: Case, size: str, side: str):
         exercise = case.exercise
         if side == "impl":
-            verdict = self.verdicts()[exercise]["verdict"]
+            verdict = self.verdicts()[exercise]
             if verdict != DONE:
-                self.not_timed[(exercise, size)] = verdict
+                self.not_timed[(exercise, size)] = str(verdict)
+                if verdict == GRADING_ERROR:
+                    pytest.skip(f"{exercise} could not be graded ({self.ungraded or 'no verdict'}): it is not timed")
                 pytest.skip(f"{exercise} is {verdict}: it is timed once it passes its tests "
                             f"(torchkata check {exercise})")
             fn = self.learner_function(exercise)

@@ -16,7 +16,6 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from unittest import mock
 
 from .guard import FileGuard
 from .i18n import _
@@ -24,12 +23,10 @@ from .intake import IntakeError, Skipped, Submission, UnreadableSubmission, disc
 from .judges import Judges
 from .paths import EXERCISE_TESTS, EXERCISES, ROOT
 from .preload import preload
-from .processes import GradingError, Unconfined, children_can_grade, cuda_in_use, prepare_parent
+from .processes import GradingError, Unconfined, children_can_grade, cuda_in_use, environment, prepare_parent
 from .sandbox import can_confine, confinement_refusal
 from .session import LEAN_ENV, LEAN_OPTIONS
-from .verdicts import Flag, StudentResult
-
-REGRADE = str(Flag.REGRADE)
+from .verdicts import StudentResult
 
 
 # -- grading ----------------------------------------------------------------------------------
@@ -58,7 +55,7 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     # Every change to the environment is undone when grading ends (CUDA has read its part by then).
-    with mock.patch.dict(os.environ, LEAN_ENV), tempfile.TemporaryDirectory(prefix="torchkata-class-") as scratch:
+    with environment(LEAN_ENV), tempfile.TemporaryDirectory(prefix="torchkata-class-") as scratch:
         prepare_parent(device)
         preload(device, test_modules=False)
         problem = children_can_grade(device)

@@ -105,7 +105,7 @@ def run(autograder: Path) -> int:
     data = reports.to_json(graded)
     entry = data["students"]["submission"]
     if graded[0].needs_regrading:
-        failed = [f"{i}: {e['messages'][0].splitlines()[0] if e['messages'] else ''}"
+        failed = [f"{i}: {reports.headline(e)}"
                   for i, e in entry["exercises"].items() if e["verdict"] == "grading error"]
         print(_("torchkata: grading error: these exercises could not be graded, so no grade was written; "
                 "regrade this submission:\n{failed}", failed="\n".join(failed)), file=sys.stderr)

@@ -8,7 +8,10 @@ written once, whole, with named placeholders:
 
 so a translation may put the fields in its own order; `ngettext(singular, plural, n, ...)`
 picks the form a count takes (English has two, Chinese one). `N_` marks a text for the catalog
-where it is defined (a table of words) and translates nothing; `_` translates at the call.
+where it is defined (a table of words) and translates nothing; `_` translates at the call;
+`M_` keeps the message as a `Message` (its id and fields) to be said later, in whatever
+language its reader has: a failure is graded in one process and read in another, maybe in
+the other language, so what a check finds is kept as a Message, never as a sentence.
 `nox -s messages` regenerates the template `torchkata/locale/torchkata.pot` from the code
 and brings the catalog up to date with it; `tests/harness/test_messages.py` fails while any
 message has no Chinese, or a Chinese with other placeholders.
@@ -25,7 +28,8 @@ import contextlib
 import gettext
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -111,6 +115,125 @@ def ngettext(singular: str, plural: str, n: int, /, lang: str | None = None, **f
     messages, form = _catalog(lang)
     forms = messages.get((singular, plural)) or (singular, plural)
     return _filled(forms[min(form(n), len(forms) - 1)], lang, {"n": n, **fields})
+
+
+# -- messages said later ------------------------------------------------------------------------
+Field = "str | int | float | bool | None | Message"
+_PLAIN = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class Message:
+    """A text to be said later, in the reader's language: a catalog message and its fields
+    (`M_("{call} returned {got}", call=..., got=3)`), a text said as it is in every language
+    (`Message.verbatim`: a name, an exception's own words), a value found on one input
+    (`Message.value`: a shape, a small tensor, a device), or messages joined by a separator
+    (`Message.join`: a call's arguments).
+
+    Fields are plain values (numbers keep their format specs: `{got:.4g}`) or Messages;
+    anything else (a tuple, a device, a dtype) is kept as a value, its str(), which reads the
+    same in every language. `str(message)` says it in the current language.
+    """
+
+    id: str | None                               # the English message id; None for verbatim or joined text
+    fields: tuple[tuple[str, object], ...] = ()
+    parts: tuple[Message, ...] = ()              # when joined: the parts, with fields (("sep", ...),)
+
+    @staticmethod
+    def verbatim(text: str) -> Message:
+        return Message(None, (("text", str(text)),))
+
+    @staticmethod
+    def value(text: str) -> Message:
+        """A value found on one input: said as it is, and not part of what the message says
+        (`shape`), so one mistake found on other inputs is the same mistake."""
+        return Message(None, (("value", str(text)),))
+
+    @staticmethod
+    def join(sep: str, parts: Iterable) -> Message:
+        return Message(None, (("sep", sep),), tuple(p if isinstance(p, Message) else Message.verbatim(p) for p in parts))
+
+    def field(self, name: str, default=None):
+        return dict(self.fields).get(name, default)
+
+    def find(self, name: str):
+        """The first field called `name`, at any depth (None if there is none)."""
+        for part in self.parts:
+            found = part.find(name)
+            if found is not None:
+                return found
+        for key, value in self.fields:
+            if key == name:
+                return value
+            found = value.find(name) if isinstance(value, Message) else None
+            if found is not None:
+                return found
+        return None
+
+    def replacing(self, name: str, value: Message) -> Message:
+        """This message with every field called `name`, at any depth, said as `value`."""
+        if self.parts:
+            return Message(None, self.fields, tuple(part.replacing(name, value) for part in self.parts))
+        return Message(self.id, tuple((key, value if key == name else
+                                       field.replacing(name, value) if isinstance(field, Message) else field)
+                                      for key, field in self.fields))
+
+    def render(self, lang: str | None = None) -> str:
+        lang = lang or current()
+        if self.parts:
+            return self.field("sep", "").join(part.render(lang) for part in self.parts)
+        if self.id is None:
+            return self.field("text", self.field("value", ""))
+        fields = {name: value.render(lang) if isinstance(value, Message) else value for name, value in self.fields}
+        return _filled(translations(lang).get(self.id, self.id), lang, fields)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def shape(self) -> tuple:
+        """What the message says, without the values found on one input: its id, its text
+        fields and the shape of its Message fields; no number and no `value`."""
+        if self.parts:
+            return ("join", tuple(part.shape() for part in self.parts))
+        if self.id is None:
+            return ("value",) if self.field("value") is not None else ("text", self.field("text", ""))
+        return (self.id, tuple((name, value.shape() if isinstance(value, Message) else value)
+                               for name, value in self.fields if isinstance(value, (Message, str))))
+
+    def to_json(self) -> dict:
+        if self.parts:
+            return {"join": self.field("sep", ""), "parts": [part.to_json() for part in self.parts]}
+        if self.id is None:
+            return {"value": self.field("value")} if self.field("value") is not None else {"text": self.field("text", "")}
+        return {"id": self.id, "fields": {name: value.to_json() if isinstance(value, Message) else value
+                                          for name, value in self.fields}}
+
+    @classmethod
+    def from_json(cls, data) -> Message:
+        if isinstance(data, str):  # a message kept as text by an older format
+            return cls.verbatim(data)
+        if "parts" in data:
+            return cls.join(data.get("join", ""), [cls.from_json(part) for part in data["parts"]])
+        if "text" in data:
+            return cls.verbatim(data["text"])
+        if "value" in data:
+            return cls.value(data["value"])
+        return cls(data["id"], tuple((name, cls.from_json(value) if isinstance(value, dict) else value)
+                                     for name, value in data.get("fields", {}).items()))
+
+
+def _kept(value):
+    return value if isinstance(value, (*_PLAIN, Message)) else Message.value(value)
+
+
+def M_(message: str, /, **fields) -> Message:  # noqa: N802 - gettext-style marker, extracted like _
+    """`message` with its fields, to be said later in the reader's language (`Message.render`)."""
+    return Message(message, tuple((name, _kept(value)) for name, value in fields.items()))
+
+
+def said(text, lang: str | None = None) -> str:
+    """A Message in `lang` (or the current language); a plain str as it is."""
+    return text.render(lang) if isinstance(text, Message) else str(text)
 
 
 WORDS = {

@@ -20,12 +20,22 @@ from pathlib import Path
 import pytest
 
 from . import processes
+from .failures import Failure, Rule
 from .guard import FileGuard
-from .i18n import _
+from .i18n import M_, _
 from .intake import Submission, UnreadableSubmission, stage
 from .manifest import load
 from .plugin import FILE_GUARD, set_implementation, verdict_collector
-from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, ExerciseResult, Flag, StudentResult, Verdict, write_grading_error
+from .verdicts import (
+    GRADING_ERROR_KEY,
+    SANDBOX_KEY,
+    ExerciseResult,
+    Flag,
+    StudentResult,
+    Verdict,
+    grading_error,
+    write_grading_error,
+)
 
 JUDGE_SECONDS = 900  # a whole student's suite, as a last resort; calls have their own limit
 
@@ -138,11 +148,9 @@ def read_result(submission: Submission, verdicts_file: Path, only: tuple[str, ..
     for exercise in load():
         if only and exercise.id not in only:
             continue
-        state = verdicts.get(exercise.id, {"verdict": Verdict.GRADING_ERROR,
-                                           "messages": [_("grading error: {why}", why=why)]})
-        verdict = Verdict(state["verdict"])
-        result.exercises[exercise.id] = ExerciseResult(verdict, exercise.points if verdict == Verdict.DONE else 0,
-                                                       state["messages"], [Flag(f) for f in state.get("flags", [])])
+        state = ExerciseResult.from_json(verdicts[exercise.id]) if exercise.id in verdicts else grading_error(why)
+        state.points = exercise.points if state.verdict == Verdict.DONE else 0
+        result.exercises[exercise.id] = state
     return result
 
 
@@ -152,6 +160,6 @@ def unreadable_result(submission: Submission, error: Exception, only: tuple[str,
     for exercise in load():
         if only and exercise.id not in only:
             continue
-        result.exercises[exercise.id] = ExerciseResult(Verdict.NOT_LOADED, 0,
-                                                       [_("the submission could not be read: {error}", error=error)])
+        result.exercises[exercise.id] = ExerciseResult(Verdict.NOT_LOADED, 0, [Failure(Rule.NOT_LOADED, M_(
+            "the submission could not be read: {error}", error=str(error)))])
     return result

@@ -11,16 +11,17 @@ from __future__ import annotations
 import contextlib
 import datetime
 import difflib
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import session, source
-from .i18n import _, words
+from . import processes, session, source
+from .failures import Failure, Rule
+from .i18n import M_, Message, _
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, WRONG, Exercise, load
 from .paths import PACKAGE, SOLUTIONS
 from .progress import Progress
+from .verdicts import ExerciseResult, blame, grading_error
 
 
 class UnknownExercise(ValueError):
@@ -59,25 +60,28 @@ class Kata:
         except OSError:
             return None
 
-    def known_state(self, exercise: Exercise, any_language: bool = False) -> dict | None:
-        """The state without grading: not attempted (the stub), a fresh stored verdict, or None.
-        A verdict whose messages are in the other language is stale for showing (not with
-        `any_language`: it still says whether the code changed)."""
+    def code_hash(self, exercise: Exercise, ran=None) -> str:
+        """The fingerprint of the code `exercise`'s verdict depends on: what it uses, and what
+        ran while it was graded (`ran`; by default what ran for its stored verdict)."""
+        return source.exercise_hash(self.exercises, exercise, self.progress.ran(exercise.id) if ran is None else ran)
+
+    def known_state(self, exercise: Exercise) -> ExerciseResult | None:
+        """The state without grading: not attempted (the stub), a stored verdict graded on the
+        code as it is now (every function that ran for it unchanged), or None."""
         text = self._text(exercise.module)
         if text is not None and source.is_stub(text, exercise.name):
-            return {"verdict": NOT_ATTEMPTED, "messages": []}
-        return self.progress.verdict(exercise.id, source.exercise_hash(self.exercises, exercise),
-                                     None if any_language else self.lang)
+            return ExerciseResult(NOT_ATTEMPTED)
+        return self.progress.verdict(exercise.id, self.code_hash(exercise))
 
     def changed(self) -> list[Exercise]:
         """The exercises whose code changed since their verdict (in course order)."""
-        return [e for e in self.curriculum if self.known_state(e, any_language=True) is None]
+        return [e for e in self.curriculum if self.known_state(e) is None]
 
     def next_exercise(self) -> Exercise | None:
         """The first exercise in course order not known to be done."""
         for exercise in self.curriculum:
             state = self.known_state(exercise)
-            if state is None or state["verdict"] != DONE:
+            if state is None or state.verdict != DONE:
                 return exercise
         return None
 
@@ -109,7 +113,7 @@ class Kata:
         return str(shown), (location.line if location else 1)
 
     # -- grading -------------------------------------------------------------------------
-    def grade(self, exercises: list[Exercise], busy=contextlib.nullcontext) -> dict[str, dict]:
+    def grade(self, exercises: list[Exercise], busy=contextlib.nullcontext) -> dict[str, ExerciseResult]:
         """Grade these exercises (one child process; one each if that one fails) and record
         their verdicts; a grading error is returned but never recorded (it says nothing of
         the learner's code). `busy(ids)` is a context the run happens in (a spinner)."""
@@ -126,21 +130,37 @@ class Kata:
         results = {}
         for exercise in exercises:
             if run.timed_out:
-                state = {"verdict": WRONG, "messages": [words(self.lang)["timed_out"].format(seconds=self.timeout)]}
+                state = ExerciseResult(WRONG, failures=[Failure(Rule.TIMED_OUT, M_(
+                    "your code did not finish in {seconds:g} s (an infinite loop, or a sleep?)", seconds=self.timeout))])
             elif run.crashed:
-                state = {"verdict": WRONG, "messages": [run.crashed]}
-            elif run.grading_error:
-                results[exercise.id] = {"verdict": GRADING_ERROR, "messages": [run.grading_error]}
+                state = ExerciseResult(WRONG, failures=[Failure(Rule.CRASHED, Message.verbatim(run.crashed))])
+            elif run.grading_error or exercise.id not in run.verdicts:
+                why = run.grading_error or Message.join("\n", [M_("no test ran:"), run.output[-2000:]])
+                results[exercise.id] = grading_error(why)
                 continue
             else:
-                state = run.verdicts.get(exercise.id, {"verdict": WRONG, "messages": [_("no test ran:") + "\n" + run.output[-2000:]]})
-            self.progress.record(exercise.id, state["verdict"], source.exercise_hash(self.exercises, exercise),
-                                 state["messages"], self.lang)
+                state = run.verdicts[exercise.id]
             results[exercise.id] = state
+        self._blame(results, busy)
+        for exercise in exercises:
+            state = results[exercise.id]
+            if state.verdict != GRADING_ERROR:
+                self.progress.record(exercise.id, state, self.code_hash(exercise, state.ran))
         self.progress.save()
         return results
 
-    def states(self, busy=contextlib.nullcontext) -> dict[str, dict]:
+    def _blame(self, results: dict[str, ExerciseResult], busy) -> None:
+        """Name, first, another exercise a wrong one ran that is wrong too (verdicts.blame),
+        grading that other exercise when nothing is known of it yet."""
+        wrong_ran = {other for result in results.values() if result.verdict == WRONG for other in result.ran}
+        others = [e for e in self.curriculum if e.id in wrong_ran and e.id not in results]
+        known = {e.id: self.known_state(e) for e in others}
+        unknown = [e for e in others if known[e.id] is None]
+        if unknown:
+            known.update(self.grade(unknown, busy))
+        blame(results, {i: state for i, state in known.items() if state is not None})
+
+    def states(self, busy=contextlib.nullcontext) -> dict[str, ExerciseResult]:
         """Every exercise's state; grades (in one run) those whose stored verdict is stale."""
         states = {e.id: self.known_state(e) for e in self.curriculum}
         states.update(self.grade([e for e in self.curriculum if states[e.id] is None], busy))
@@ -155,7 +175,7 @@ class Kata:
         saved_modules = {name.removesuffix(".py") for name in saved}
         return next((e for e in changed if e.module in saved_modules), changed[0])
 
-    def regrade(self, first: Exercise, changed: list[Exercise], busy=contextlib.nullcontext) -> dict[str, dict]:
+    def regrade(self, first: Exercise, changed: list[Exercise], busy=contextlib.nullcontext) -> dict[str, ExerciseResult]:
         """Regrade the `changed` exercises, `first` first, in one run: their states by id
         (`first`'s always there, graded or known)."""
         if first not in changed:
@@ -183,7 +203,7 @@ class Kata:
         state = self.known_state(exercise)
         if state is None:
             state = self.grade([exercise], busy)[exercise.id]
-        if state["verdict"] != DONE:
+        if state.verdict != DONE:
             return None
         return source.definition_text((SOLUTIONS / f"{exercise.module}.py").read_text(encoding="utf-8"), exercise.name)
 
@@ -209,13 +229,12 @@ class Kata:
         (the PNG files written, what went wrong: empty when nothing did, what else it said)."""
         command = [sys.executable, "-m", "torchkata.plots", kind, str(self.exercises), str(out)]
         seconds = self.timeout + 60
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=seconds)
-        except subprocess.TimeoutExpired:
+        output, ending = processes.run(command, seconds=seconds)  # what the learner's code starts goes with it
+        if ending is None:
             return [], _("timed out after {seconds:g} s", seconds=seconds), []
-        if result.returncode != 0:
-            return [], result.stdout + result.stderr, []
-        lines = result.stdout.splitlines()
+        if ending.code != 0:
+            return [], output, []
+        lines = output.splitlines()
         return [line for line in lines if line.endswith(".png")], "", [line for line in lines if not line.endswith(".png")]
 
 

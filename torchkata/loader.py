@@ -79,10 +79,6 @@ class Implementation:
                 file=self.folder / (module_name + ".py"), name=name
             )) from None
 
-    def source_of(self, exercise_id: str) -> str:
-        return str(self.folder / (exercise_id.split(".", 1)[0] + ".py"))
-
-
 def import_test_modules() -> None:
     """Import every module of tests/exercises (as tests.exercises.*): the probes that run
     beside learner code live there, and a confined child can no longer read tests/."""

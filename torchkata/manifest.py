@@ -30,6 +30,7 @@ class Exercise:
     hints_zh: tuple[str, ...] = ()
     changes_arguments: bool = False  # its contract is to change what it is given (parameters, gradients)
     lesson_zh: str = ""  # the lesson of the stub's docstring, in Chinese (`torchkata explain --lang zh`)
+    builds_on: tuple[str, ...] = ()  # the learner's own exercises it must use in place of the off-limits built-ins
 
     def hints_in(self, lang: str) -> tuple[str, ...]:
         return self.hints_zh if lang == "zh" and self.hints_zh else self.hints
@@ -99,7 +100,11 @@ def parse(text: str) -> Curriculum:
         # torch's own convention: a name ending in _ changes its argument in place.
         changes = entry.get("changes_arguments", ex_id.endswith("_"))
         lesson_zh = entry.get("lesson_zh", "").strip()
-        exercises.append(Exercise(ex_id, points, hints, tuple(off_limits), hints_zh, changes, lesson_zh))
+        builds_on = tuple(entry.get("builds_on", ()))
+        unknown = [other for other in builds_on if other not in seen]
+        if unknown:
+            raise ValueError(f"exercise {ex_id!r}: builds_on names {unknown[0]!r}, which is not an earlier exercise")
+        exercises.append(Exercise(ex_id, points, hints, tuple(off_limits), hints_zh, changes, lesson_zh, builds_on))
     return Curriculum(tuple(exercises))
 
 

@@ -4,7 +4,7 @@ Options:
     --impl=exercises|solutions|PATH   the implementation to grade (default: exercises)
     --device=cpu|cuda                 where every tensor of the run lives (default: cpu)
     --exercise=ID                     grade only this exercise (repeatable)
-    --verdicts=FILE                   write {exercise id: {verdict, messages}} as JSON
+    --verdicts=FILE                   write {exercise id: its verdict record} as JSON (verdicts.ExerciseResult)
     --isolate                         learner code in a confined child process (see sandbox.py)
     --stop-at-verdict                 skip an exercise's remaining tests once one has failed
 
@@ -17,19 +17,22 @@ from __future__ import annotations
 import json
 import zlib
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
+from .checks import Failed
+from .failures import Failure, Rule, said_once
 from .guard import FileGuard
-from .i18n import _, current, words
-from .learner import Learner, NotAttempted, NotLoaded
+from .i18n import M_, Message, _, current, words
+from .learner import Learner, LearnerFailure, NotAttempted, NotLoaded
 from .loader import ImplementationNotFound, resolve
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, load
 from .processes import prepare_parent
 from .sandbox import Confinement, IsolatedWorker, Limits, can_confine, confinement_refusal
-from .verdicts import SANDBOX_KEY, combine, same_mistake
+from .verdicts import SANDBOX_KEY, ExerciseResult, blame, combine
 from .worker import Worker
 
 
@@ -232,17 +235,22 @@ STUDENT_FAILURES = (pytest.fail.Exception, AssertionError)
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if call.excinfo is not None and call.excinfo.errisinstance(NotAttempted):
-        report.user_properties.append(("torchkata", NOT_ATTEMPTED))
-    elif call.excinfo is not None and call.excinfo.errisinstance(NotLoaded):
-        report.user_properties.append(("torchkata", NOT_LOADED))
-    elif call.excinfo is not None and (call.when != "call" or not call.excinfo.errisinstance(STUDENT_FAILURES)) \
-            and not call.excinfo.errisinstance(pytest.skip.Exception):
-        error = call.excinfo.value
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, NotAttempted):
+        report.user_properties += [("torchkata", NOT_ATTEMPTED), ("failure", error.failure.to_json())]
+    elif isinstance(error, NotLoaded):
+        report.user_properties += [("torchkata", NOT_LOADED), ("failure", error.failure.to_json())]
+    elif error is not None and (call.when != "call" or not isinstance(error, STUDENT_FAILURES)) \
+            and not isinstance(error, pytest.skip.Exception):
         report.user_properties.append(("torchkata", GRADING_ERROR))
-        report.user_properties.append(("grading_error", _("grading error (the grader failed, not your code) in "
-                                                          "{stage} of {test}: {error}: {message}", stage=call.when,
-                                                          test=item.name, error=type(error).__name__, message=error)))
+        report.user_properties.append(("failure", Failure(Rule.GRADING_ERROR, M_(
+            "grading error (the grader failed, not your code) in {stage} of {test}: {error}: {message}",
+            stage=call.when, test=item.name, error=type(error).__name__, message=str(error))).to_json()))
+    elif isinstance(error, (Failed, LearnerFailure)):
+        report.user_properties.append(("failure", error.failure.to_json()))
+    learner = getattr(item, "funcargs", {}).get("learner")
+    if call.when == "call" and isinstance(learner, Learner) and learner.ran:
+        report.user_properties.append(("ran", sorted(learner.ran)))
     exercise = exercise_of(item)
     if exercise is not None:
         report.user_properties.append(("exercise", exercise))
@@ -250,18 +258,17 @@ def pytest_runtest_makereport(item, call):
 
 
 class VerdictCollector:
-    """Collects each exercise's test outcomes and turns them into one verdict."""
+    """Collects each exercise's test outcomes and failure records, and turns them into one
+    verdict record per exercise (verdicts.ExerciseResult)."""
+
+    MAX_FAILURES = 10  # distinct failures kept per exercise; the rest are counted in `more`
 
     def __init__(self, config):
         self.config = config
         self.outcomes: dict[str, list[str]] = defaultdict(list)
-        self.messages: dict[str, list[str]] = defaultdict(list)  # distinct failure texts, in the order met
-        self.counts: dict[str, list[int]] = defaultdict(list)    # how many tests gave each of them
-        self.keys: dict[str, list[str]] = defaultdict(list)      # same_mistake of each message, kept beside it
-        self.output: dict[str, str] = {}                          # what the first failing test printed
+        self.failures: dict[str, list[Failure]] = defaultdict(list)  # one per failing test, in the order met
         self.flags: dict[str, list[str]] = defaultdict(list)
-        self.lessons: dict[str, int] = defaultdict(int)           # how many of the messages are the lesson's
-        self.more: dict[str, int] = defaultdict(int)              # failures beyond MAX_MESSAGES, not kept
+        self.ran: dict[str, set[str]] = defaultdict(set)  # the learner's functions that ran, over all its tests
 
     def pytest_runtest_logreport(self, report):
         props = dict(report.user_properties)
@@ -269,35 +276,17 @@ class VerdictCollector:
         for key, value in report.user_properties:
             if key == "flag" and exercise is not None and value not in self.flags[exercise]:
                 self.flags[exercise].append(value)
-        if exercise is None or not (report.when == "call" or report.failed):
+        if exercise is None:
+            return
+        self.ran[exercise].update(props.get("ran", ()))
+        if not (report.when == "call" or report.failed):
             return
         self.outcomes[exercise].append(props.get("torchkata", report.outcome))
         if report.failed:
-            self._failure(exercise, props.get("grading_error") or report.longreprtext.strip(), report.capstdout,
-                          lesson="lesson" in report.keywords)
-
-    MAX_MESSAGES = 10
-
-    def _failure(self, exercise: str, text: str, printed: str, lesson: bool = False) -> None:
-        """Each distinct failure once, with the number of tests that gave it (the same mistake
-        found on other inputs is the same failure: `same_mistake`); the failures of the
-        exercise's lesson (tests marked `lesson`) before the others, whenever they came."""
-        messages, counts, keys = self.messages[exercise], self.counts[exercise], self.keys[exercise]
-        key = same_mistake(text)
-        if key in keys:
-            counts[keys.index(key)] += 1
-        elif len(messages) < self.MAX_MESSAGES or lesson:
-            at = self.lessons[exercise] if lesson else len(messages)
-            messages.insert(at, text)
-            counts.insert(at, 1)
-            keys.insert(at, key)
-            self.lessons[exercise] += lesson
-            self.more[exercise] += len(messages[self.MAX_MESSAGES:])
-            del messages[self.MAX_MESSAGES:], counts[self.MAX_MESSAGES:], keys[self.MAX_MESSAGES:]
-        else:
-            self.more[exercise] += 1
-        if printed.strip() and exercise not in self.output:
-            self.output[exercise] = printed
+            failure = Failure.from_json(props["failure"]) if "failure" in props else \
+                Failure(Rule.CONTRACT, Message.verbatim(report.longreprtext.strip()))  # a test's plain assert
+            self.failures[exercise].append(replace(failure, output=report.capstdout.strip() and report.capstdout,
+                                                   lesson="lesson" in report.keywords))
 
     def settled(self, exercise: str | None) -> bool:
         return combine(self.outcomes.get(exercise, [])) != DONE
@@ -306,22 +295,36 @@ class VerdictCollector:
         """Per exercise that ran, in course order: done, wrong, not attempted, could not load or grading error."""
         return {e.id: combine(self.outcomes[e.id]) for e in load() if self.outcomes.get(e.id)}
 
+    def results(self) -> dict[str, ExerciseResult]:
+        """Per exercise that ran, in course order, its verdict record: each mistake said once."""
+        points = {e.id: e.points for e in load()}
+        results = {}
+        for exercise, verdict in self.verdicts().items():
+            failures, more = said_once(self.failures.get(exercise, []), self.MAX_FAILURES)
+            output = next((f.output for f in self.failures.get(exercise, []) if f.output), "")
+            results[exercise] = ExerciseResult(verdict, points[exercise] if verdict == DONE else 0, failures,
+                                               list(self.flags.get(exercise, [])), output, more,
+                                               sorted(self.ran.get(exercise, ())))
+        blame(results)
+        return results
+
     def pytest_terminal_summary(self, terminalreporter):
-        graded = self.verdicts()
-        if not graded:
+        results = self.results()
+        if not results:
             return
         config = self.config
         terminalreporter.section(_("torchkata verdicts ({impl}, {device})", impl=config.getoption("impl"),
                                    device=config.getoption("device")))
         width = terminalreporter._tw.fullwidth
         said = words(current())  # the verdicts' names, in the reader's language
-        for exercise_id, verdict in graded.items():
-            line = f"  {said[verdict]:<14} {exercise_id}"
-            if verdict in (WRONG, NOT_LOADED, GRADING_ERROR) and self.messages[exercise_id]:
-                first = self.messages[exercise_id][0].splitlines()[0]
+        for exercise_id, result in results.items():
+            line = f"  {said[result.verdict]:<14} {exercise_id}"
+            if result.verdict in (WRONG, NOT_LOADED, GRADING_ERROR) and result.first:
+                first = result.first.render().splitlines()[0]
                 line = f"{line:<60} {first}"[: max(width - 1, 60)]
             terminalreporter.write_line(line)
-        counts = {v: list(graded.values()).count(v) for v in (DONE, WRONG, NOT_ATTEMPTED, NOT_LOADED, GRADING_ERROR)}
+        verdicts = [r.verdict for r in results.values()]
+        counts = {v: verdicts.count(v) for v in (DONE, WRONG, NOT_ATTEMPTED, NOT_LOADED, GRADING_ERROR)}
         terminalreporter.write_line(", ".join(f"{n} {said[v]}" for v, n in counts.items()
                                               if n or v not in (NOT_LOADED, GRADING_ERROR)))
         if counts[GRADING_ERROR]:
@@ -337,12 +340,9 @@ class VerdictCollector:
             self.write(Path(config.getoption("verdicts")))
 
     def write(self, path: Path) -> None:
-        """The verdicts file: {exercise id: {verdict, messages, flags}}, and what the sandbox lacked."""
-        report = {ex: {"verdict": v, "messages": self.messages.get(ex, []), "counts": self.counts.get(ex, []),
-                       **({"more": self.more[ex]} if self.more.get(ex) else {}),
-                       "flags": self.flags.get(ex, []), **({"output": self.output[ex]} if ex in self.output else {})}
-                  for ex, v in self.verdicts().items()}
+        """The verdicts file: {exercise id: its verdict record}, and what the sandbox lacked."""
+        report = {exercise: result.to_json() for exercise, result in self.results().items()}
         sandbox = self.config.stash.get(SANDBOX, None)
         if sandbox is not None and sandbox.weaknesses:
             report[SANDBOX_KEY] = sandbox.weaknesses
-        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -35,11 +35,14 @@ def probe_inputs_after_call(scene, *args, **kwargs):
 def probe_gradient(scene, x: torch.Tensor, upstream: torch.Tensor, *args, **kwargs):
     """Backpropagate `upstream` through fn(x, ...) and return (d out/d x) . upstream.
 
-    Returns None for the gradient when the result is not connected to x.
+    Returns None for the gradient when the result is not connected to x, and what came
+    back ("out") when it is not even a tensor.
     """
     x = x.detach().clone().requires_grad_(True)
     out = scene.fn(x, *args, **kwargs)
-    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+    if not isinstance(out, torch.Tensor):
+        return {"connected": False, "grad": None, "out": out}
+    if not out.requires_grad:
         return {"connected": False, "grad": None}
     backpropagate(out, upstream)
     return {"connected": True, "grad": x.grad}

@@ -144,6 +144,21 @@ def warm_up() -> None:
 
 
 # -- starting children ----------------------------------------------------------------------
+@contextlib.contextmanager
+def environment(changes: dict[str, str]):
+    """Inside: os.environ with `changes` (what every child started inside inherits); after, as before."""
+    before = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def fork(child, *, new_session: bool = True) -> int:
     """Fork; the child runs `child()` and ends with its return value (70 if it raised),
     without ever returning here. Returns the child's pid to the parent."""

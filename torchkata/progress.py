@@ -1,9 +1,11 @@
 """The learner's progress: a small JSON file in their checkout, ignored by git.
 
-It remembers each exercise's last verdict (with the fingerprint of the code it was graded
-on, `source.exercise_hash`, so an edit to that exercise or what it uses makes it stale, and
-the language its messages are in), how many hints were shown, and the last `--lang` given. It lives in
-`.torchkata/progress.json` beside `exercises/`, so it survives reinstalling torchkata.
+It remembers each exercise's last verdict record (verdicts.ExerciseResult: its failures are
+data, said in whichever language the learner reads them), with the fingerprint of the code
+it was graded on (`source.exercise_hash` over the exercise and every function of the
+learner's that ran while it was graded, so an edit to any of them makes it stale), how many
+hints were shown, and the last `--lang` given. It lives in `.torchkata/progress.json` beside
+`exercises/`, so it survives reinstalling torchkata.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .verdicts import ExerciseResult
+
 
 @dataclass
 class Progress:
     path: Path
-    verdicts: dict[str, dict] = field(default_factory=dict)  # id -> {"verdict", "hash", "messages"}
+    verdicts: dict[str, dict] = field(default_factory=dict)  # id -> {"hash", "result": ExerciseResult.to_json()}
     hints_shown: dict[str, int] = field(default_factory=dict)
     lang: str | None = None  # the last --lang given in this checkout
 
@@ -40,14 +44,17 @@ class Progress:
                                   indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, self.path)  # never leave a half-written file
 
-    def record(self, exercise_id: str, verdict: str, code_hash: str, messages=(), lang: str = "en") -> None:
-        self.verdicts[exercise_id] = {"verdict": verdict, "hash": code_hash, "messages": list(messages), "lang": lang}
+    def record(self, exercise_id: str, result: ExerciseResult, code_hash: str) -> None:
+        self.verdicts[exercise_id] = {"hash": code_hash, "result": result.to_json()}
 
-    def verdict(self, exercise_id: str, code_hash: str, lang: str | None = None) -> dict | None:
-        """The stored verdict, if it was graded on the code as it is now; with `lang`, only if
-        what it says is in that language too (a pass says nothing, so it is fresh in any)."""
+    def ran(self, exercise_id: str) -> list[str]:
+        """The learner's functions that ran when the stored verdict was graded."""
+        return list(self.verdicts.get(exercise_id, {}).get("result", {}).get("ran", []))
+
+    def verdict(self, exercise_id: str, code_hash: str) -> ExerciseResult | None:
+        """The stored verdict, if it was graded on the code as it is now (a verdict of an older
+        torchkata, kept as sentences in one language, is graded again)."""
         stored = self.verdicts.get(exercise_id)
-        if not stored or stored.get("hash") != code_hash:
+        if not stored or stored.get("hash") != code_hash or "result" not in stored:
             return None
-        said_elsewhere = lang and stored.get("messages") and stored.get("lang", "en") != lang
-        return None if said_elsewhere else stored
+        return ExerciseResult.from_json(stored["result"])

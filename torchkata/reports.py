@@ -12,13 +12,16 @@ import shutil
 import statistics
 from pathlib import Path
 
+from .failures import Rule, rule_said
 from .i18n import _, current, figure_language, ngettext, words
 from .intake import sort_key
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, load
-from .verdicts import ExerciseResult, Flag, StudentResult, same_mistake
+from .verdicts import ExerciseResult, Flag, StudentResult
 
-FORMAT = "torchkata-grades-2"  # 2: per-exercise flags, the "grading error" verdict
-READABLE = ("torchkata-grades-1", FORMAT)
+# 3: each exercise's failures as records (failures.Failure), said in the reader's language
+# when a report is written; 2: per-exercise flags, the "grading error" verdict.
+FORMAT = "torchkata-grades-3"
+READABLE = ("torchkata-grades-1", "torchkata-grades-2", FORMAT)
 
 
 class MergeError(ValueError):
@@ -49,7 +52,7 @@ def to_json(results: list[StudentResult], shard: str | None = None) -> dict:
 
 
 def from_json(data: dict, source: str = "grades.json") -> list[StudentResult]:
-    """Results from a grades.json of format 2, or of format 1 (flags were free text then)."""
+    """Results from a grades.json of format 3, 2 (failures were sentences then), or 1 (flags too)."""
     if not isinstance(data, dict) or data.get("format") not in READABLE:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise MergeError(_("{source} is not a torchkata grades.json (format {found!r}; expected one of {readable})",
@@ -177,6 +180,19 @@ def listed(items) -> str:
     return _(", ").join(map(str, items))
 
 
+def failures_said(state: dict, lang: str | None = None) -> list[str]:
+    """An exercise's failures as the reader reads them (in `lang`, default the current
+    language): each once, with how many tests found it."""
+    return [failure.render(lang) + (_(" (in {n} tests)", lang=lang, n=failure.count) if failure.count > 1 else "")
+            for failure in ExerciseResult.from_json(state).failures]
+
+
+def headline(state: dict) -> str:
+    """The first line of an exercise's first failure, in the reader's language ("" if none)."""
+    first = ExerciseResult.from_json(state).first
+    return first.headline() if first else ""
+
+
 def flags_text(flags: list[str]) -> str:
     return listed(map(flag_text, flags))
 
@@ -188,12 +204,11 @@ def gradescope_results(data: dict, entry: dict, seconds: float | None = None) ->
     sections = {e.id: e.module for e in load()}
     tests = []
     for number, exercise in enumerate(data["exercises"], start=1):
-        state = entry["exercises"].get(exercise["id"], {"verdict": WRONG, "points": 0, "messages": []})
+        state = entry["exercises"].get(exercise["id"], {"verdict": WRONG, "points": 0, "failures": []})
         if state["verdict"] == DONE:
             output = _("passes every test")
-        elif state["messages"]:
-            output = _("{verdict}:\n{messages}", verdict=verdict_text(state["verdict"]),
-                       messages="\n\n".join(state["messages"]))
+        elif failures_said(state):
+            output = _("{verdict}:\n{messages}", verdict=verdict_text(state["verdict"]), messages="\n\n".join(failures_said(state)))
         else:
             output = verdict_text(state["verdict"])
         tests.append({"name": exercise["id"], "number": str(number), "score": state["points"],
@@ -228,7 +243,7 @@ def not_loaded(entry: dict) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for exercise, state in entry["exercises"].items():
         if state["verdict"] == NOT_LOADED:
-            why = state["messages"][0].splitlines()[0] if state["messages"] else ""
+            why = headline(state)
             module = exercise.split(".")[0]
             if module not in found.setdefault(why, []):
                 found[why].append(module)
@@ -256,7 +271,7 @@ def _markdown(data: dict) -> str:
                     "lost none for a mistake. Fix the cause and grade these students again:"), ""]
         for student, entry in regrade.items():
             failed = [(i, x) for i, x in entry["exercises"].items() if x["verdict"] == GRADING_ERROR]
-            first = failed[0][1]["messages"][0].splitlines()[0] if failed[0][1]["messages"] else ""
+            first = headline(failed[0][1])
             lines.append("- " + _("**{student}**: {n} exercise(s), e.g. `{exercise}`: {why}", student=student,
                                   n=len(failed), exercise=failed[0][0], why=first))
         lines.append("")
@@ -277,9 +292,10 @@ def _markdown(data: dict) -> str:
                   _("Per exercise, the mistakes behind the wrong answers, grouped (the same diagnosis on other "
                     "inputs counts once per student), most frequent first:"), ""]
         for exercise, groups in mistakes.items():
-            for message, who in groups:
-                lines.append("- " + _("`{exercise}`: {students}: {mistake}", exercise=exercise,
-                                      students=ngettext("{n} student", "{n} students", len(who)), mistake=message))
+            for message, rule, who in groups:
+                lines.append("- " + _("`{exercise}`: {students}: {mistake} (the rule: {rule})", exercise=exercise,
+                                      students=ngettext("{n} student", "{n} students", len(who)), mistake=message,
+                                      rule=rule_said(rule)))
         lines.append("")
     lines += ["## " + _("Which exercises the class finds hard"), "",
               _("Passed by: the share of the students whose module loaded."), "", _("| exercise | passed by |"),
@@ -305,7 +321,7 @@ def _markdown(data: dict) -> str:
         for why, modules in reasons[student].items():
             lines.append("- " + _("{modules} (could not load): {why}", modules=_modules_said(modules), why=why))
         for exercise, state in failures:
-            first = state["messages"][0].splitlines()[0] if state["messages"] else ""
+            first = headline(state)
             shown = first and state["verdict"] in (WRONG, GRADING_ERROR)
             verdict = verdict_text(state["verdict"])
             lines.append("- " + (_("`{exercise}` ({verdict}): {why}", exercise=exercise, verdict=verdict, why=first)
@@ -314,17 +330,20 @@ def _markdown(data: dict) -> str:
     return "\n".join(lines)
 
 
-def class_mistakes(data: dict) -> dict[str, list[tuple[str, list[str]]]]:
-    """Exercise -> [(a mistake's first line, the students who made it)], most made first."""
-    found: dict[str, dict[str, tuple[str, list[str]]]] = {}
+def class_mistakes(data: dict) -> dict[str, list[tuple[str, Rule, list[str]]]]:
+    """Exercise -> [(a mistake's first line, the rule it breaks, the students who made it)],
+    most made first: a student's first failure, grouped with the others' by what it is
+    (`Failure.key`: the suspect, or the rule and what the message says), not by its wording
+    on one input."""
+    found: dict[str, dict[tuple, tuple[str, Rule, list[str]]]] = {}
     for exercise in data["exercises"]:
         for student, entry in data["students"].items():
             state = entry["exercises"].get(exercise["id"])
-            if state and state["verdict"] == WRONG and state["messages"]:
-                first = state["messages"][0].splitlines()[0]
-                group = found.setdefault(exercise["id"], {}).setdefault(same_mistake(first), (first, []))
-                group[1].append(student)
-    return {e: sorted(groups.values(), key=lambda g: -len(g[1])) for e, groups in found.items()}
+            first = ExerciseResult.from_json(state).first if state and state["verdict"] == WRONG else None
+            if first is not None:
+                group = found.setdefault(exercise["id"], {}).setdefault(first.key(), (first.headline(), first.rule, []))
+                group[2].append(student)
+    return {e: sorted(groups.values(), key=lambda g: -len(g[2])) for e, groups in found.items()}
 
 
 def feedback(data: dict, student: str) -> str:
@@ -339,7 +358,7 @@ def feedback(data: dict, student: str) -> str:
     passed = [i for i, state in states.items() if state["verdict"] == DONE]
     if passed:
         lines += [_("Passes: {exercises}.", exercises=listed(f"`{i}`" for i in passed)), ""]
-    whys = {tuple(state["messages"][:1]) for state in states.values()}
+    whys = {tuple(failures_said(state)[:1]) for state in states.values()}
     if states and all(state["verdict"] == NOT_LOADED for state in states.values()) and len(whys) == 1:
         return "\n".join([*lines, "## " + _("Your submission could not be used"), "", *_items(list(whys.pop())), ""])
     said = set()
@@ -355,12 +374,12 @@ def feedback(data: dict, student: str) -> str:
                            and entry["exercises"].get(e["id"], {}).get("verdict") == NOT_LOADED]
                 said_module = ngettext("`{module}`: could not load ({n} exercise, 0 points)",
                                        "`{module}`: could not load ({n} exercises, 0 points)", len(stopped), module=module)
-                lines += ["## " + said_module, "", *_items(state["messages"][:1]), ""]
+                lines += ["## " + said_module, "", *_items(failures_said(state)[:1]), ""]
             continue
         lines += ["## " + _("`{exercise}`: {verdict} ({points} of {max_points})", exercise=exercise["id"],
                             verdict=verdict_text(state["verdict"]), points=state["points"],
                             max_points=exercise["points"]), "",
-                  *_items(state["messages"]), ""]
+                  *_items(failures_said(state)), ""]
     return "\n".join(lines)
 
 

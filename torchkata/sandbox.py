@@ -193,15 +193,15 @@ class IsolatedWorker:
         """Processes the learner's code started and moved out of its session: kill by uid."""
         if os.geteuid() != 0:
             return
-        helper = os.fork()
-        if helper == 0:
-            try:
-                os.setgid(self.confinement.uid)
-                os.setuid(self.confinement.uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(helper, 0)
+        uid = self.confinement.uid
+
+        def kill_as_that_uid() -> int:
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)  # every process of that uid, and (not root now) no other
+            return 0
+
+        os.waitpid(fork(kill_as_that_uid, new_session=False), 0)
 
     def _start(self) -> None:
         to_child_r, to_child_w = os.pipe()

@@ -31,14 +31,14 @@ from .processes import (
     self_check,
     wait,
 )
-from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, write_grading_error
+from .verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, ExerciseResult, write_grading_error
 
 
 @dataclass
 class Run:
     """What a grading run produced: verdicts, or why there are none."""
 
-    verdicts: dict[str, dict] = field(default_factory=dict)  # id -> {"verdict", "messages"}
+    verdicts: dict[str, ExerciseResult] = field(default_factory=dict)
     timed_out: bool = False
     crashed: str = ""        # how the interpreter ended, when the learner's code ended it without verdicts
     grading_error: str = ""  # the grader's own failure: nothing is known about the learner's code
@@ -87,7 +87,7 @@ def _collect(run: Run, verdicts: Path, returncode: int, exercise_ids=()) -> Run:
         run.grading_error = found[GRADING_ERROR_KEY]
     elif found is not None:
         found.pop(SANDBOX_KEY, None)
-        run.verdicts = found
+        run.verdicts = {exercise: ExerciseResult.from_json(result) for exercise, result in found.items()}
     elif returncode == NO_TESTS and NO_TESTS_SUMMARY.search(tail):
         run.grading_error = no_tests_found(exercise_ids)
     elif returncode in PYTEST_FAILURES and PYTEST_FAILURES[returncode] in run.output:

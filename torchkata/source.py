@@ -63,15 +63,22 @@ def is_stub(text: str, name: str) -> bool:
     return False
 
 
-def exercise_hash(folder: Path, exercise) -> str:
+def exercise_hash(folder: Path, exercise, ran=()) -> str:
     """Fingerprint of what an exercise's verdict depends on, so that a verdict goes stale
     exactly when that changes: its own definition; the module-level code of its module that
     is not another definition (imports, constants); every top-level function or class of the
-    module it uses, transitively (kaiming_normal_ using calculate_fan_in_and_fan_out); and
-    through relative imports (`from . import losses`), what it uses of sibling modules.
-    Editing tanh leaves sigmoid's verdict fresh."""
+    module it uses, transitively (kaiming_normal_ using calculate_fan_in_and_fan_out); through
+    relative imports (`from . import losses`), what it uses of sibling modules; and every
+    function or class in `ran` ("module.name": what actually ran while it was graded, however
+    it was reached: capstone.fit trains the learner's networks.Model). Editing tanh leaves
+    sigmoid's verdict fresh."""
     parts: list[str] = []
-    _depends(Path(folder), exercise.module, exercise.name, parts, set(), set())
+    seen: set = set()
+    preambles: set = set()
+    _depends(Path(folder), exercise.module, exercise.name, parts, seen, preambles)
+    for name in sorted(ran):
+        module, _dot, function = name.partition(".")
+        _depends(Path(folder), module, function, parts, seen, preambles)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 

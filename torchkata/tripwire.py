@@ -98,20 +98,32 @@ def resolve(names: tuple[str, ...]) -> tuple[dict, dict]:
 
 
 class Tripwire:
-    """Context manager: records the off-limits built-ins called inside it, in order."""
+    """Context manager: records the off-limits built-ins called inside it, in order, and
+    (with `learner_folder`) the code of that folder that ran: which of the learner's
+    functions a verdict depends on is what actually ran, not what the source seems to use."""
 
-    def __init__(self, names: tuple[str, ...], forbidden_files: tuple[str, ...] = ()):
+    def __init__(self, names: tuple[str, ...], forbidden_files: tuple[str, ...] = (), learner_folder: str = ""):
         self.codes, self.c_keys = resolve(tuple(names))
         self.c_names = frozenset(key[-1] for key in self.c_keys)  # a cheap first filter
         self.forbidden_files = forbidden_files
+        self.learner_folder = learner_folder
         self.hits: list[str] = []
+        self.ran: set[types.CodeType] = set()
         self._previous = None
+
+    @property
+    def watching(self) -> bool:
+        return bool(self.codes or self.c_keys or self.forbidden_files or self.learner_folder)
 
     def _profile(self, frame, event, arg):
         if event == "call":
-            label = self.codes.get(frame.f_code)
-            if label is None and self.forbidden_files and frame.f_code.co_filename.startswith(self.forbidden_files):
-                label = f"{REFERENCE_LABEL} ({frame.f_code.co_filename})"
+            code = frame.f_code
+            if self.learner_folder and code.co_filename.startswith(self.learner_folder):
+                self.ran.add(code)
+                return
+            label = self.codes.get(code)
+            if label is None and self.forbidden_files and code.co_filename.startswith(self.forbidden_files):
+                label = f"{REFERENCE_LABEL} ({code.co_filename})"
         elif event == "c_call":
             if getattr(arg, "__name__", None) not in self.c_names:
                 return
@@ -124,14 +136,14 @@ class Tripwire:
 
     def __enter__(self):
         REFERENCE_CALLS.clear()
-        if self.codes or self.c_keys or self.forbidden_files:
+        if self.watching:
             self._previous = sys.getprofile()
             sys.setprofile(self._profile)
             threading.setprofile(self._profile)
         return self
 
     def __exit__(self, *exc):
-        if self.codes or self.c_keys or self.forbidden_files:
+        if self.watching:
             if sys.getprofile() != self._profile:  # learner code switched the watch off
                 self.hits.append(SWITCHED_OFF)
             sys.setprofile(self._previous)

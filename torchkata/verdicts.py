@@ -8,13 +8,12 @@ hold), so files written before they existed read the same.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
 from pathlib import Path
 
-from .i18n import _, current
+from .failures import Failure, Rule
+from .i18n import M_, Message
 
 # Exit statuses of the command line: 0 passed (or graded), 1 not right yet, 2 what was asked
 # cannot be done as given (argparse's own status too), 3 a grading error: the grader failed.
@@ -53,40 +52,15 @@ class ReplyStatus(StrEnum):
     CRASHED = "crashed"     # the sandbox child died, or garbled its reply
 
 
-# How a module that did not load is said ("losses.py could not be loaded: SyntaxError at line 3: ..."):
-# the worker writes it, the views keep only what follows it where the verdict already says the rest.
-LOAD_FAILED = " could not be loaded: "
-
-# A verdicts file (the plugin writes one per run) maps exercise ids to their verdicts, and
-# may hold these two entries besides: why the run could not grade at all, and what the
-# sandbox could not do.
+# A verdicts file (the plugin writes one per run) maps exercise ids to their verdicts
+# (`ExerciseResult.to_json`), and may hold these two entries besides: why the run could not
+# grade at all, and what the sandbox could not do.
 GRADING_ERROR_KEY, SANDBOX_KEY = "_grading_error", "_sandbox_weaknesses"
 
 
 def write_grading_error(path: Path, message: str) -> None:
     """The verdicts file of a run that could not grade: no verdict, only the grader's reason."""
     path.write_text(json.dumps({GRADING_ERROR_KEY: message}), encoding="utf-8")
-
-
-# What a failure says, without what differs between the tests that found it: the inputs
-# (described by learner.show, in the language being spoken), their dtypes and every number.
-_SMALL_TENSOR = r"tensor\(\[[^\]]*\], \w+, shape \([^)]*\), [\w:]+\)"
-_DTYPES = re.compile(r"\b(b?float\d+|u?int\d+|complex\d+|bool)\b")
-_NUMBERS = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
-
-
-@cache
-def _inputs(lang: str) -> re.Pattern:
-    """learner.show's description of a tensor, as a pattern, from the same message template."""
-    template = re.escape(_("{dtype} tensor of shape {shape} on {device}", lang=lang))
-    described = (template.replace(r"\{dtype\}", r"\w+").replace(r"\{shape\}", r"\([^)]*\)")
-                 .replace(r"\{device\}", r"[\w:]+"))
-    return re.compile(f"{_SMALL_TENSOR}|{described}")
-
-
-def same_mistake(message: str) -> str:
-    """A key that is equal for two failures that differ only in the inputs they were found on."""
-    return _NUMBERS.sub("#", _DTYPES.sub("D", _inputs(current()).sub("X", message)))
 
 
 def combine(outcomes: list[str]) -> Verdict:
@@ -104,19 +78,78 @@ def combine(outcomes: list[str]) -> Verdict:
 
 @dataclass
 class ExerciseResult:
+    """One exercise's verdict, the one record every step carries: the plugin writes it, the
+    command line remembers and shows it, the class grader reports it.
+
+    `failures` are said once already (`failures.said_once`), `more` counts those left out;
+    `output` is what the learner's code printed in the first failing test that printed; `ran`
+    names every function and class of the learner's that ran while it was graded (module.name),
+    which is what the verdict depends on.
+    """
+
     verdict: Verdict
     points: int = 0
-    messages: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
+    output: str = ""
+    more: int = 0
+    ran: list[str] = field(default_factory=list)
+
+    @property
+    def first(self) -> Failure | None:
+        return self.failures[0] if self.failures else None
+
+    def said(self, lang: str | None = None) -> list[str]:
+        """Each failure in words, in `lang` (default: the current language)."""
+        return [failure.render(lang) for failure in self.failures]
 
     def to_json(self) -> dict:
-        return {"verdict": str(self.verdict), "points": self.points, "messages": self.messages,
+        data = {"verdict": str(self.verdict), "points": self.points, "failures": [f.to_json() for f in self.failures],
                 "flags": [str(f) for f in self.flags]}
+        if self.output:
+            data["output"] = self.output
+        if self.more:
+            data["more"] = self.more
+        if self.ran:
+            data["ran"] = self.ran
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> ExerciseResult:
-        return cls(Verdict(data["verdict"]), int(data.get("points", 0)), list(data.get("messages", [])),
-                   [Flag(f) for f in data.get("flags", [])])
+        """From this format, or from the messages of formats 1 and 2 (kept as they were said)."""
+        if "failures" in data:
+            failures = [Failure.from_json(f) for f in data["failures"]]
+        else:
+            counts = list(data.get("counts", [])) or [1] * len(data.get("messages", []))
+            failures = [Failure(Rule.CONTRACT, Message.verbatim(m), count=int(n))
+                        for m, n in zip(data.get("messages", []), counts)]
+        return cls(Verdict(data["verdict"]), int(data.get("points", 0)), failures,
+                   [Flag(f) for f in data.get("flags", [])], data.get("output", ""), int(data.get("more", 0)),
+                   list(data.get("ran", [])))
+
+
+def blame(results: dict[str, ExerciseResult], known: dict[str, ExerciseResult] | None = None) -> None:
+    """Put blame where it lies: an exercise that is wrong while another exercise it ran (its
+    `ran`: tanh_derivative calls the learner's tanh; capstone.fit trains their networks.Model)
+    is wrong too gets, as its first failure, that exercise to fix first. `known` holds the
+    verdicts of exercises not in `results` (the learner's remembered ones). Changes `results`."""
+    verdicts = {**(known or {}), **results}
+    for exercise, result in results.items():
+        if result.verdict != Verdict.WRONG or any(f.rule == Rule.DEPENDENCY for f in result.failures):
+            continue
+        wrong = [other for other in result.ran if other != exercise and other in verdicts
+                 and verdicts[other].verdict == Verdict.WRONG]
+        if wrong:
+            other = wrong[0]
+            result.failures.insert(0, Failure(Rule.DEPENDENCY, M_(
+                "{id} calls your {other}, which is not right yet: fix {other} first (torchkata check {other}), then "
+                "check this one again.", id=exercise, other=other), blames=other))
+
+
+def grading_error(why: Message | str) -> ExerciseResult:
+    """The verdict of an exercise the grader could not grade (`why` says why)."""
+    return ExerciseResult(Verdict.GRADING_ERROR, failures=[Failure(Rule.GRADING_ERROR, M_("grading error: {why}",
+                                                                                          why=why))])
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from pathlib import Path
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -19,7 +20,7 @@ from rich.text import Text
 
 from .i18n import CHINESE, _, words
 from .manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, Curriculum, Exercise
-from .verdicts import EXIT_GRADING_ERROR
+from .verdicts import EXIT_GRADING_ERROR, ExerciseResult
 
 MAX_PRINTED_LINES = 20
 MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]", NOT_LOADED: "[red]?[/]",
@@ -83,41 +84,13 @@ def reflow(text: str) -> list[str]:
     return out
 
 
-def elide_arguments(text: str) -> str:
-    """"softmax(float32 tensor of shape (4, 5) on cpu, dim=1) returned what ..." ->
-    "softmax(…) returned what ...": in a row of the status table, what went wrong matters
-    more than the inputs it was found on (`check` shows them whole)."""
-    opening = re.match(r"[\w.]+\(", text)
-    if not opening:
-        return text
-    depth = 0
-    for i in range(opening.end() - 1, len(text)):
-        depth += {"(": 1, ")": -1}.get(text[i], 0)
-        if depth == 0:
-            return text[:opening.end()] + "…" + text[i:] if i > opening.end() else text
-    return text
-
-
-def load_failed_separator() -> str:
-    """What stands between the file and the reason in "losses.py could not be loaded: ...",
-    in the language the messages are in (the worker writes them from this template)."""
-    template = _("{file} could not be loaded: {detail}")
-    return template.split("{file}", 1)[-1].split("{detail}", 1)[0]
-
-
-def syntax_error_line() -> str:
-    """A pattern for the line number in the worker's "SyntaxError at line 3: ...", in the
-    language the messages are in (derived from the same template)."""
-    template = _("SyntaxError at line {line}: {message}")
-    return re.escape(template.split("{line}", 1)[0]) + r"(\d+)"
-
-
 class View:
     # Below this many columns for the message beside an id, the message moves under its row.
     NARROW_MESSAGE = 16
 
     def __init__(self, console: Console, lang: str = "en"):
         self.console = console
+        self.lang = lang
         self.w = words(lang)
 
     def busy(self, ids: list[str]):
@@ -126,10 +99,10 @@ class View:
         return self.console.status(self.w["grading"].format(what=what))
 
     # -- the status screen ---------------------------------------------------------------
-    def status(self, curriculum: Curriculum, states: dict[str, dict], where) -> int:
+    def status(self, curriculum: Curriculum, states: dict[str, ExerciseResult], where) -> int:
         """The whole course: a title with points, one row per exercise, and what to do next
         (`where(exercise)` gives the file and line to open)."""
-        done = [e for e in curriculum if states[e.id]["verdict"] == DONE]
+        done = [e for e in curriculum if states[e.id].verdict == DONE]
         points = sum(e.points for e in done)
         max_points = sum(e.points for e in curriculum)
         out = self.console
@@ -138,7 +111,7 @@ class View:
         out.print(ProgressBar(total=max_points, completed=points, width=min(60, out.width)))
         out.print()
         out.print(self.progress_table(curriculum, states))
-        upcoming = next((e for e in curriculum if states[e.id]["verdict"] != DONE), None)
+        upcoming = next((e for e in curriculum if states[e.id].verdict != DONE), None)
         if upcoming is None:
             self.all_done()
         else:
@@ -147,7 +120,7 @@ class View:
             out.print(self.w["next_help"], style="dim")
         return 0
 
-    def progress_table(self, curriculum: Curriculum, states: dict[str, dict]) -> Table:
+    def progress_table(self, curriculum: Curriculum, states: dict[str, ExerciseResult]) -> Table:
         """Every exercise on one row, its id always whole: the id column is as wide as the
         longest id, and the verdict with the first line of a failure gets what is left of the
         terminal, or, where that is too little, a line of its own under the row."""
@@ -167,12 +140,9 @@ class View:
                 section = f"[bold]§{escape(self.w['section'][module])}[/]"
                 table.add_row("", section, "", *([f"[dim]exercises/{module}.py[/]"] if beside else []))
             state = states[exercise.id]
-            first = state["messages"][0].splitlines()[0] if state["verdict"] in SAID and state["messages"] else ""
-            if state["verdict"] == NOT_LOADED:  # the verdict says it: keep the why ("SyntaxError at line 3: ...")
-                first = first.split(load_failed_separator(), 1)[-1]
-            first = elide_arguments(first)
-            message = f"[dim]{escape(self.w[state['verdict']])}[/] {escape(first)}".rstrip()
-            table.add_row(MARKS[state["verdict"]], exercise.id, f"{exercise.points}", *([message] if beside else []))
+            first = state.first.headline(self.lang, brief=True) if state.first else "" if state.verdict in SAID else ""
+            message = f"[dim]{escape(self.w[state.verdict])}[/] {escape(first)}".rstrip()
+            table.add_row(MARKS[state.verdict], exercise.id, f"{exercise.points}", *([message] if beside else []))
             if not beside and first:
                 shown = Text(first, style="dim")
                 shown.truncate(id_width, overflow="ellipsis")  # by display cells: a Chinese character takes two
@@ -180,34 +150,43 @@ class View:
         return table
 
     # -- one exercise ----------------------------------------------------------------------
-    def verdict(self, exercise: Exercise, state: dict, where: tuple[str, int]) -> int:
+    def verdict(self, exercise: Exercise, state: ExerciseResult, where: tuple[str, int]) -> int:
         """The verdict of one exercise, every distinct failure once with its count, what the
         code printed; returns the exit status (0 done, 1 not right yet, 3 a grading error)."""
         path, line = where
         out = self.console
-        if state["verdict"] == DONE:
+        first = state.first
+        if state.verdict == DONE:
             out.print(self.w["passed"].format(id=exercise.id), style="bold green")
             return 0
-        if state["verdict"] == NOT_ATTEMPTED:
+        if state.verdict == NOT_ATTEMPTED and first is not None and first.blames:
+            # finished, but it calls another exercise's stub: name that stub, and its line
+            self.bullet(first.render(self.lang))
+            stub = first.where
+            if stub is not None:
+                out.print(f"  [dim]{escape(str(Path(path).with_name(stub.file)))}:{stub.line}[/]")
+            return 1
+        if state.verdict == NOT_ATTEMPTED:
             out.print(self.w["not_attempted"].format(id=exercise.id, path=path, line=line), style="yellow")
             return 1
-        if state["verdict"] == GRADING_ERROR:
+        if state.verdict == GRADING_ERROR:
             out.print(self.w["grading_error"].format(id=exercise.id), style="bold magenta")
-            for message in state["messages"][:1]:
-                out.print(f"  {escape(message)}", highlight=False)
+            if first is not None:
+                out.print(f"  {escape(first.render(self.lang))}", highlight=False)
             return EXIT_GRADING_ERROR
-        heading = "not_loaded" if state["verdict"] == NOT_LOADED else "failed"
+        heading = "not_loaded" if state.verdict == NOT_LOADED else "failed"
         out.print(self.w[heading].format(id=exercise.id), style="bold red")
-        counts = state.get("counts") or [1] * len(state["messages"])
-        if state["verdict"] == NOT_LOADED:  # one cause, whatever the number of tests it stopped
-            counts = [1] * len(counts)
-            line = int(m.group(1)) if (m := re.search(syntax_error_line(), state["messages"][0])) else line
-        for message, count in zip(state["messages"], counts):
-            times = self.w["in_tests"].format(n=count) if count > 1 else ""
-            self.bullet(message + times)
-        if state.get("more"):
-            out.print(f"  {self.w['more_failures'].format(n=state['more'])}", style="dim")
-        printed = state.get("output", "").strip().splitlines()
+        if state.verdict == NOT_LOADED:  # one cause, whatever the number of tests it stopped
+            self.bullet(first.render(self.lang) if first else "")
+            if first is not None and first.where is not None:
+                path, line = str(Path(path).with_name(first.where.file)), first.where.line
+        else:
+            for failure in state.failures:
+                times = self.w["in_tests"].format(n=failure.count) if failure.count > 1 else ""
+                self.bullet(failure.render(self.lang) + times)
+        if state.more:
+            out.print(f"  {self.w['more_failures'].format(n=state.more)}", style="dim")
+        printed = state.output.strip().splitlines()
         if printed:
             out.print(self.w["printed"], style="bold")
             shown = printed[:MAX_PRINTED_LINES] + ([_("... ({n} more lines)", n=len(printed) - MAX_PRINTED_LINES)]
@@ -290,10 +269,10 @@ class View:
         self.console.print(self.w["saved"].format(files=", ".join(files), time=datetime.datetime.now(), id=exercise.id),
                            style="dim")
 
-    def also_graded(self, exercise_id: str, state: dict) -> None:
+    def also_graded(self, exercise_id: str, state: ExerciseResult) -> None:
         """An exercise regraded beside the one shown (its code changed in the same save)."""
-        self.console.print(f"{MARKS[state['verdict']]} " + escape(self.w["also_graded"].format(
-            id=exercise_id, verdict=self.w[state["verdict"]])), highlight=False)
+        self.console.print(f"{MARKS[state.verdict]} " + escape(self.w["also_graded"].format(
+            id=exercise_id, verdict=self.w[state.verdict])), highlight=False)
 
     def moving_on(self, exercise: Exercise, where: tuple[str, int]) -> None:
         path, line = where

@@ -47,7 +47,7 @@ def on_save(kata: Kata, view: View, current: Exercise, saved: list[str]) -> Exer
     shown = view.verdict(current, state, kata.where(current))
     for exercise_id, other in states.items():  # changed in the same save: said in one line each
         view.also_graded(exercise_id, other)
-    if shown != 0 or state["verdict"] != DONE:
+    if shown != 0 or state.verdict != DONE:
         return current
     upcoming = kata.next_exercise()
     if upcoming is None:

@@ -10,8 +10,10 @@ Requests (dicts):
     {"op": "getattr", "exercise": id, "target": handle id, "name": str}
     {"op": "probe", "exercise": id, "probe": "module:function", "args": [...], "kwargs": {...}, "seed": n}
 
-Replies: {"status": "ok", "value": ..., "off_limits": [...]}, or status "raised",
-"not_attempted" or "broken" (the module would not import) with the details in words.
+Replies: {"status": "ok", "value": ..., "off_limits": [...], "ran": [...]}, or status
+"raised", "not_attempted" or "broken" (the module would not import) with the details as
+data: the learner's frames as [file, line, function, code], a message as `Message.to_json`.
+"ran" names the learner's functions and classes that ran in the call (module.name).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 import torch
 
 from . import boundary
-from .i18n import _
+from .i18n import M_, Message
 from .loader import Implementation
 from .manifest import Curriculum, load
 from .paths import SOLUTIONS
@@ -83,6 +85,7 @@ class Worker:
         self.curriculum = curriculum or load()
         self._objects: dict[int, object] = {}  # what stayed behind, by the id its handle carries
         self._hits: list[str] = []
+        self._ran: set[str] = set()
         self._originals = [(owner, name, vars(owner).get(name)) for owner, name in WATCHED]
         # Calling into the reference solutions is never the learner's own work. Where the
         # folder is hidden (a sandbox), only the copies already in memory can be reached:
@@ -92,24 +95,26 @@ class Worker:
         if reference_hidden and not grading_the_reference:
             refuse_reference_code(reference_folder)
         self._forbidden_files = () if grading_the_reference or reference_hidden else (reference_folder,)
+        self._learner_folder = str(self.impl.folder.resolve()) + os.sep
 
     # -- the one entry point -------------------------------------------------------
     def handle(self, request: bytes, exercise: str | None = None) -> bytes:
         """Serve one request; `exercise` (also inside the request) is a hint for sandboxes."""
         req = boundary.loads(request)
-        self._hits = []
+        self._hits, self._ran = [], set()
         try:
             value = self._serve(req)
         except _NotAttempted as stop:
-            reply = {"status": "not_attempted", "where": stop.where}
+            reply = {"status": "not_attempted", "trace": stop.trace}
         except _Broken as broken:
-            reply = {"status": "broken", "message": broken.message}
+            reply = {"status": "broken", "file": broken.file, "detail": broken.detail.to_json(), "trace": broken.trace}
         except (Exception, SystemExit) as error:  # sys.exit in learner code is a wrong answer
             reply = describe_error(error)
-            reply["where"] = self._learner_trace(error)
+            reply["trace"] = self._learner_trace(error)
         else:
             reply = {"status": "ok", "value": value}
         reply["off_limits"] = list(dict.fromkeys(self._hits))
+        reply["ran"] = sorted(self._ran)
         reply["tampered"] = self._restore_watched()
         return boundary.dumps(reply, to_ref=self._to_ref)
 
@@ -155,27 +160,27 @@ class Worker:
         except NotImplementedError as error:
             raise _NotAttempted(self._learner_trace(error)) from None
         except Exception as error:
+            trace = self._learner_trace(error)
             if isinstance(error, SyntaxError):
-                detail = _("SyntaxError at line {line}: {message}", line=error.lineno, message=error.msg) + \
-                    f"\n    {(error.text or '').strip()}"
+                detail = M_("SyntaxError at line {line}: {message}", line=error.lineno, message=error.msg)
+                # The file that failed: the exercise's own, or one it imports (the capstone imports training.py).
+                failed = Path(error.filename).name if error.filename else f"{exercise.split('.', 1)[0]}.py"
+                trace = [*trace, [failed, error.lineno or 1, "<module>", (error.text or "").strip()]]
             else:
+                failed = f"{exercise.split('.', 1)[0]}.py"
                 hint = ""
                 if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in COURSE_FOLDERS:
-                    hint = _(" (your module imports the course's folder by name; graded, your files are in a folder "
-                             "of their own: import from the same folder with a relative import instead, "
-                             "from .activations import softmax)")
-                detail = f"{type(error).__name__}: {error}{hint}\n{self._learner_trace(error)}".strip()
-            # The file that failed: the exercise's own, or one it imports (the capstone imports training.py).
-            failed = Path(error.filename).name if isinstance(error, SyntaxError) and error.filename else \
-                f"{exercise.split('.', 1)[0]}.py"
-            # In English this is "{file}" + verdicts.LOAD_FAILED + "{detail}", which the views split on.
-            raise _Broken(_("{file} could not be loaded: {detail}", file=failed, detail=detail)) from None
+                    hint = M_(" (your module imports the course's folder by name; graded, your files are in a folder "
+                              "of their own: import from the same folder with a relative import instead, "
+                              "from .activations import softmax)")
+                detail = Message.join("", [f"{type(error).__name__}: {error}", hint])
+            raise _Broken(failed, detail, trace) from None
 
     def _monitored(self, fn, exercise: str):
         names = self.curriculum.get(exercise).off_limits
 
         def call(*args, **kwargs):
-            with Tripwire(names, self._forbidden_files) as wire:
+            with Tripwire(names, self._forbidden_files, self._learner_folder) as wire:
                 try:
                     return fn(*args, **kwargs)
                 except NotImplementedError as error:
@@ -184,6 +189,7 @@ class Worker:
                     raise
                 finally:
                     self._hits.extend(wire.hits)
+                    self._ran.update(self._names_of(wire.ran))
 
         return call
 
@@ -197,16 +203,22 @@ class Worker:
         in_impl = Path(last.filename).resolve().is_relative_to(self.impl.folder.resolve())
         return in_impl and (last.line or "").lstrip().startswith("raise NotImplementedError")
 
-    def _learner_trace(self, error: BaseException) -> str:
-        """The frames of the learner's own files, most recent last, as 'file:line in fn: code'."""
+    def _names_of(self, codes) -> set[str]:
+        """module.name of the top-level function or class each code object belongs to
+        (Model.forward is Model's; a helper nested in fit is fit's)."""
+        return {f"{Path(code.co_filename).stem}.{getattr(code, 'co_qualname', code.co_name).split('.')[0]}"
+                for code in codes}
+
+    def _learner_trace(self, error: BaseException) -> list[list]:
+        """The frames of the learner's own files, most recent last, as [file, line, function, code]."""
         folder = self.impl.folder.resolve()
-        lines = []
+        frames = []
         for frame in traceback.extract_tb(error.__traceback__):
             path = Path(frame.filename).resolve()
             if path.is_relative_to(folder):
                 code = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
-                lines.append(f"{path.name}:{frame.lineno} in {frame.name}: {code}")
-        return "\n".join(lines)
+                frames.append([path.name, frame.lineno, frame.name, code])
+        return frames
 
     def _resolve(self, value):
         if isinstance(value, boundary.HandleRef):
@@ -233,10 +245,12 @@ class _NotAttempted(BaseException):
     """A stub was reached. A BaseException, so that no scenario's `except Exception` (a probe
     that expects the learner's code to raise) mistakes it for the learner's own error."""
 
-    def __init__(self, where: str):
-        self.where = where
+    def __init__(self, trace: list[list]):
+        self.trace = trace
 
 
 class _Broken(Exception):
-    def __init__(self, message: str):
-        self.message = message
+    """The module (`file`) could not be loaded: why, and the learner's frames on the way."""
+
+    def __init__(self, file: str, detail: Message, trace: list[list]):
+        self.file, self.detail, self.trace = file, detail, trace

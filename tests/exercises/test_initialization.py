@@ -8,7 +8,7 @@ import torch
 
 from torchkata.checks import Suspect, assert_normal, assert_raises, assert_tensor, assert_uniform, fail
 from torchkata.devices import same_device
-from torchkata.i18n import _
+from torchkata.i18n import M_, Message
 
 HALF_AND_FULL = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 LINEAR = (200, 800)           # fan_in 800, fan_out 200: a swapped fan is a factor of 4 in variance
@@ -48,42 +48,42 @@ def fill(learner, shape, kwargs=None, **options):
     """Run probe_fill and check the in-place contract; return the filled values."""
     kwargs = kwargs or {}
     report = learner.run(probe_fill, shape, kwargs, **options)
-    call = learner.call_text(_("<tensor of shape {shape}>", shape=shape), **kwargs).replace("'", "")
+    call = learner.call_text(M_("<tensor of shape {shape}>", shape=shape), **kwargs)
     if not report["same_object"]:
-        fail(_("{call} returned a new {type}; fill the given tensor in place and return that same "
+        fail(M_("{call} returned a new {type}; fill the given tensor in place and return that same "
                "tensor object (as torch.nn.init does), e.g. tensor.uniform_(a, b) and `return tensor`.",
                call=call, type=report["returned"]))
     if report["grad_fn"] is not None:
-        fail(_("{call} was recorded by autograd (grad_fn {grad_fn}): do the fill inside "
+        fail(M_("{call} was recorded by autograd (grad_fn {grad_fn}): do the fill inside "
                "`with torch.no_grad():` so the parameter stays a leaf with no history.",
                call=call, grad_fn=report["grad_fn"]))
     if not report["requires_grad"] and options.get("parameter", True):
-        fail(_("{call} switched off requires_grad on the parameter: fill it under torch.no_grad() instead.",
+        fail(M_("{call} switched off requires_grad on the parameter: fill it under torch.no_grad() instead.",
                call=call))
     return report["values"], call
 
 
 def check_error(learner, shape, kwargs, exc_type, mentions, why):
     report = learner.run(probe_error_leaves_tensor, shape, kwargs)
-    call = learner.call_text(_("<tensor of shape {shape}>", shape=shape), **kwargs).replace("'", "", 2)
+    call = learner.call_text(M_("<tensor of shape {shape}>", shape=shape), **kwargs)
     outcome = report["outcome"]
     if outcome["status"] != "raised":
-        fail(_("{call} returned normally; it should raise {error} ({why}).", call=call, error=exc_type.__name__,
+        fail(M_("{call} returned normally; it should raise {error} ({why}).", call=call, error=exc_type.__name__,
                why=why))
     if exc_type.__name__ not in outcome["mro"]:
-        fail(_("{call} raised {raised}: {message!r}; it should raise {error} ({why}).", call=call,
+        fail(M_("{call} raised {raised}: {message!r}; it should raise {error} ({why}).", call=call,
                raised=outcome["type"], message=outcome["message"], error=exc_type.__name__, why=why))
     message = outcome["message"].lower()
     missing = [m for m in mentions if not any(alt.lower() in message for alt in (m if isinstance(m, tuple) else (m,)))]
     if missing:
         alternatives = missing[0] if isinstance(missing[0], tuple) else (missing[0],)
-        named = reduce(lambda first, second: _("{first} or {second}", first=first, second=second),
+        named = reduce(lambda first, second: M_("{first} or {second}", first=first, second=second),
                        map(repr, alternatives))
-        fail(_("{call} raised {error}, but its message {message!r} does not mention {missing}: "
+        fail(M_("{call} raised {error}, but its message {message!r} does not mention {missing}: "
                "name the argument and the value received.", call=call, error=exc_type.__name__,
                message=outcome["message"], missing=named))
     if not torch.equal(report["after"].cpu(), torch.full(shape, 7.0)):
-        fail(_("{call} raised, but only after changing the tensor: check the arguments before filling, so a bad "
+        fail(M_("{call} raised, but only after changing the tensor: check the arguments before filling, so a bad "
                "call leaves the tensor as it was.", call=call))
 
 
@@ -94,32 +94,32 @@ class InPlaceContract:
 
     def test_fills_a_linear_weight_in_place(self, learner):
         report = learner.run(probe_linear_weight, self.KWARGS)
-        call = learner.call_text("nn.Linear(5, 2).weight", **self.KWARGS).replace("'", "", 2)
+        call = learner.call_text(Message.verbatim("nn.Linear(5, 2).weight"), **self.KWARGS)
         if not report["same_object"]:
-            fail(_("{call} did not return the weight itself: fill it in place and return it.", call=call))
+            fail(M_("{call} did not return the weight itself: fill it in place and return it.", call=call))
         if report["grad_fn"] or not report["is_parameter"]:
-            fail(_("{call} left autograd history on the weight: fill it under `with torch.no_grad():`.", call=call))
+            fail(M_("{call} left autograd history on the weight: fill it under `with torch.no_grad():`.", call=call))
 
     @pytest.mark.parametrize("dtype", HALF_AND_FULL, ids=str)
     def test_keeps_dtype_and_device(self, learner, device, dtype):
         values, call = fill(learner, (40, 30), self.KWARGS, dtype=dtype)
         if values.dtype != dtype or not same_device(values.device, device):
-            fail(_("{call} turned a {dtype} tensor on {device} into {got_dtype} on {got_device}.", call=call,
+            fail(M_("{call} turned a {dtype} tensor on {device} into {got_dtype} on {got_device}.", call=call,
                    dtype=dtype, device=device, got_dtype=values.dtype, got_device=values.device))
         if not torch.isfinite(values.float()).all() or torch.equal(values.cpu(), torch.full((40, 30), 7.0, dtype=dtype)):
-            fail(_("{call} on a {dtype} tensor left it unfilled or non-finite.", call=call, dtype=dtype))
+            fail(M_("{call} on a {dtype} tensor left it unfilled or non-finite.", call=call, dtype=dtype))
 
     def test_plain_tensor_without_grad(self, learner):
         values, call = fill(learner, (40, 30), self.KWARGS, parameter=False)
         if torch.equal(values.cpu(), torch.full((40, 30), 7.0)):
-            fail(_("{call} did not change a plain tensor.", call=call))
+            fail(M_("{call} did not change a plain tensor.", call=call))
 
 
 class FanBasedContract(InPlaceContract):
     """Initialisers built on the fans: a tensor below 2 dims has none."""
 
     def test_one_dim_is_a_value_error(self, learner):
-        check_error(learner, (6,), {}, ValueError, ["tensor"], _("fans need at least 2 dims"))
+        check_error(learner, (6,), {}, ValueError, ["tensor"], M_("fans need at least 2 dims"))
 
 
 class KaimingContract(FanBasedContract):
@@ -127,7 +127,7 @@ class KaimingContract(FanBasedContract):
 
     def test_bad_mode_is_a_value_error_and_leaves_tensor(self, learner):
         check_error(learner, (20, 30), {"mode": "fan_avg"}, ValueError, ["mode", "fan_avg"],
-                    _("mode must be 'fan_in' or 'fan_out'"))
+                    M_("mode must be 'fan_in' or 'fan_out'"))
 
 
 @pytest.mark.exercise("initialization.calculate_fan_in_and_fan_out")
@@ -137,26 +137,26 @@ class TestCalculateFanInAndFanOut:
         tensor = torch.empty(shape, device=device)
         got = learner(tensor)
         expected = torch.nn.init._calculate_fan_in_and_fan_out(tensor)
-        call = "calculate_fan_in_and_fan_out({})".format(_("<tensor of shape {shape}>", shape=shape))
+        call = "calculate_fan_in_and_fan_out({})".format(M_("<tensor of shape {shape}>", shape=shape))
         if not isinstance(got, (tuple, list)) or len(got) != 2:
-            fail(_("{call} returned {got!r}; expected a pair (fan_in, fan_out) = {expected}.", call=call, got=got,
+            fail(M_("{call} returned {got!r}; expected a pair (fan_in, fan_out) = {expected}.", call=call, got=got,
                    expected=expected))
         if tuple(got) == expected[::-1] and expected[0] != expected[1]:
-            fail(_("{call} returned {got}: fan_in and fan_out are swapped. A weight is (out, in, *kernel): "
+            fail(M_("{call} returned {got}: fan_in and fan_out are swapped. A weight is (out, in, *kernel): "
                    "fan_in comes from shape[1], fan_out from shape[0].", call=call, got=tuple(got)))
         if len(shape) > 2 and tuple(got) == (shape[1], shape[0]):
-            fail(_("{call} returned {got}: multiply both fans by the receptive field "
+            fail(M_("{call} returned {got}: multiply both fans by the receptive field "
                    "(the product of the kernel dims {kernel}).", call=call, got=tuple(got), kernel=shape[2:]))
         if any(isinstance(v, torch.Tensor) or int(v) != v for v in got) or tuple(int(v) for v in got) != expected:
-            fail(_("{call} returned {got}, expected {expected} as two ints.", call=call, got=tuple(got),
+            fail(M_("{call} returned {got}, expected {expected} as two ints.", call=call, got=tuple(got),
                    expected=expected))
 
     @pytest.mark.parametrize("shape", [(5,), ()], ids=str)
     def test_fewer_than_two_dims_is_a_value_error(self, learner, device, shape):
         tensor = torch.empty(shape, device=device)
         outcome = learner.attempt(tensor)
-        assert_raises(outcome, ValueError, call="calculate_fan_in_and_fan_out({})".format(_("<tensor of shape {shape}>", shape=shape)),
-                      mentions=["tensor"], why=_("fans need at least 2 dims"))
+        assert_raises(outcome, ValueError, call="calculate_fan_in_and_fan_out({})".format(M_("<tensor of shape {shape}>", shape=shape)),
+                      mentions=["tensor"], why=M_("fans need at least 2 dims"))
 
 
 @pytest.mark.exercise("initialization.calculate_gain")
@@ -172,18 +172,18 @@ class TestCalculateGain:
         expected = torch.nn.init.calculate_gain(nonlinearity, param)
         call = learner.call_text(nonlinearity, param)
         if not isinstance(got, (int, float)) or isinstance(got, bool):
-            fail(_("{call} returned {got!r}; expected the number {expected:.6g}.", call=call, got=got,
+            fail(M_("{call} returned {got!r}; expected the number {expected:.6g}.", call=call, got=got,
                    expected=expected))
         if nonlinearity == "leaky_relu" and param == 0 and math.isclose(got, math.sqrt(2 / (1 + 0.01**2)), rel_tol=1e-9):
-            fail(_("{call} used the default slope 0.01: param=0 means a slope of 0 (gain sqrt(2)). "
+            fail(M_("{call} used the default slope 0.01: param=0 means a slope of 0 (gain sqrt(2)). "
                    "Test `param is None`, not `not param` or `param or 0.01`.", call=call))
         if not math.isclose(got, expected, rel_tol=1e-9):
-            fail(_("{call} returned {got:.6g}, expected {expected:.6g}.", call=call, got=got, expected=expected))
+            fail(M_("{call} returned {got:.6g}, expected {expected:.6g}.", call=call, got=got, expected=expected))
 
     def test_unknown_nonlinearity_is_a_value_error(self, learner):
         outcome = learner.attempt("swish")
         assert_raises(outcome, ValueError, call="calculate_gain('swish')", mentions=["swish"],
-                      why=_("there is no gain for an unknown nonlinearity"))
+                      why=M_("there is no gain for an unknown nonlinearity"))
 
 
 @pytest.mark.exercise("initialization.constant_")
@@ -194,7 +194,7 @@ class TestConstant(InPlaceContract):
     def test_fills_with_the_value(self, learner, device, val):
         values, call = fill(learner, (4, 6), {"val": val})
         assert_tensor(values, torch.full((4, 6), val, device=device), call=call,
-                      rule=_("constant_ must set every element to val={val}.", val=val))
+                      rule=M_("constant_ must set every element to val={val}.", val=val))
 
 
 @pytest.mark.exercise("initialization.zeros_")
@@ -202,7 +202,7 @@ class TestZeros(InPlaceContract):
     def test_fills_with_zeros(self, learner, device):
         values, call = fill(learner, (4, 6))
         assert_tensor(values, torch.zeros(4, 6, device=device), call=call,
-                      rule=_("zeros_ must set every element to 0."))
+                      rule=M_("zeros_ must set every element to 0."))
 
 
 @pytest.mark.exercise("initialization.ones_")
@@ -210,7 +210,7 @@ class TestOnes(InPlaceContract):
     def test_fills_with_ones(self, learner, device):
         values, call = fill(learner, (4, 6))
         assert_tensor(values, torch.ones(4, 6, device=device), call=call,
-                      rule=_("ones_ must set every element to 1."))
+                      rule=M_("ones_ must set every element to 1."))
 
 
 @pytest.mark.exercise("initialization.eye_")
@@ -219,14 +219,14 @@ class TestEye(InPlaceContract):
     def test_identity_also_when_not_square(self, learner, device, shape):
         values, call = fill(learner, shape)
         assert_tensor(values, torch.eye(*shape, device=device), call=call,
-                      suspects=[Suspect(_("an all-ones tensor"), torch.ones(shape, device=device),
-                                        _("only the main diagonal is 1; zero the rest first (the tensor starts with "
+                      suspects=[Suspect(M_("an all-ones tensor"), torch.ones(shape, device=device),
+                                        M_("only the main diagonal is 1; zero the rest first (the tensor starts with "
                                           "arbitrary values)."))])
 
     @pytest.mark.parametrize("shape", [(6,), (2, 2, 2)], ids=str)
     def test_not_2d_is_a_value_error_and_leaves_tensor(self, learner, shape):
         check_error(learner, shape, {}, ValueError, ["tensor", (str(len(shape)), str(shape), str(list(shape)))],
-                    _("eye_ needs a 2-D tensor"))
+                    M_("eye_ needs a 2-D tensor"))
 
 
 @pytest.mark.exercise("initialization.normal_")
@@ -236,8 +236,8 @@ class TestNormal(InPlaceContract):
         kwargs = {"mean": mean, "std": std}
         values, call = fill(learner, (400, 500), kwargs)
         assert_normal(values, mean=mean, std=std, call=call,
-                      suspects=[Suspect(_("a std of std^2"), std**2,
-                                        _("std is the standard deviation; do not square it."))])
+                      suspects=[Suspect(M_("a std of std^2"), std**2,
+                                        M_("std is the standard deviation; do not square it."))])
 
     def test_default_is_standard_normal(self, learner):
         values, call = fill(learner, (400, 500))
@@ -269,13 +269,13 @@ class TestXavierUniform(FanBasedContract):
         bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
         values, call = fill(learner, shape, {"gain": gain})
         assert_uniform(values, low=-bound, high=bound, call=call, suspects=[
-            Suspect(_("the normal formula sqrt(2 / (fan_in + fan_out))"), gain * math.sqrt(2.0 / (fan_in + fan_out)),
-                    _("the uniform bound uses 6, not 2: b = gain * sqrt(6 / (fan_in + fan_out)).")),
-            Suspect(_("a missing square root"), gain * 6.0 / (fan_in + fan_out),
-                    _("take the square root of 6 / (fan_in + fan_out).")),
+            Suspect(M_("the normal formula sqrt(2 / (fan_in + fan_out))"), gain * math.sqrt(2.0 / (fan_in + fan_out)),
+                    M_("the uniform bound uses 6, not 2: b = gain * sqrt(6 / (fan_in + fan_out)).")),
+            Suspect(M_("a missing square root"), gain * 6.0 / (fan_in + fan_out),
+                    M_("take the square root of 6 / (fan_in + fan_out).")),
             Suspect("gain^2", gain**2 * math.sqrt(6.0 / (fan_in + fan_out)),
-                    _("multiply by gain once, not gain squared.")),
-            Suspect(_("only fan_in"), gain * math.sqrt(6.0 / fan_in), _("Xavier uses both fans: fan_in + fan_out.")),
+                    M_("multiply by gain once, not gain squared.")),
+            Suspect(M_("only fan_in"), gain * math.sqrt(6.0 / fan_in), M_("Xavier uses both fans: fan_in + fan_out.")),
         ])
 
 
@@ -288,11 +288,11 @@ class TestXavierNormal(FanBasedContract):
         std = gain * math.sqrt(2.0 / (fan_in + fan_out))
         values, call = fill(learner, shape, {"gain": gain})
         assert_normal(values, mean=0.0, std=std, call=call, suspects=[
-            Suspect(_("the uniform formula sqrt(6 / (fan_in + fan_out))"), gain * math.sqrt(6.0 / (fan_in + fan_out)),
-                    _("the normal std uses 2, not 6: std = gain * sqrt(2 / (fan_in + fan_out)).")),
-            Suspect(_("the variance instead of the std"), gain * 2.0 / (fan_in + fan_out),
-                    _("take the square root: that is the variance.")),
-            Suspect(_("only fan_in"), gain * math.sqrt(2.0 / fan_in), _("Xavier uses both fans: fan_in + fan_out.")),
+            Suspect(M_("the uniform formula sqrt(6 / (fan_in + fan_out))"), gain * math.sqrt(6.0 / (fan_in + fan_out)),
+                    M_("the normal std uses 2, not 6: std = gain * sqrt(2 / (fan_in + fan_out)).")),
+            Suspect(M_("the variance instead of the std"), gain * 2.0 / (fan_in + fan_out),
+                    M_("take the square root: that is the variance.")),
+            Suspect(M_("only fan_in"), gain * math.sqrt(2.0 / fan_in), M_("Xavier uses both fans: fan_in + fan_out.")),
         ])
 
 
@@ -317,14 +317,14 @@ def kaiming_suspects(shape, kwargs, scale):
     other = fan_out if fan == fan_in else fan_in
     gain = std * math.sqrt(fan)
     return [
-        Suspect(_("the other fan"), scale * gain / math.sqrt(other),
-                _("mode={mode!r} selects {fan}; "
+        Suspect(M_("the other fan"), scale * gain / math.sqrt(other),
+                M_("mode={mode!r} selects {fan}; "
                   "fan_in is shape[1] * receptive field, fan_out is shape[0] * receptive field.",
                   mode=kwargs.get("mode", "fan_in"), fan="fan_in" if fan == fan_in else "fan_out")),
-        Suspect(_("gain / fan (no square root)"), scale * gain / fan, _("the std is gain / sqrt(fan).")),
-        Suspect(_("sqrt(2) counted twice"), scale * gain * math.sqrt(2.0 / fan),
-                _("the gain already holds the sqrt(2): std = gain / sqrt(fan).")),
-        Suspect(_("a gain of 1"), scale / math.sqrt(fan), _("multiply by calculate_gain(nonlinearity, a).")),
+        Suspect(M_("gain / fan (no square root)"), scale * gain / fan, M_("the std is gain / sqrt(fan).")),
+        Suspect(M_("sqrt(2) counted twice"), scale * gain * math.sqrt(2.0 / fan),
+                M_("the gain already holds the sqrt(2): std = gain / sqrt(fan).")),
+        Suspect(M_("a gain of 1"), scale / math.sqrt(fan), M_("multiply by calculate_gain(nonlinearity, a).")),
     ]
 
 

@@ -4,23 +4,23 @@ import pytest
 import torch
 from torch import nn
 
-from torchkata.checks import Suspect, assert_raises, assert_tensor, assert_unchanged, fail
-from torchkata.i18n import _
+from torchkata.checks import Suspect, assert_raises, assert_tensor, assert_unchanged, check_suspects, fail
+from torchkata.i18n import M_
 from torchkata.probes import probe_gradient_two, probe_inputs_after_call
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 REDUCTIONS = ["mean", "sum", "none"]
-REDUCED = {"mean": _("reduction='mean' averages them into one number"),
-           "sum": _("reduction='sum' adds them into one number"),
-           "none": _("reduction='none' returns them all, in the input's shape")}
+REDUCED = {"mean": M_("reduction='mean' averages them into one number"),
+           "sum": M_("reduction='sum' adds them into one number"),
+           "none": M_("reduction='none' returns them all, in the input's shape")}
 # What reduction=asked says when the learner's result is what reduction=returned gives.
 WRONG_REDUCTION = {
-    ("mean", "sum"): _("reduction='mean' asks for the mean (you returned the sum)."),
-    ("mean", "none"): _("reduction='mean' asks for the mean (you returned the none)."),
-    ("sum", "mean"): _("reduction='sum' asks for the sum (you returned the mean)."),
-    ("sum", "none"): _("reduction='sum' asks for the sum (you returned the none)."),
-    ("none", "mean"): _("reduction='none' asks for the per-element losses (you returned the mean)."),
-    ("none", "sum"): _("reduction='none' asks for the per-element losses (you returned the sum)."),
+    ("mean", "sum"): M_("reduction='mean' asks for the mean (you returned the sum)."),
+    ("mean", "none"): M_("reduction='mean' asks for the mean (you returned the none)."),
+    ("sum", "mean"): M_("reduction='sum' asks for the sum (you returned the mean)."),
+    ("sum", "none"): M_("reduction='sum' asks for the sum (you returned the none)."),
+    ("none", "mean"): M_("reduction='none' asks for the per-element losses (you returned the mean)."),
+    ("none", "sum"): M_("reduction='none' asks for the per-element losses (you returned the sum)."),
 }
 SHAPES = [(8,), (4, 5), (2, 3, 4)]
 
@@ -43,7 +43,7 @@ class LossContract:
     formula = ""
 
     def rule(self, reduction: str) -> str:
-        return _("{formula}; {reduced}.", formula=self.formula, reduced=REDUCED[reduction])
+        return M_("{formula}; {reduced}.", formula=self.formula, reduced=REDUCED[reduction])
 
     def oracle(self, a, b, reduction):
         raise NotImplementedError
@@ -75,7 +75,7 @@ class LossContract:
         a, b = self.inputs(rand, (4, 5), torch.float32)
         assert_tensor(learner(a, b), self.oracle(a, b, "mean"), call=self.call(learner, a, b),
                       suspects=self.suspects(a, b, "mean"),
-                      rule=_("Without a reduction argument the loss is the mean. {rule}", rule=self.rule("mean")))
+                      rule=M_("Without a reduction argument the loss is the mean. {rule}", rule=self.rule("mean")))
 
     def test_gradients_match_torch(self, learner, rand):
         a, b = self.inputs(rand, (4, 5), torch.float64)
@@ -83,14 +83,14 @@ class LossContract:
                              reduction="mean")
         call = self.call(learner, a, b)
         if not report["connected"]:
-            fail(_("{call} returned a loss that autograd cannot differentiate: build it from torch operations on "
+            fail(M_("{call} returned a loss that autograd cannot differentiate: build it from torch operations on "
                    "the inputs (no .item(), .detach() or torch.tensor(...) on them).", call=call))
         ac, bc = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
         self.oracle(ac, bc, "mean").backward()
         assert_tensor(report["grad_a"], ac.grad,
-                      call=_("the gradient of {call} with respect to {name}", call=call, name=self.names[0]))
+                      call=M_("the gradient of {call} with respect to {name}", call=call, name=self.names[0]))
         assert_tensor(report["grad_b"], bc.grad,
-                      call=_("the gradient of {call} with respect to {name}", call=call, name=self.names[1]))
+                      call=M_("the gradient of {call} with respect to {name}", call=call, name=self.names[1]))
 
     def test_inputs_not_modified(self, learner, rand):
         a, b = self.inputs(rand, (4, 5), torch.float32)
@@ -101,25 +101,25 @@ class LossContract:
     def test_unknown_reduction_is_a_value_error(self, learner, rand):
         a, b = self.inputs(rand, (4,), torch.float32)
         assert_raises(learner.attempt(a, b, reduction="avg"), ValueError, call=self.call(learner, a, b, reduction="avg"),
-                      mentions=["reduction", "avg"], why=_("reduction must be 'mean', 'sum' or 'none'"))
+                      mentions=["reduction", "avg"], why=M_("reduction must be 'mean', 'sum' or 'none'"))
 
     @pytest.mark.parametrize("shapes", [((4, 1), (4,)), ((4,), (4, 1)), ((3, 5), (5,))], ids=str)
     def test_shape_mismatch_is_a_value_error_not_broadcast(self, learner, rand, shapes):
         a, b = self.inputs(rand, shapes[0], torch.float32)[0], self.inputs(rand, shapes[1], torch.float32)[1]
         outcome = learner.attempt(a, b)
         assert_raises(outcome, ValueError, call=self.call(learner, a, b),
-                      why=_("shapes {first} and {second} differ; broadcasting them would compare every prediction "
+                      why=M_("shapes {first} and {second} differ; broadcasting them would compare every prediction "
                             "with every target", first=shapes[0], second=shapes[1]))
         unnamed = [s for s in shapes if not any(form in outcome.message for form in (str(s), str(list(s))))]
         if unnamed:
-            fail(_("{call} raised ValueError({message!r}): name both shapes, {first} and {second}, so the caller sees "
+            fail(M_("{call} raised ValueError({message!r}): name both shapes, {first} and {second}, so the caller sees "
                    "the mismatch.", call=self.call(learner, a, b), message=outcome.message, first=shapes[0],
                    second=shapes[1]))
 
 
 @pytest.mark.exercise("losses.binary_cross_entropy")
 class TestBinaryCrossEntropy(LossContract):
-    formula = _("Each element's loss is -(y * log(p) + (1 - y) * log(1 - p)), each log clamped at -100")
+    formula = M_("Each element's loss is -(y * log(p) + (1 - y) * log(1 - p)), each log clamped at -100")
     names = ("probs", "target")
 
     def oracle(self, p, y, reduction):
@@ -132,10 +132,10 @@ class TestBinaryCrossEntropy(LossContract):
 
     def suspects(self, p, y, reduction):
         return reduction_suspects(self.oracle(p, y, "none"), reduction) + [
-            Suspect(_("the loss without the minus sign"), -self.oracle(p, y, reduction),
-                    _("BCE is -(y log p + (1 - y) log(1 - p)).")),
-            Suspect(_("only the y * log(p) term"), reduction_of(-(y * torch.log(p)), reduction),
-                    _("add the (1 - y) * log(1 - p) term for the negatives.")),
+            Suspect(M_("the loss without the minus sign"), -self.oracle(p, y, reduction),
+                    M_("BCE is -(y log p + (1 - y) log(1 - p)).")),
+            Suspect(M_("only the y * log(p) term"), reduction_of(-(y * torch.log(p)), reduction),
+                    M_("add the (1 - y) * log(1 - p) term for the negatives.")),
         ]
 
     def test_soft_targets(self, learner, rand):
@@ -150,14 +150,14 @@ class TestBinaryCrossEntropy(LossContract):
         got = learner(p, y, reduction="none")
         call = self.call(learner, p, y, reduction="none")
         if isinstance(got, torch.Tensor) and got.shape == p.shape and not torch.isfinite(got).all():
-            fail(_("{call} returned inf or NaN where a prediction is certain and wrong (log 0 = -inf): clamp each "
+            fail(M_("{call} returned inf or NaN where a prediction is certain and wrong (log 0 = -inf): clamp each "
                    "log at -100 (torch.clamp(torch.log(p), min=-100)), as torch does.", call=call))
         assert_tensor(got, self.oracle(p, y, "none"), call=call)
 
 
 @pytest.mark.exercise("losses.binary_cross_entropy_with_logits")
 class TestBinaryCrossEntropyWithLogits(LossContract):
-    formula = _("Each element's loss is binary_cross_entropy(sigmoid(z), y), computed so that no exp() overflows")
+    formula = M_("Each element's loss is binary_cross_entropy(sigmoid(z), y), computed so that no exp() overflows")
     names = ("logits", "target")
 
     def oracle(self, z, y, reduction):
@@ -174,11 +174,11 @@ class TestBinaryCrossEntropyWithLogits(LossContract):
         call = self.call(learner, z, y, reduction="none")
         expected = self.oracle(z, y, "none")
         if isinstance(got, torch.Tensor) and got.shape == z.shape and not torch.isfinite(got).all():
-            fail(_("{call} returned inf or NaN for logits of magnitude 1e4: e^1e4 overflows. Use the stable form "
+            fail(M_("{call} returned inf or NaN for logits of magnitude 1e4: e^1e4 overflows. Use the stable form "
                    "max(z, 0) - z * y + log(1 + e^(-|z|)).", call=call))
         assert_tensor(got, expected, call=call, input=z, suspects=[
-            Suspect(_("BCE of sigmoid(z) with logs clamped at -100"), nn.BCELoss(reduction="none")(torch.sigmoid(z), y),
-                    _("sigmoid(1e4) rounds to exactly 1 and the loss is lost; compute from the logits: "
+            Suspect(M_("BCE of sigmoid(z) with logs clamped at -100"), nn.BCELoss(reduction="none")(torch.sigmoid(z), y),
+                    M_("sigmoid(1e4) rounds to exactly 1 and the loss is lost; compute from the logits: "
                       "max(z, 0) - z * y + log(1 + e^(-|z|))."))])
 
 
@@ -189,14 +189,25 @@ def ce_oracle(z, t, reduction="mean"):
 def ce_suspects(z, t, reduction):
     per_row = ce_oracle(z, t, "none")
     found = reduction_suspects(per_row, reduction)
+    found.append(Suspect(M_("the logits taken as probabilities"), reduction_of(_nll_of_raw_logits(z, t), reduction),
+                         M_("the input is logits, not probabilities: take log_softmax(z) = z - logsumexp(z, dim=1, "
+                            "keepdim=True) first, then pick or weight its entries by the target.")))
     if z.dtype in (torch.float32, torch.float64):
-        found.append(Suspect(_("cross entropy of softmax(logits)"), ce_oracle(torch.softmax(z, 1), t, reduction),
-                             _("the logits go in raw: applying softmax first applies it twice. Use "
+        found.append(Suspect(M_("cross entropy of softmax(logits)"), ce_oracle(torch.softmax(z, 1), t, reduction),
+                             M_("the logits go in raw: applying softmax first applies it twice. Use "
                                "log_softmax(z) = z - logsumexp(z, dim=1, keepdim=True).")))
-        found.append(Suspect(_("log_softmax over dim 0"),
+        found.append(Suspect(M_("log_softmax over dim 0"),
                              reduction_of(-(torch.log_softmax(z, 0) * _as_probs(t, z)).sum(1), reduction),
-                             _("normalise over the classes, dim 1.")))
+                             M_("normalise over the classes, dim 1.")))
     return found
+
+
+def _nll_of_raw_logits(z, t):
+    """-log z[target] (or -sum t log z): the log taken of the logits themselves, as if they were probabilities."""
+    with torch.no_grad():
+        if t.is_floating_point():
+            return -(t * torch.log(z)).sum(1)
+        return -torch.log(z).gather(1, t[:, None]).squeeze(1)
 
 
 def _as_probs(t, z):
@@ -217,7 +228,7 @@ class TestCrossEntropy:
         t = self.indices(rand, n, c) if kind == "indices" else torch.softmax(rand(n, c), 1)
         assert_tensor(learner(z, t, reduction=reduction), ce_oracle(z, t, reduction),
                       call=learner.call_text(z, t, reduction=reduction), suspects=ce_suspects(z, t, reduction),
-                      rule=_("Each row's loss is -(target_probs * log_softmax(logits, dim=1)).sum(dim=1) (for class "
+                      rule=M_("Each row's loss is -(target_probs * log_softmax(logits, dim=1)).sum(dim=1) (for class "
                              "indices: -log_softmax(logits, dim=1)[i, target[i]]); {reduced}.",
                              reduced=REDUCED[reduction]))
 
@@ -226,7 +237,8 @@ class TestCrossEntropy:
     def test_keeps_dtype_and_device(self, learner, rand, dtype, kind):
         z = rand(6, 8, dtype=dtype)
         t = self.indices(rand, 6, 8) if kind == "indices" else torch.softmax(rand(6, 8), 1).to(dtype)
-        assert_tensor(learner(z, t, reduction="none"), ce_oracle(z, t, "none"), call=learner.call_text(z, t, reduction="none"))
+        assert_tensor(learner(z, t, reduction="none"), ce_oracle(z, t, "none"), call=learner.call_text(z, t, reduction="none"),
+                      suspects=ce_suspects(z, t, "none"))
 
     def test_default_reduction_is_mean(self, learner, rand):
         z, t = rand(6, 8), self.indices(rand, 6, 8)
@@ -239,8 +251,9 @@ class TestCrossEntropy:
         t = self.indices(rand, 5, 4) if kind == "indices" else torch.softmax(rand(5, 4), 1)
         got = learner(z, t, reduction="none")
         call = learner.call_text(z, t, reduction="none")
+        check_suspects(got, ce_oracle(z, t, "none"), ce_suspects(z, t, "none"), call=call)  # a known mistake first
         if isinstance(got, torch.Tensor) and got.shape == (5,) and not torch.isfinite(got).all():
-            fail(_("{call} returned inf or NaN for logits of magnitude 1e4: exp overflows. Use torch.logsumexp "
+            fail(M_("{call} returned inf or NaN for logits of magnitude 1e4: exp overflows. Use torch.logsumexp "
                    "(or subtract the row max before exp).", call=call))
         assert_tensor(got, ce_oracle(z, t, "none"), call=call)
 
@@ -251,11 +264,11 @@ class TestCrossEntropy:
         report = learner.run(probe_gradient_two, z, t, torch.tensor(1.0, dtype=torch.float64, device=z.device), grad_b=False)
         call = learner.call_text(z, t)
         if not report["connected"]:
-            fail(_("{call} returned a loss that autograd cannot differentiate.", call=call))
+            fail(M_("{call} returned a loss that autograd cannot differentiate.", call=call))
         zc = z.clone().requires_grad_(True)
         ce_oracle(zc, t).backward()
         assert_tensor(report["grad_a"], zc.grad,
-                      call=_("the gradient of {call} with respect to {name}", call=call, name="logits"))
+                      call=M_("the gradient of {call} with respect to {name}", call=call, name="logits"))
 
     def test_inputs_not_modified(self, learner, rand):
         z, t = rand(6, 8), torch.softmax(rand(6, 8), 1)
@@ -266,7 +279,7 @@ class TestCrossEntropy:
     def test_unknown_reduction_is_a_value_error(self, learner, rand):
         z, t = rand(6, 8), self.indices(rand, 6, 8)
         assert_raises(learner.attempt(z, t, reduction="avg"), ValueError, call=learner.call_text(z, t, reduction="avg"),
-                      mentions=["reduction", "avg"], why=_("reduction must be 'mean', 'sum' or 'none'"))
+                      mentions=["reduction", "avg"], why=M_("reduction must be 'mean', 'sum' or 'none'"))
 
     @pytest.mark.parametrize("target_shape", [(7,), (6, 1), (6, 9)], ids=str)
     def test_target_that_does_not_fit_is_a_value_error(self, learner, rand, target_shape):
@@ -275,43 +288,43 @@ class TestCrossEntropy:
              .reshape(target_shape) if target_shape != (6, 9) else torch.softmax(rand(6, 9), 1))
         outcome = learner.attempt(z, t)
         assert_raises(outcome, ValueError, call=learner.call_text(z, t),
-                      why=_("a target of shape {shape} does not fit logits of shape (6, 8)", shape=target_shape))
+                      why=M_("a target of shape {shape} does not fit logits of shape (6, 8)", shape=target_shape))
         if not any(form in outcome.message for form in (str(target_shape), str(list(target_shape)))):
-            fail(_("{call} raised ValueError({message!r}): name the target's shape {shape} (and the logits' shape) in "
+            fail(M_("{call} raised ValueError({message!r}): name the target's shape {shape} (and the logits' shape) in "
                    "the message.", call=learner.call_text(z, t), message=outcome.message, shape=target_shape))
 
 
 @pytest.mark.exercise("losses.mse_loss")
 class TestMseLoss(LossContract):
-    formula = _("Each element's loss is (input - target)**2")
+    formula = M_("Each element's loss is (input - target)**2")
     def oracle(self, a, b, reduction):
         return nn.MSELoss(reduction=reduction)(a, b)
 
     def suspects(self, a, b, reduction):
         return reduction_suspects(self.oracle(a, b, "none"), reduction) + [
-            Suspect(_("the mean absolute error"), nn.L1Loss(reduction=reduction)(a, b),
-                    _("square the differences; that is L1.")),
-            Suspect(_("the square root of the MSE"), self.oracle(a, b, reduction).sqrt(),
-                    _("no square root: that is RMSE.")),
+            Suspect(M_("the absolute differences (the L1 loss)"), nn.L1Loss(reduction=reduction)(a, b),
+                    M_("square the differences; that is L1.")),
+            Suspect(M_("the square root of the MSE"), self.oracle(a, b, reduction).sqrt(),
+                    M_("no square root: that is RMSE.")),
         ]
 
 
 @pytest.mark.exercise("losses.l1_loss")
 class TestL1Loss(LossContract):
-    formula = _("Each element's loss is |input - target|")
+    formula = M_("Each element's loss is |input - target|")
     def oracle(self, a, b, reduction):
         return nn.L1Loss(reduction=reduction)(a, b)
 
     def suspects(self, a, b, reduction):
         return reduction_suspects(self.oracle(a, b, "none"), reduction) + [
-            Suspect(_("the signed differences"), reduction_of(a - b, reduction),
-                    _("take the absolute value of each difference before reducing.")),
+            Suspect(M_("the signed differences"), reduction_of(a - b, reduction),
+                    M_("take the absolute value of each difference before reducing.")),
         ]
 
 
 @pytest.mark.exercise("losses.smooth_l1_loss")
 class TestSmoothL1Loss(LossContract):
-    formula = _("With d = input - target, each element's loss is 0.5 * d**2 / beta where |d| < beta, "
+    formula = M_("With d = input - target, each element's loss is 0.5 * d**2 / beta where |d| < beta, "
                 "else |d| - 0.5 * beta")
     def oracle(self, a, b, reduction, beta=1.0):
         return nn.SmoothL1Loss(reduction=reduction, beta=beta)(a, b)
@@ -321,8 +334,8 @@ class TestSmoothL1Loss(LossContract):
 
     def suspects(self, a, b, reduction):
         return reduction_suspects(self.oracle(a, b, "none"), reduction) + [
-            Suspect(_("the L1 loss"), nn.L1Loss(reduction=reduction)(a, b), _("below beta the loss is 0.5 * d^2 / beta.")),
-            Suspect(_("the MSE loss"), nn.MSELoss(reduction=reduction)(a, b), _("above beta the loss is |d| - 0.5 * beta.")),
+            Suspect(M_("the L1 loss"), nn.L1Loss(reduction=reduction)(a, b), M_("below beta the loss is 0.5 * d^2 / beta.")),
+            Suspect(M_("the MSE loss"), nn.MSELoss(reduction=reduction)(a, b), M_("above beta the loss is |d| - 0.5 * beta.")),
         ]
 
     @pytest.mark.parametrize("beta", [0.5, 2.0, 0.0], ids=str)
@@ -331,10 +344,10 @@ class TestSmoothL1Loss(LossContract):
         got = learner(a, b, beta=beta, reduction="none")
         call = learner.call_text(a, b, beta=beta, reduction="none")
         if beta == 0 and isinstance(got, torch.Tensor) and got.shape == a.shape and not torch.isfinite(got).all():
-            fail(_("{call} returned NaN or inf: with beta = 0 the quadratic piece divides by 0. Smooth L1 with "
+            fail(M_("{call} returned NaN or inf: with beta = 0 the quadratic piece divides by 0. Smooth L1 with "
                    "beta = 0 is plain L1; handle it separately.", call=call))
         assert_tensor(got, self.oracle(a, b, "none", beta=beta), call=call, suspects=[
-            Suspect(_("smooth L1 with beta = 1"), self.oracle(a, b, "none"), _("use the beta argument, not 1."))]
+            Suspect(M_("smooth L1 with beta = 1"), self.oracle(a, b, "none"), M_("use the beta argument, not 1."))]
             if beta != 1 else [])
 
     @pytest.mark.parametrize("beta", [0.5, 0.0], ids=str)
@@ -343,11 +356,11 @@ class TestSmoothL1Loss(LossContract):
         report = learner.run(probe_gradient_two, a, b, torch.tensor(1.0, dtype=torch.float64, device=a.device), beta=beta)
         call = learner.call_text(a, b, beta=beta)
         if not report["connected"]:
-            fail(_("{call} returned a loss that autograd cannot differentiate.", call=call))
+            fail(M_("{call} returned a loss that autograd cannot differentiate.", call=call))
         if not torch.isfinite(report["grad_a"]).all():
-            fail(_("the gradient of {call} has NaN or inf: torch.where still differentiates the branch it does not "
+            fail(M_("the gradient of {call} has NaN or inf: torch.where still differentiates the branch it does not "
                    "select, and 0.5 * d^2 / beta divides by zero at beta = 0. Handle beta = 0 as plain L1.", call=call))
         ac = a.clone().requires_grad_(True)
         self.oracle(ac, b, "mean", beta=beta).backward()
         assert_tensor(report["grad_a"], ac.grad,
-                      call=_("the gradient of {call} with respect to {name}", call=call, name="input"))
+                      call=M_("the gradient of {call} with respect to {name}", call=call, name="input"))

@@ -18,7 +18,7 @@ from torch import nn
 import solutions.networks as reference
 from torchkata.checks import Suspect, assert_normal, assert_tensor, assert_uniform, fail
 from torchkata.devices import same_device
-from torchkata.i18n import _
+from torchkata.i18n import M_
 
 COURSE_PARAMETERS = [("linear1.weight", (4, 3)), ("linear1.bias", (4,)), ("linear2.weight", (4, 4)),
                      ("linear2.bias", (4,)), ("out.weight", (2, 4)), ("out.bias", (2,))]
@@ -77,15 +77,19 @@ def torchsummary_totals(model) -> tuple[int, int]:
 # -- Model -------------------------------------------------------------------------------
 def check_parameters(state, call, device):
     if not isinstance(state, dict):
-        fail(_("{call}.state_dict() returned {type}; is it an nn.Module?", call=call, type=type(state).__name__))
+        fail(M_("{call}.state_dict() returned {type}; is it an nn.Module?", call=call, type=type(state).__name__))
     got = [(name, tuple(t.shape)) for name, t in state.items()]
+    if not got:
+        fail(M_("{call} has no parameters once it is built: create the layers in __init__ (self.linear1 = "
+                "nn.Linear(3, 4, device=device), and so on) and only use them in forward. A layer made inside forward "
+                "is a new one, with new random weights, on every call, and no optimiser ever sees it.", call=call))
     if [n for n, _shape in got] != [n for n, _shape in COURSE_PARAMETERS]:
-        fail(_("{call} has parameters {got}, expected {expected}: create self.linear1, self.linear2 and self.out, "
+        fail(M_("{call} has parameters {got}, expected {expected}: create self.linear1, self.linear2 and self.out, "
                "in that order, as nn.Linear attributes.", call=call, got=[n for n, _shape in got],
                expected=[n for n, _shape in COURSE_PARAMETERS]))
     for (name, shape), (_name, expected) in zip(got, COURSE_PARAMETERS):
         if shape != expected:
-            fail(_("{call}: {name} has shape {shape}, expected {expected} (nn.Linear(in, out).weight is (out, in)).",
+            fail(M_("{call}: {name} has shape {shape}, expected {expected} (nn.Linear(in, out).weight is (out, in)).",
                    call=call, name=name, shape=shape, expected=expected))
     check_devices(state, call, device)
 
@@ -94,9 +98,9 @@ def check_devices(state, call, device):
     """Every tensor of `state` is on `device`; the message teaches the course's §3.4."""
     for name, tensor in state.items():
         if not same_device(tensor.device, device):
-            why = (_(" (The meta device keeps shapes without values, so this check runs on every machine, with or "
+            why = (M_(" (The meta device keeps shapes without values, so this check runs on every machine, with or "
                      "without a GPU.)") if device.type == "meta" else "")
-            fail(_("{call}: {name} is on {got}, expected {expected}: your code ignores `device`. Pass "
+            fail(M_("{call}: {name} is on {got}, expected {expected}: your code ignores `device`. Pass "
                    "device=device to every nn.Linear (nn.Linear(3, 4, device=device)).{why}", call=call, name=name,
                    got=tensor.device, expected=device, why=why))
 
@@ -115,14 +119,14 @@ def forward_suspects(state, x):
         return final(h @ state["out.weight"].T + state["out.bias"])
 
     return [
-        Suspect(_("softmax over dim 0"), run(torch.tanh, torch.relu, lambda z: torch.softmax(z, 0)),
-                _("softmax must run over dim 1, the classes of each sample; dim 0 mixes different samples.")),
-        Suspect(_("no softmax at the end"), run(torch.tanh, torch.relu, lambda z: z),
-                _("finish with torch.softmax(x, dim=1).")),
-        Suspect(_("relu then tanh"), run(torch.relu, torch.tanh, lambda z: torch.softmax(z, 1)),
-                _("the order is linear1 -> tanh -> linear2 -> relu -> out -> softmax.")),
-        Suspect(_("no activations between layers"), run(lambda z: z, lambda z: z, lambda z: torch.softmax(z, 1)),
-                _("apply tanh after linear1 and relu after linear2.")),
+        Suspect(M_("softmax over dim 0"), run(torch.tanh, torch.relu, lambda z: torch.softmax(z, 0)),
+                M_("softmax must run over dim 1, the classes of each sample; dim 0 mixes different samples.")),
+        Suspect(M_("no softmax at the end"), run(torch.tanh, torch.relu, lambda z: z),
+                M_("finish with torch.softmax(x, dim=1).")),
+        Suspect(M_("relu then tanh"), run(torch.relu, torch.tanh, lambda z: torch.softmax(z, 1)),
+                M_("the order is linear1 -> tanh -> linear2 -> relu -> out -> softmax.")),
+        Suspect(M_("no activations between layers"), run(lambda z: z, lambda z: z, lambda z: torch.softmax(z, 1)),
+                M_("apply tanh after linear1 and relu after linear2.")),
     ]
 
 
@@ -145,7 +149,7 @@ class TestModel:
         model = learner(device=device)
         call = f"Model(device={device.type!r})"
         if not model.is_a("Module"):
-            fail(_("{call} built a {type}: subclass nn.Module.", call=call, type=model.type_name))
+            fail(M_("{call} built a {type}: subclass nn.Module.", call=call, type=model.type_name))
         check_parameters(model.state_dict(), call, device)
 
     def test_default_device_is_the_cpu(self, learner):
@@ -164,7 +168,7 @@ class TestModel:
         expected = reference_output(reference.Model(device=device), state, x)
         assert_tensor(model(x), expected, call=f"Model(device={device.type!r})(x)", input=x,
                       suspects=forward_suspects(state, x),
-                      rule=_("forward must compute softmax(out(relu(linear2(tanh(linear1(x))))), dim=1), with those "
+                      rule=M_("forward must compute softmax(out(relu(linear2(tanh(linear1(x))))), dim=1), with those "
                              "layers and nothing else."))
 
     def test_initialisation_statistics(self, learner):
@@ -174,19 +178,19 @@ class TestModel:
         tests/harness/test_checks.py shows these sizes hold for any seed."""
         pooled = learner.run(probe_many_models, MODELS_POOLED)
         assert_normal(pooled["linear1.weight"], mean=0.0, std=(2 / 7) ** 0.5,
-                      call=_("{weight} over {count} models", weight="Model().linear1.weight", count=MODELS_POOLED),
-                      suspects=[Suspect(_("torch's default init"), 1 / 3,
-                                        _("initialise linear1.weight with nn.init.xavier_normal_.")),
-                                Suspect(_("Kaiming normal"), (2 / 3) ** 0.5,
-                                        _("linear1 uses Xavier normal; Kaiming is for linear2."))])
+                      call=M_("{weight} over {count} models", weight="Model().linear1.weight", count=MODELS_POOLED),
+                      suspects=[Suspect(M_("torch's default init"), 1 / 3,
+                                        M_("initialise linear1.weight with nn.init.xavier_normal_.")),
+                                Suspect(M_("Kaiming normal"), (2 / 3) ** 0.5,
+                                        M_("linear1 uses Xavier normal; Kaiming is for linear2."))])
         assert_normal(pooled["linear2.weight"], mean=0.0, std=(2 / 4) ** 0.5,
-                      call=_("{weight} over {count} models", weight="Model().linear2.weight", count=MODELS_POOLED),
-                      suspects=[Suspect(_("torch's default init"), 0.5 / 3**0.5,
-                                        _("initialise linear2.weight with nn.init.kaiming_normal_.")),
-                                Suspect(_("Xavier normal"), (2 / 8) ** 0.5,
-                                        _("linear2 uses Kaiming normal (it feeds a relu)."))])
+                      call=M_("{weight} over {count} models", weight="Model().linear2.weight", count=MODELS_POOLED),
+                      suspects=[Suspect(M_("torch's default init"), 0.5 / 3**0.5,
+                                        M_("initialise linear2.weight with nn.init.kaiming_normal_.")),
+                                Suspect(M_("Xavier normal"), (2 / 8) ** 0.5,
+                                        M_("linear2 uses Kaiming normal (it feeds a relu)."))])
         assert_uniform(pooled["out.weight"], low=-0.5, high=0.5,
-                       call=_("{weight} over {count} models", weight="Model().out.weight", count=MODELS_POOLED))
+                       call=M_("{weight} over {count} models", weight="Model().out.weight", count=MODELS_POOLED))
 
 
 # -- init_params ---------------------------------------------------------------------------
@@ -221,26 +225,26 @@ class TestInitParams:
         report = learner.run(probe_init_linear, 300, 200)
         bound = (6 / 500) ** 0.5
         if report["history"] or not report["still_parameters"]:
-            fail(_("init_params(nn.Linear(300, 200)) replaced the parameters or left autograd history: use the "
+            fail(M_("init_params(nn.Linear(300, 200)) replaced the parameters or left autograd history: use the "
                    "in-place nn.init functions (or work under torch.no_grad())."))
-        assert_tensor(report["bias"], torch.full((200,), 0.1, device=device), call=_("init_params(layer): the bias"),
-                      rule=_("After init_params, every nn.Linear bias must be 0.1."),
-                      suspects=[Suspect(_("zeros"), torch.zeros(200, device=device), _("fill the bias with 0.1, not 0."))])
-        assert_uniform(report["weight"], low=-bound, high=bound, call=_("init_params(nn.Linear(300, 200)): the weight"),
-                       suspects=[Suspect(_("Xavier normal"), (2 / 500) ** 0.5 * 3**0.5,
-                                         _("use xavier_uniform_, not xavier_normal_."))])
+        assert_tensor(report["bias"], torch.full((200,), 0.1, device=device), call=M_("init_params(layer): the bias"),
+                      rule=M_("After init_params, every nn.Linear bias must be 0.1."),
+                      suspects=[Suspect(M_("zeros"), torch.zeros(200, device=device), M_("fill the bias with 0.1, not 0."))])
+        assert_uniform(report["weight"], low=-bound, high=bound, call=M_("init_params(nn.Linear(300, 200)): the weight"),
+                       suspects=[Suspect(M_("Xavier normal"), (2 / 500) ** 0.5 * 3**0.5,
+                                         M_("use xavier_uniform_, not xavier_normal_."))])
 
     def test_other_layers_are_left_alone(self, learner):
         changed = learner.run(probe_init_other_layers)
         if changed:
-            fail(_("init_params changed {layers}: act on nn.Linear only (isinstance(layer, nn.Linear)).",
+            fail(M_("init_params changed {layers}: act on nn.Linear only (isinstance(layer, nn.Linear)).",
                    layers=", ".join(changed)))
 
     def test_works_with_model_apply(self, learner, device):
         biases = learner.run(probe_apply)
         for bias in biases:
-            assert_tensor(bias, torch.full_like(bias, 0.1), call=_("model.apply(init_params): a Linear bias"),
-                          rule=_("model.apply(init_params) must leave every nn.Linear bias at 0.1."))
+            assert_tensor(bias, torch.full_like(bias, 0.1), call=M_("model.apply(init_params): a Linear bias"),
+                          rule=M_("model.apply(init_params) must leave every nn.Linear bias at 0.1."))
 
 
 # -- build_sequential --------------------------------------------------------------------
@@ -272,7 +276,7 @@ def in_reference_names(state: dict, reference_model: nn.Module, call: str) -> di
     names = list(reference_model.state_dict())
     shapes = [tuple(t.shape) for t in reference_model.state_dict().values()]
     if [tuple(t.shape) for t in state.values()] != shapes:
-        fail(_("{call}: parameters of shapes {got}, expected {expected} (Linear(3, 4), Linear(4, 4), Linear(4, 2), "
+        fail(M_("{call}: parameters of shapes {got}, expected {expected} (Linear(3, 4), Linear(4, 4), Linear(4, 2), "
                "each a weight then a bias).", call=call, got=[tuple(t.shape) for t in state.values()], expected=shapes))
     return dict(zip(names, state.values()))
 
@@ -283,15 +287,15 @@ class TestBuildSequential:
         report = learner.run(probe_sequential_structure)
         expected = ["Linear", "Tanh", "Linear", "ReLU", "Linear", "Softmax"]
         if report["type"] != "Sequential":
-            fail(_("build_sequential() returned a {type}; expected an nn.Sequential.", type=report["type"]))
+            fail(M_("build_sequential() returned a {type}; expected an nn.Sequential.", type=report["type"]))
         if report["layers"] != expected:
-            fail(_("build_sequential() has layers {got}, expected {expected}: activations are layers of the "
+            fail(M_("build_sequential() has layers {got}, expected {expected}: activations are layers of the "
                    "Sequential too.", got=report["layers"], expected=expected))
         if report["linear_shapes"] != [(3, 4), (4, 4), (4, 2)]:
-            fail(_("build_sequential(): Linear sizes {got}, expected [(3, 4), (4, 4), (4, 2)].",
+            fail(M_("build_sequential(): Linear sizes {got}, expected [(3, 4), (4, 4), (4, 2)].",
                    got=report["linear_shapes"]))
         if report["softmax_dims"] not in ([1], [-1]):  # the same dim of this network's (batch, 2) output
-            fail(_("build_sequential(): Softmax(dim={dim}), expected Softmax(dim=1), over the classes of each row.",
+            fail(M_("build_sequential(): Softmax(dim={dim}), expected Softmax(dim=1), over the classes of each row.",
                    dim=report["softmax_dims"][0]))
 
     def test_forward_matches_the_reference_for_equal_parameters(self, learner, rand, device):
@@ -311,12 +315,12 @@ class TestBuildSequential:
 
     def test_initialised_with_init_params(self, learner):
         pooled = learner.run(probe_many_sequentials, MODELS_POOLED)
-        assert_tensor(pooled["biases"], torch.full_like(pooled["biases"], 0.1), call=_("build_sequential(): the biases"),
-                      rule=_("build_sequential must initialise its layers with init_params: every bias 0.1."))
+        assert_tensor(pooled["biases"], torch.full_like(pooled["biases"], 0.1), call=M_("build_sequential(): the biases"),
+                      rule=M_("build_sequential must initialise its layers with init_params: every bias 0.1."))
         for name, fan_in, fan_out in [("linear 1", 3, 4), ("linear 2", 4, 4), ("linear 3", 4, 2)]:
             bound = (6 / (fan_in + fan_out)) ** 0.5
             assert_uniform(pooled[name], low=-bound, high=bound,
-                           call=_("build_sequential(): the weight of {name} over {count} models (apply init_params)",
+                           call=M_("build_sequential(): the weight of {name} over {count} models (apply init_params)",
                                   name=name, count=MODELS_POOLED))
 
 
@@ -330,17 +334,27 @@ class TestParameterShapes:
         expected = {name: tuple(p.shape) for name, p in FACTORIES[factory]("meta").named_parameters()}
         call = f"parameter_shapes(<{factory} model>)"
         if not isinstance(got, dict):
-            fail(_("{call} returned {type}; expected a dict {{name: shape tuple}}.", call=call, type=type(got).__name__))
+            fail(M_("{call} returned {type}; expected a dict {{name: shape tuple}}.", call=call, type=type(got).__name__))
         if list(got) != list(expected):
-            fail(_("{call} has keys {got}, expected {expected} (named_parameters order).", call=call, got=list(got),
+            fail(M_("{call} has keys {got}, expected {expected} (named_parameters order).", call=call, got=list(got),
                    expected=list(expected)))
         for name, shape in got.items():
             if not isinstance(shape, tuple) or tuple(shape) != expected[name]:
-                fail(_("{call}[{name!r}] is {shape!r}, expected the tuple {expected}.", call=call, name=name,
+                fail(M_("{call}[{name!r}] is {shape!r}, expected the tuple {expected}.", call=call, name=name,
                        shape=shape, expected=expected[name]))
 
 
 # -- count_parameters ------------------------------------------------------------------------
+WEIGHTS_ONLY = M_(" That is the weights alone: every bias is a parameter too (model.parameters() yields both, and "
+                  "torchsummary counts both).")
+
+
+def weights_only(model: nn.Module, trainable_only: bool) -> int:
+    """What a count that skips the biases gives (36 for the course's Model, 46 with them)."""
+    return sum(p.numel() for name, p in model.named_parameters()
+               if not name.endswith("bias") and (p.requires_grad or not trainable_only))
+
+
 @pytest.mark.exercise("networks.count_parameters")
 class TestCountParameters:
     @pytest.mark.parametrize("factory", ["course", "course_frozen_first_layer", "wide"])
@@ -352,19 +366,20 @@ class TestCountParameters:
         call = f"count_parameters(<{factory} model>, trainable_only={trainable_only})"
         kind = "Trainable" if trainable_only else "Total"  # torchsummary's own words, as it prints them
         if isinstance(got, bool) or not isinstance(got, int):
-            fail(_("{call} returned {got!r}; expected the int {expected} (torchsummary prints {kind} params: "
+            fail(M_("{call} returned {got!r}; expected the int {expected} (torchsummary prints {kind} params: "
                    "{expected}).", call=call, got=got, expected=expected, kind=kind))
         if got != expected:
-            hint = (_(" Did you count tensors instead of their elements (p.numel())?") if got < 10 else
-                    _(" Only parameters with requires_grad count as trainable.") if trainable_only else "")
-            fail(_("{call} returned {got}; torchsummary says {kind} params: {expected}.{hint}", call=call, got=got,
+            hint = (M_(" Did you count tensors instead of their elements (p.numel())?") if got < 10 else
+                    WEIGHTS_ONLY if got == weights_only(FACTORIES[factory](), trainable_only) else
+                    M_(" Only parameters with requires_grad count as trainable.") if trainable_only else "")
+            fail(M_("{call} returned {got}; torchsummary says {kind} params: {expected}.{hint}", call=call, got=got,
                    kind=kind, expected=expected, hint=hint))
 
     def test_course_model_has_46(self, learner):
         got = learner(learner.run(probe_build, "course"))
         if got != 46:
-            fail(_("count_parameters(Model) returned {got!r}; the course's Model has 16 + 20 + 10 = 46 parameters.",
-                   got=got))
+            fail(M_("count_parameters(Model) returned {got!r}; the course's Model has 16 + 20 + 10 = 46 parameters.{hint}",
+                    got=got, hint=WEIGHTS_ONLY if got == weights_only(FACTORIES["course"](), False) else ""))
 
 
 # -- default_device -------------------------------------------------------------------------
@@ -387,20 +402,20 @@ class TestDefaultDevice:
     @pytest.mark.parametrize("cuda_available,expected", [(True, "cuda"), (False, "cpu")], ids=["with_cuda", "without_cuda"])
     def test_follows_cuda_availability(self, learner, cuda_available, expected):
         got = learner.run(probe_default_device, cuda_available)
-        call = _("default_device() when torch.cuda.is_available() is {available}", available=cuda_available)
+        call = M_("default_device() when torch.cuda.is_available() is {available}", available=cuda_available)
         if isinstance(got, str):
-            fail(_("{call} returned the string {got!r}; return torch.device({expected!r}).", call=call, got=got,
+            fail(M_("{call} returned the string {got!r}; return torch.device({expected!r}).", call=call, got=got,
                    expected=expected))
         # `cuda` and `cuda:0` (the current GPU of the scenario) are both right.
         if not isinstance(got, torch.device) or not same_device(got, expected, current=0):
-            fail(_("{call} returned {got!r}, expected torch.device({expected!r}).", call=call, got=got,
+            fail(M_("{call} returned {got!r}, expected torch.device({expected!r}).", call=call, got=got,
                    expected=expected))
 
     def test_on_this_machine(self, learner):
         expected = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         got = learner()
         if not isinstance(got, torch.device) or not same_device(got, expected):
-            fail(_("default_device() returned {got!r} on this machine, expected {expected!r}.", got=got,
+            fail(M_("default_device() returned {got!r} on this machine, expected {expected!r}.", got=got,
                    expected=expected))
 
 
@@ -414,31 +429,31 @@ def nested_batch():
 def check_moved(got, original, device, path="obj"):
     if isinstance(original, torch.Tensor):
         if not isinstance(got, torch.Tensor):
-            fail(_("to_device: {path} became {type}, expected a tensor.", path=path, type=type(got).__name__))
+            fail(M_("to_device: {path} became {type}, expected a tensor.", path=path, type=type(got).__name__))
         if not same_device(got.device, device):
-            fail(_("to_device(..., {device!r}): {path} is on {got}, expected {expected}: move every tensor, however "
+            fail(M_("to_device(..., {device!r}): {path} is on {got}, expected {expected}: move every tensor, however "
                    "deeply nested.", device=str(device), path=path, got=got.device, expected=device))
         if got.device.type != "meta":
             assert_tensor(got, original.to(device), call=f"to_device: {path}",
-                          rule=_("to_device moves every tensor and keeps its values."))
+                          rule=M_("to_device moves every tensor and keeps its values."))
         return
     if type(got) is not type(original):
-        fail(_("to_device: {path} became a {got}, expected a {expected}: keep each container's type (a tuple stays "
+        fail(M_("to_device: {path} became a {got}, expected a {expected}: keep each container's type (a tuple stays "
                "a tuple).", path=path, got=type(got).__name__, expected=type(original).__name__))
     if isinstance(original, dict):
         if list(got) != list(original):
-            fail(_("to_device: {path} has keys {got}, expected {expected}.", path=path, got=list(got),
+            fail(M_("to_device: {path} has keys {got}, expected {expected}.", path=path, got=list(got),
                    expected=list(original)))
         for key in original:
             check_moved(got[key], original[key], device, f"{path}[{key!r}]")
     elif isinstance(original, (list, tuple)):
         if len(got) != len(original):
-            fail(_("to_device: {path} has {got} items, expected {expected}.", path=path, got=len(got),
+            fail(M_("to_device: {path} has {got} items, expected {expected}.", path=path, got=len(got),
                    expected=len(original)))
         for i, (g, o) in enumerate(zip(got, original)):
             check_moved(g, o, device, f"{path}[{i}]")
     elif got != original:
-        fail(_("to_device: {path} is {got!r}, expected it unchanged: {expected!r}.", path=path, got=got,
+        fail(M_("to_device: {path} is {got!r}, expected it unchanged: {expected!r}.", path=path, got=got,
                expected=original))
 
 
@@ -452,14 +467,14 @@ class TestToDevice:
 
     def test_a_bare_tensor(self, learner):
         x = torch.arange(6.0)
-        check_moved(learner(x, torch.device("meta")), x, "meta", _("the tensor"))
+        check_moved(learner(x, torch.device("meta")), x, "meta", M_("the tensor"))
 
     def test_callers_containers_not_modified(self, learner):
         from torchkata.probes import probe_inputs_after_call
 
         batch = nested_batch()
         report = learner.run(probe_inputs_after_call, batch, torch.device("meta"))
-        check_moved(report["args_after"][0], batch, "cpu", _("the caller's obj after the call"))
+        check_moved(report["args_after"][0], batch, "cpu", M_("the caller's obj after the call"))
 
 
 # -- layer_summary -----------------------------------------------------------------------
@@ -526,16 +541,16 @@ def layer_summary_suspects(got: list, expected: list, batch_size: int) -> str | 
     """What a wrong table most likely did, or None."""
     names = [row[0] for row in got if isinstance(row, (list, tuple)) and row]
     if any(str(name).startswith(("Sequential-", "ModuleList-")) for name in names):
-        return _("it has a row for a container (nn.Sequential): torchsummary lists the layers inside, not the "
+        return M_("it has a row for a container (nn.Sequential): torchsummary lists the layers inside, not the "
                  "container.")
     if len(names) == len(expected) + 1:
-        return _("it has one row too many: is the model itself hooked? torchsummary lists its layers only.")
+        return M_("it has one row too many: is the model itself hooked? torchsummary lists its layers only.")
     if [n.split("-")[0] for n in names] == [row[0].split("-")[0] for row in expected] and names != [r[0] for r in expected]:
-        return _("the layers are right but numbered wrong: one running count over all layers (Linear-1, Tanh-2, "
+        return M_("the layers are right but numbered wrong: one running count over all layers (Linear-1, Tanh-2, "
                  "Linear-3), not one count per class.")
     shapes = [row[1] for row in got if isinstance(row, (list, tuple)) and len(row) > 1]
     if shapes and all(isinstance(s, list) and s and s[0] != batch_size for s in shapes):
-        return _("the output shapes do not start with batch_size ({batch_size}): [batch_size, *output.shape[1:]].",
+        return M_("the output shapes do not start with batch_size ({batch_size}): [batch_size, *output.shape[1:]].",
                  batch_size=batch_size)
     return None
 
@@ -552,27 +567,27 @@ class TestLayerSummary:
         if got != expected:
             why = layer_summary_suspects(got, expected, batch_size)
             if why:
-                fail(_("{call} returned {got}, torchsummary lists {expected}: {why}", call=call, got=got,
+                fail(M_("{call} returned {got}, torchsummary lists {expected}: {why}", call=call, got=got,
                        expected=expected, why=why))
-            fail(_("{call} returned {got}, torchsummary lists {expected}.", call=call, got=got, expected=expected))
+            fail(M_("{call} returned {got}, torchsummary lists {expected}.", call=call, got=got, expected=expected))
         if any(type(row[2]) is not int for row in got):
-            fail(_("{call}: the parameter counts must be ints, got {types}.", call=call,
+            fail(M_("{call}: the parameter counts must be ints, got {types}.", call=call,
                    types=[type(row[2]).__name__ for row in got]))
 
     def test_removes_its_hooks_and_leaves_the_model_as_it_was(self, learner):
         for training in (True, False):
             report = learner.run(probe_layer_summary, "branches", (3,), -1, training)
             if report["hooks_left"]:
-                fail(_("layer_summary left {count} hook(s) on the model: keep each handle that register_forward_hook "
+                fail(M_("layer_summary left {count} hook(s) on the model: keep each handle that register_forward_hook "
                        "returns and call handle.remove() before returning.", count=report["hooks_left"]))
             if report["modes"] != [training]:
-                fail(_("layer_summary changed the model's mode (it was {mode}): leave model.train()/.eval() as you "
+                fail(M_("layer_summary changed the model's mode (it was {mode}): leave model.train()/.eval() as you "
                        "found them.", mode="training" if training else "eval"))
             if not report["values_kept"]:
-                fail(_("layer_summary changed the model's parameters or buffers: only run one forward pass."))
+                fail(M_("layer_summary changed the model's parameters or buffers: only run one forward pass."))
 
     def test_removes_its_hooks_when_forward_raises(self, learner):
         report = learner.run(probe_layer_summary, "model", (3,), -1, wrong_input=True)
         if report["hooks_left"]:
-            fail(_("when the model's forward raised ({raised}), layer_summary left {count} hook(s) on it: remove them "
-                   "in a finally: block.", raised=report["raised"] or _("an error"), count=report["hooks_left"]))
+            fail(M_("when the model's forward raised ({raised}), layer_summary left {count} hook(s) on it: remove them "
+                   "in a finally: block.", raised=report["raised"] or M_("an error"), count=report["hooks_left"]))

@@ -5,7 +5,7 @@ import torch
 
 from torchkata.checks import assert_raises, assert_tensor, assert_unchanged, fail
 from torchkata.devices import same_device
-from torchkata.i18n import _
+from torchkata.i18n import M_
 from torchkata.probes import probe_inputs_after_call
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
@@ -17,12 +17,12 @@ def check_dropout_output(got, x, p, call):
     if not isinstance(got, torch.Tensor) or got.shape != x.shape:
         assert_tensor(got, x, call=call)
     if got.dtype != x.dtype or not same_device(got.device, x.device):
-        fail(_("{call} returned {dtype} on {device}; keep the input's dtype ({expected_dtype}) and device "
+        fail(M_("{call} returned {dtype} on {device}; keep the input's dtype ({expected_dtype}) and device "
                "({expected_device}).", call=call, dtype=got.dtype, device=got.device, expected_dtype=x.dtype,
                expected_device=x.device))
     g, xs = got.double().cpu(), x.double().cpu()
     if not torch.isfinite(g).all():
-        fail(_("{call} returned NaN or inf values.", call=call))
+        fail(M_("{call} returned NaN or inf values.", call=call))
     zeroed = g == 0
     frac = zeroed.double().mean().item()
     scale = 1 / (1 - p)
@@ -30,17 +30,17 @@ def check_dropout_output(got, x, p, call):
     survivors_off = ((g - xs * scale).abs() > tol * scale * xs.abs() + 1e-8) & ~zeroed
     if survivors_off.any():
         typical = (g[~zeroed] / xs[~zeroed]).median().item()
-        hint = (_("you did not scale the survivors: multiply them by 1 / (1 - p)") if abs(typical - 1) < tol else
-                _("you scaled by 1 / p instead of 1 / (1 - p)") if abs(typical - 1 / p) < tol * 10 else
-                _("you scaled by (1 - p) instead of dividing by it") if abs(typical - (1 - p)) < tol * 10 else
-                _("survivors must be x / (1 - p)"))
-        fail(_("{call}: kept elements are x times {typical:.4g}, expected x times 1/(1-p) = {scale:.4g}: {hint}.",
+        hint = (M_("you did not scale the survivors: multiply them by 1 / (1 - p)") if abs(typical - 1) < tol else
+                M_("you scaled by 1 / p instead of 1 / (1 - p)") if abs(typical - 1 / p) < tol * 10 else
+                M_("you scaled by (1 - p) instead of dividing by it") if abs(typical - (1 - p)) < tol * 10 else
+                M_("survivors must be x / (1 - p)"))
+        fail(M_("{call}: kept elements are x times {typical:.4g}, expected x times 1/(1-p) = {scale:.4g}: {hint}.",
                call=call, typical=typical, scale=scale, hint=hint))
     allowed = max(0.005, 6 * (p * (1 - p) / x.numel()) ** 0.5)
     if x.numel() >= 10_000 and abs(frac - p) > allowed:
-        hint = (_(" It looks like you zeroed with probability 1 - p: p is the probability of DROPPING.")
+        hint = (M_(" It looks like you zeroed with probability 1 - p: p is the probability of DROPPING.")
                 if abs(frac - (1 - p)) < allowed else "")
-        fail(_("{call} zeroed a fraction {frac:.4f} of the elements, expected p = {p}.{hint}", call=call, frac=frac,
+        fail(M_("{call} zeroed a fraction {frac:.4f} of the elements, expected p = {p}.{hint}", call=call, frac=frac,
                p=p, hint=hint))
     return zeroed
 
@@ -67,40 +67,40 @@ class TestDropout:
         x = torch.ones(500, 500, device=device)
         zeroed = (learner(x, p=0.5).cpu() == 0).double()
         call = learner.call_text(x, p=0.5)
-        for name, block in [(_("first rows"), zeroed[:50]), (_("last rows"), zeroed[-50:]),
-                            (_("first columns"), zeroed[:, :50]), (_("last columns"), zeroed[:, -50:]),
-                            (_("even positions"), zeroed.flatten()[::2]),
-                            (_("odd positions"), zeroed.flatten()[1::2])]:
+        for name, block in [(M_("first rows"), zeroed[:50]), (M_("last rows"), zeroed[-50:]),
+                            (M_("first columns"), zeroed[:, :50]), (M_("last columns"), zeroed[:, -50:]),
+                            (M_("even positions"), zeroed.flatten()[::2]),
+                            (M_("odd positions"), zeroed.flatten()[1::2])]:
             if abs(block.mean().item() - 0.5) > 0.02:
-                fail(_("{call}: the {name} lose a fraction {frac:.3f} of their elements, not about 0.5: draw an "
+                fail(M_("{call}: the {name} lose a fraction {frac:.3f} of their elements, not about 0.5: draw an "
                        "independent random mask for every element (torch.rand_like(x) >= p).", call=call, name=name,
                        frac=block.mean().item()))
 
     def test_each_call_draws_a_new_mask(self, learner, device):
         report = learner.run(probe_two_calls, torch.ones(200, 200, device=device), 0.5)
         if torch.equal(report["first"].cpu() == 0, report["second"].cpu() == 0):
-            fail(_("dropout(x, p=0.5) zeroed exactly the same elements on two calls: draw a fresh mask on every call "
+            fail(M_("dropout(x, p=0.5) zeroed exactly the same elements on two calls: draw a fresh mask on every call "
                    "(do not re-seed, cache or store the mask)."))
 
     def test_evaluation_mode_returns_x_unchanged(self, learner, rand):
         x = rand(4, 5)
         assert_tensor(learner(x, p=0.5, training=False), x, call=learner.call_text(x, p=0.5, training=False),
-                      rule=_("With training=False, dropout must return its input unchanged (no mask, no scaling)."))
+                      rule=M_("With training=False, dropout must return its input unchanged (no mask, no scaling)."))
 
     def test_p_zero_returns_x(self, learner, rand):
         x = rand(4, 5)
         assert_tensor(learner(x, p=0.0), x, call=learner.call_text(x, p=0.0),
-                      rule=_("With p=0 nothing is dropped and the scale 1/(1-p) is 1: dropout must return its input."))
+                      rule=M_("With p=0 nothing is dropped and the scale 1/(1-p) is 1: dropout must return its input."))
 
     def test_p_one_returns_zeros_not_nan(self, learner, rand):
         x = rand(4, 5)
         got = learner(x, p=1.0)
         call = learner.call_text(x, p=1.0)
         if isinstance(got, torch.Tensor) and got.shape == x.shape and not torch.isfinite(got).all():
-            fail(_("{call} returned NaN: with p = 1 every element is dropped, and x * 0 / (1 - 1) is 0/0. "
+            fail(M_("{call} returned NaN: with p = 1 every element is dropped, and x * 0 / (1 - 1) is 0/0. "
                    "Return torch.zeros_like(x) for p = 1.", call=call))
         assert_tensor(got, torch.zeros_like(x), call=call,
-                      rule=_("With p=1 every element is dropped: the result is all zeros (never 0 * 1/0 = NaN)."))
+                      rule=M_("With p=1 every element is dropped: the result is all zeros (never 0 * 1/0 = NaN)."))
 
     def test_input_not_modified(self, learner, rand):
         x = rand(40, 50)
@@ -111,24 +111,24 @@ class TestDropout:
         report = learner.run(probe_dropout_gradient, rand(30, 40, dtype=torch.float64) + 5, 0.25)
         call = "dropout(x, p=0.25)"
         if report["grad"] is None:
-            fail(_("{call}: autograd cannot differentiate your result; build it from torch ops on x.", call=call))
+            fail(M_("{call}: autograd cannot differentiate your result; build it from torch ops on x.", call=call))
         expected = (report["out"] != 0).double() / 0.75
-        assert_tensor(report["grad"], expected.to(report["grad"].device), call=_("the gradient of {call}", call=call),
-                      rule=_("The gradient of dropout is its mask times 1/(1-p): autograd must flow through the "
+        assert_tensor(report["grad"], expected.to(report["grad"].device), call=M_("the gradient of {call}", call=call),
+                      rule=M_("The gradient of dropout is its mask times 1/(1-p): autograd must flow through the "
                              "multiplication, not through a mask built with a non-differentiable op."))
 
     @pytest.mark.parametrize("p", [-0.1, 1.5], ids=str)
     def test_p_outside_0_1_is_a_value_error(self, learner, rand, p):
         x = rand(5)
         assert_raises(learner.attempt(x, p=p), ValueError, call=learner.call_text(x, p=p), mentions=["p", str(p)],
-                      why=_("p is a probability, between 0 and 1"))
+                      why=M_("p is a probability, between 0 and 1"))
 
     def test_integer_tensor_is_a_type_error_that_explains(self, learner, device):
         x = torch.randint(1, 10, (10,), device=device)
         outcome = learner.attempt(x)
-        assert_raises(outcome, TypeError, call=learner.call_text(x), why=_("dropout needs a floating-point dtype"))
+        assert_raises(outcome, TypeError, call=learner.call_text(x), why=M_("dropout needs a floating-point dtype"))
         if not any(word in outcome.message.lower() for word in ("float", "floating")):
-            fail(_("{call} raised TypeError({message!r}): say that dropout needs a floating-point tensor "
+            fail(M_("{call} raised TypeError({message!r}): say that dropout needs a floating-point tensor "
                    "(e.g. x.float()), the pitfall the course ran into with torch.randint.", call=learner.call_text(x),
                    message=outcome.message))
 
@@ -167,21 +167,21 @@ class TestDropoutModule:
         x = rand(250, 250).abs() + 0.5
         report = learner.run(probe_module, p, x)
         if not report["is_module"]:
-            fail(_("Dropout({p}) built a {type}, not an nn.Module: subclass nn.Module.", p=p, type=report["type"]))
-        check_dropout_output(report["training_out"], x, p, _("Dropout({p})(x) in training mode", p=p))
-        assert_tensor(report["eval_out"], x, call=_("Dropout({p})(x) after .eval()", p=p),
-                      rule=_("After .eval(), Dropout must be the identity: forward should pass self.training on "
+            fail(M_("Dropout({p}) built a {type}, not an nn.Module: subclass nn.Module.", p=p, type=report["type"]))
+        check_dropout_output(report["training_out"], x, p, M_("Dropout({p})(x) in training mode", p=p))
+        assert_tensor(report["eval_out"], x, call=M_("Dropout({p})(x) after .eval()", p=p),
+                      rule=M_("After .eval(), Dropout must be the identity: forward should pass self.training on "
                              "(nn.Module.eval() sets it to False) and return x unchanged then."))
-        check_dropout_output(report["retrained_out"], x, p, _("Dropout({p})(x) after .eval() then .train()", p=p))
+        check_dropout_output(report["retrained_out"], x, p, M_("Dropout({p})(x) after .eval() then .train()", p=p))
 
     def test_is_a_module_with_p(self, learner):
         module = learner(0.25)
         if not module.is_a("Module"):
-            fail(_("Dropout(0.25) built a {type}: it must subclass nn.Module.", type=module.type_name))
+            fail(M_("Dropout(0.25) built a {type}: it must subclass nn.Module.", type=module.type_name))
         if module.training is not True:
-            fail(_("Dropout(0.25).training should be True for a new module: call super().__init__() first."))
+            fail(M_("Dropout(0.25).training should be True for a new module: call super().__init__() first."))
 
     @pytest.mark.parametrize("p", [-0.5, 2.0], ids=str)
     def test_bad_p_is_a_value_error_at_construction(self, learner, p):
         assert_raises(learner.attempt(p), ValueError, call=f"Dropout({p})", mentions=["p", str(p)],
-                      why=_("check p when the module is built, not on the first forward"))
+                      why=M_("check p when the module is built, not on the first forward"))

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from torchkata.checks import assert_tensor, fail
-from torchkata.i18n import _
+from torchkata.i18n import M_
 
 COURSE_LOSS = 839.4167  # the course's printed loss for its worked example (section 4.4)
 
@@ -45,25 +45,25 @@ class TestSgdStep:
         report = learner.run(probe_optimizer_step, values, grads, as_generator, lr)
         expected = make_params(values, grads, device)
         torch.optim.SGD(expected, lr=lr).step()
-        call = (_("sgd_step(a generator of 3 parameters, lr={lr})", lr=lr) if as_generator else
-                _("sgd_step(a list of 3 parameters, lr={lr})", lr=lr))
+        call = (M_("sgd_step(a generator of 3 parameters, lr={lr})", lr=lr) if as_generator else
+                M_("sgd_step(a list of 3 parameters, lr={lr})", lr=lr))
         if any(report["history"]):
-            fail(_("{call} was recorded by autograd: update the parameters under torch.no_grad().", call=call))
+            fail(M_("{call} was recorded by autograd: update the parameters under torch.no_grad().", call=call))
         if not all(report["requires_grad"]):
-            fail(_("{call} switched off requires_grad on a parameter: update p in place under torch.no_grad().",
+            fail(M_("{call} switched off requires_grad on a parameter: update p in place under torch.no_grad().",
                    call=call))
         for i, (got, want, before) in enumerate(zip(report["values"], expected, values)):
             if grads[i] is not None and torch.equal(got.cpu(), before.cpu()):
-                fail(_("{call} left parameter {i} unchanged. `p = p - lr * p.grad` only rebinds a local name: "
+                fail(M_("{call} left parameter {i} unchanged. `p = p - lr * p.grad` only rebinds a local name: "
                        "change p in place (p -= lr * p.grad, or p.sub_(...)) under torch.no_grad().", call=call, i=i))
             if grads[i] is None and not torch.equal(got.cpu(), before.cpu()):
-                fail(_("{call} changed parameter {i}, whose grad is None: skip parameters without a gradient.",
+                fail(M_("{call} changed parameter {i}, whose grad is None: skip parameters without a gradient.",
                        call=call, i=i))
             if grads[i] is not None and torch.allclose(got.cpu(), (before + lr * grads[i]).cpu()):
-                fail(_("{call} moved parameter {i} along its gradient: descent goes against it, p - lr * grad.",
+                fail(M_("{call} moved parameter {i} along its gradient: descent goes against it, p - lr * grad.",
                        call=call, i=i))
-            assert_tensor(got, want.detach(), call=_("{call}: parameter {i}", call=call, i=i),
-                          rule=_("After sgd_step every parameter with a gradient is p - lr * p.grad, exactly as "
+            assert_tensor(got, want.detach(), call=M_("{call}: parameter {i}", call=call, i=i),
+                          rule=M_("After sgd_step every parameter with a gradient is p - lr * p.grad, exactly as "
                                  "torch.optim.SGD(params, lr).step() leaves it."))
 
 
@@ -75,17 +75,17 @@ class TestZeroGrad:
         report = learner.run(probe_optimizer_step, values, grads, as_generator)
         for i, grad in enumerate(report["grads"]):
             if isinstance(grad, torch.Tensor) and not grad.any():
-                fail(_("zero_grad left parameter {i} with a grad of zeros: set p.grad = None instead "
+                fail(M_("zero_grad left parameter {i} with a grad of zeros: set p.grad = None instead "
                        "(as optimizer.zero_grad() does by default; it frees the memory too).", i=i))
             if grad is not None:
-                fail(_("zero_grad left parameter {i} with its gradient: set p.grad = None for every parameter.", i=i))
+                fail(M_("zero_grad left parameter {i} with its gradient: set p.grad = None for every parameter.", i=i))
 
     def test_values_untouched(self, learner, rand):
         values, grads = example_params(rand)
         report = learner.run(probe_optimizer_step, values, grads, False)
         for i, (got, before) in enumerate(zip(report["values"], values)):
-            assert_tensor(got, before, call=_("zero_grad: parameter {i}'s values", i=i),
-                          rule=_("zero_grad clears gradients only: the parameters' values must not change."))
+            assert_tensor(got, before, call=M_("zero_grad: parameter {i}'s values", i=i),
+                          rule=M_("zero_grad clears gradients only: the parameters' values must not change."))
 
 
 class CourseModel(nn.Module):
@@ -142,14 +142,14 @@ def why_nothing_changed(calls, grads_after) -> str:
     """What a train_step that left the weights as they were did wrong, from its optimizer
     calls and the gradients it left behind."""
     if not any(call.startswith("step") for call in calls):
-        return _("it never called optimizer.step(), which is what updates the weights.")
+        return M_("it never called optimizer.step(), which is what updates the weights.")
     if any(g is not None for g in grads_after):  # backward did run, after the step
-        return _("it called optimizer.step() before loss.backward(), so step() found no gradients yet. The order is: "
+        return M_("it called optimizer.step() before loss.backward(), so step() found no gradients yet. The order is: "
                  "forward, loss, loss.backward(), optimizer.step(), optimizer.zero_grad().")
     if "step with gradients" not in calls and "zero_grad" in calls[:calls.index("step without gradients")]:
-        return _("it called optimizer.zero_grad() between loss.backward() and optimizer.step(), so step() found no "
+        return M_("it called optimizer.zero_grad() between loss.backward() and optimizer.step(), so step() found no "
                  "gradients to apply: zero them after the step.")
-    return _("optimizer.step() found no gradients: call loss.backward() before optimizer.step().")
+    return M_("optimizer.step() found no gradients: call loss.backward() before optimizer.step().")
 
 
 def torch_course_steps(device, steps):
@@ -170,10 +170,10 @@ class TestTrainStep:
         report = learner.run(probe_course_steps, 1)
         loss = report["losses"][0]
         if report["loss_types"][0] != "float":
-            fail(_("train_step returned a {type}; return the loss as a Python float (loss.item()).",
+            fail(M_("train_step returned a {type}; return the loss as a Python float (loss.item()).",
                    type=report["loss_types"][0]))
         if abs(loss - COURSE_LOSS) > 1e-3:
-            fail(_("train_step on the course's example returned the loss {got:.4f}, expected {expected}: "
+            fail(M_("train_step on the course's example returned the loss {got:.4f}, expected {expected}: "
                    "return the loss computed in this step, before the update.", got=loss, expected=COURSE_LOSS))
 
     def test_course_example_weights_after_one_step(self, learner, device):
@@ -183,15 +183,15 @@ class TestTrainStep:
         for name, want in expected.items():
             got = report["state"][name]
             if torch.equal(got.cpu(), start[name].cpu()):
-                fail(_("train_step did not change {name}: {why}", name=name,
+                fail(M_("train_step did not change {name}: {why}", name=name,
                        why=why_nothing_changed(report["calls"], report["grads"])))
-            assert_tensor(got, want, call=_("train_step on the course's example: {name} after one step", name=name))
+            assert_tensor(got, want, call=M_("train_step on the course's example: {name} after one step", name=name))
 
     def test_gradients_cleared_after_the_step(self, learner):
         report = learner.run(probe_course_steps, 1)
         leftover = [g for g in report["grads"] if g is not None and g.any()]
         if leftover:
-            fail(_("train_step left gradients on the parameters after the step: call optimizer.zero_grad() at the "
+            fail(M_("train_step left gradients on the parameters after the step: call optimizer.zero_grad() at the "
                    "end, or the next step adds new gradients to these."))
 
     def test_three_steps_match_torch(self, learner, device):
@@ -199,16 +199,16 @@ class TestTrainStep:
         losses, expected = torch_course_steps(device, 3)
         for i, (got, want) in enumerate(zip(report["losses"], losses)):
             if not isinstance(got, float):
-                fail(_("train_step, step {step} of 3: returned a {type}; return the loss as a Python "
+                fail(M_("train_step, step {step} of 3: returned a {type}; return the loss as a Python "
                        "float (loss.item()).", step=i + 1, type=type(got).__name__))
             if abs(got - want) > 1e-3 * max(1.0, abs(want)):
-                why = (_("gradients are accumulating: zero them after every step (optimizer.zero_grad()).")
+                why = (M_("gradients are accumulating: zero them after every step (optimizer.zero_grad()).")
                        if "zero_grad" not in report["calls"] else
-                       _("the weights did not move as torch's SGD moves them: {why}",
+                       M_("the weights did not move as torch's SGD moves them: {why}",
                          why=why_nothing_changed(report["calls"], report["grads"]))
                        if "step with gradients" not in report["calls"] else
-                       _("check that each step does forward, loss, backward, step, then zero_grad, in that order."))
-                fail(_("train_step, step {step} of 3: returned loss {got!r}, expected {expected:.4f}: {why}",
+                       M_("check that each step does forward, loss, backward, step, then zero_grad, in that order."))
+                fail(M_("train_step, step {step} of 3: returned loss {got!r}, expected {expected:.4f}: {why}",
                        step=i + 1, got=got, expected=want, why=why))
         for name, want in expected.items():
-            assert_tensor(report["state"][name], want, call=_("train_step: {name} after three steps", name=name))
+            assert_tensor(report["state"][name], want, call=M_("train_step: {name} after three steps", name=name))

@@ -17,6 +17,7 @@ from unittest import mock
 import pytest
 
 from torchkata.processes import cuda_in_use
+from torchkata.verdicts import ExerciseResult
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
@@ -24,7 +25,9 @@ EXERCISES = ROOT / "exercises"
 
 
 def grade(impl: Path, tmp_path: Path, exercises=(), *options: str) -> dict:
-    """Run tests/exercises on `impl` and return {exercise id: {"verdict", "messages"}}.
+    """Run tests/exercises on `impl` and return the verdicts file: {exercise id: its verdict
+    record as JSON}, each with what a reader of English sees added: "messages" (every failure
+    in words) and "counts" (how many tests found each).
 
     Only the test modules of the given exercises are collected, to keep it quick.
     """
@@ -41,7 +44,12 @@ def grade(impl: Path, tmp_path: Path, exercises=(), *options: str) -> dict:
         with mock.patch.dict(os.environ):  # what the plugin sets up for a forking run is undone
             code = pytest.main(args)
     assert code in (0, 1), f"pytest could not grade {impl}: exit code {code}"
-    return json.loads(verdicts.read_text())
+    found = json.loads(verdicts.read_text())
+    for exercise, record in found.items():
+        if not exercise.startswith("_"):
+            result = ExerciseResult.from_json(record)
+            record.update(messages=result.said("en"), counts=[f.count for f in result.failures])
+    return found
 
 
 def torchkata(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:

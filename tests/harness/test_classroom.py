@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,8 @@ import pytest
 
 from torchkata import classroom, reports, sample_class
 from torchkata.manifest import load
+from torchkata.reports import failures_said
+from torchkata.verdicts import Flag
 
 from .grading import EXERCISES, SOLUTIONS, grade, torchkata
 
@@ -46,7 +49,7 @@ def test_sample_class_is_scored_right(graded):
     assert scores == {"s1-perfect": 5, "s2-typical": 4, "s3-not-started": 0, "s4-hostile": 0}
     hostile = next(r for r in results if r.student == "s4-hostile")
     assert "patched torch or the grader" in hostile.flags and "timed out" in hostile.flags
-    assert "did not finish in 3 s" in hostile.exercises["activations.tanh"].messages[0]
+    assert "did not finish in 3 s" in hostile.exercises["activations.tanh"].said("en")[0]
     assert hostile.exercises["training.sgd_step"].verdict == "wrong"
 
 
@@ -62,7 +65,7 @@ def test_each_student_gets_what_a_lone_pytest_run_gives(graded, sample, tmp_path
         for exercise in ONLY:
             graded_in_class = result.exercises[exercise]
             assert graded_in_class.verdict == alone[exercise]["verdict"], f"{result.student}: {exercise}"
-            assert graded_in_class.messages == alone[exercise]["messages"], f"{result.student}: {exercise}"
+            assert graded_in_class.said("en") == alone[exercise]["messages"], f"{result.student}: {exercise}"
 
 
 def test_reports_are_written_in_their_formats(graded):
@@ -72,10 +75,10 @@ def test_reports_are_written_in_their_formats(graded):
     assert [r["student"] for r in rows] == ["s1-perfect", "s2-typical", "s3-not-started", "s4-hostile"]
     assert rows[1]["training.zero_grad"] == "0" and rows[1]["training.sgd_step"] == "2" and rows[1]["total"] == "4"
     data = json.loads((out / "grades.json").read_text())
-    assert data["students"]["s2-typical"]["exercises"]["training.zero_grad"]["messages"]
+    assert failures_said(data["students"]["s2-typical"]["exercises"]["training.zero_grad"])
     report = (out / "report.md").read_text()
     reteach = report.split("## What the class gets wrong")[1].split("\n## ")[0]
-    zero_grad = data["students"]["s2-typical"]["exercises"]["training.zero_grad"]["messages"][0].splitlines()[0]
+    zero_grad = reports.headline(data["students"]["s2-typical"]["exercises"]["training.zero_grad"])
     assert f"- `training.zero_grad`: 1 student: {zero_grad}" in reteach, reteach
     page = (out / "feedback" / "s2-typical.md").read_text()
     assert page.startswith("# s2-typical: ") and "## `training.zero_grad`: wrong (0 of 1)" in page and zero_grad in page
@@ -281,10 +284,10 @@ def test_a_judge_that_dies_is_a_grading_error_for_that_student_only(sample, tmp_
     assert "must be regraded" in run.stdout and "s2-typical" in run.stdout
     students = json.loads((out / "grades.json").read_text())["students"]
     dead = students["s2-typical"]["exercises"]["training.zero_grad"]
-    assert dead["verdict"] == "grading error" and "exited with status 9" in dead["messages"][0]
-    assert classroom.REGRADE in students["s2-typical"]["flags"]
+    assert dead["verdict"] == "grading error" and "exited with status 9" in failures_said(dead)[0]
+    assert str(Flag.REGRADE) in students["s2-typical"]["flags"]
     assert students["s1-perfect"]["exercises"]["training.zero_grad"]["verdict"] == "done"
-    assert classroom.REGRADE not in students["s1-perfect"]["flags"]
+    assert str(Flag.REGRADE) not in students["s1-perfect"]["flags"]
     report = (out / "report.md").read_text()
     assert "Grading errors: regrade these students" in report and "**s2-typical**" in report
 
@@ -309,7 +312,7 @@ def test_merge_reads_grades_of_format_1(tmp_path):
     run = torchkata("grade", "merge", "old.json", "--out", "merged", cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     merged = json.loads((tmp_path / "merged" / "grades.json").read_text())
-    assert merged["format"] == "torchkata-grades-2"
+    assert merged["format"] == "torchkata-grades-3"
     assert merged["students"]["ana"]["flags"] == ["timed out"] and merged["students"]["ana"]["score"] == 1
 
 
@@ -361,7 +364,7 @@ def test_a_student_writing_to_every_descriptor_changes_nothing_of_the_graders(sa
     assert not any(b"GARBAGE" in path.read_bytes() for path in out.rglob("*") if path.is_file())
     students = json.loads((out / "grades.json").read_text())["students"]
     writer = students["a-writer"]["exercises"]["training.zero_grad"]
-    assert writer["verdict"] == "wrong" and "garbled" in writer["messages"][0]
+    assert writer["verdict"] == "wrong" and "garbled" in failures_said(writer)[0]
     assert students["a-writer"]["exercises"]["activations.relu"]["verdict"] == "done"
     assert all(e["verdict"] == "done" for e in students["b-neighbour"]["exercises"].values())
 
@@ -380,7 +383,7 @@ def test_an_unreadable_upload_is_that_students_problem_only(sample, tmp_path, jo
     results = {r.student: r for r in reports.merge([out / "grades.json"])}
     assert results["ana"].exercises["training.zero_grad"].verdict == "done"
     bo = results["bo"].exercises["training.zero_grad"]
-    assert bo.verdict == "could not load" and "could not be read" in bo.messages[0]
+    assert bo.verdict == "could not load" and "could not be read" in bo.said("en")[0]
     report = (out / "report.md").read_text()
     assert "## Action needed: files that could not be loaded" in report and "- **bo** (`training`): the submission could not be read" in report
     assert "| `training.zero_grad` | 100% |" in report, "the pass rate counts the students whose module loaded"
@@ -469,6 +472,22 @@ def test_a_class_graded_in_chinese_gets_its_reports_and_feedback_in_chinese(samp
     report, page = (out / "report.md").read_text(), (out / "feedback" / "s2-typical.md").read_text()
     assert chinese.search(report) and chinese.search(page) and chinese.search(result.stdout)
     mistake = json.loads((out / "grades.json").read_text())["students"]["s2-typical"]["exercises"]["training.zero_grad"]
-    assert mistake["verdict"] == "wrong" and chinese.search(mistake["messages"][0]), "the learner's lesson is Chinese"
+    assert mistake["verdict"] == "wrong" and chinese.search(failures_said(mistake, "zh")[0]), "the learner's lesson is Chinese"
     assert chinese.search(json.loads((out / "gradescope" / "s2-typical" / "results.json").read_text())["tests"][0]["output"])
     assert (out / "grades.csv").read_text(encoding="utf-8-sig").splitlines()[0].startswith("student,")
+
+
+def test_merge_writes_chinese_reports_from_grades_graded_in_english(graded, tmp_path):
+    """grades.json keeps failures as records, not sentences: merging it with --lang zh says
+    each student's failures in Chinese, though the class was graded in English."""
+    out, _ = graded
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"TORCHKATA_LANG": "zh"}
+    run = subprocess.run([sys.executable, "-m", "torchkata", "grade", "merge", str(out / "grades.json"), "--out",
+                          str(tmp_path / "zh")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    english = (out / "feedback" / "s2-typical.md").read_text(encoding="utf-8")
+    chinese = (tmp_path / "zh" / "feedback" / "s2-typical.md").read_text(encoding="utf-8")
+    assert "zero_grad left parameter" in english and "zero_grad left parameter" not in chinese
+    assert re.search(r"[\u4e00-\u9fff]", chinese.split("training.zero_grad")[1]), chinese
+    assert json.loads((tmp_path / "zh" / "grades.json").read_text())["students"] == \
+        json.loads((out / "grades.json").read_text())["students"], "the grades themselves are the same records"

@@ -146,9 +146,9 @@ def test_watch_regrades_on_save_and_moves_on(tmp_path):
 @pytest.mark.parametrize("code,check", [
     ("def zero_grad(params):\n    while True:\n        pass", lambda run: run.timed_out),
     ("import os\ndef zero_grad(params):\n    os._exit(3)", lambda run: "exited with status 3" in run.crashed),
-    ("def zero_grad(params):\n    return (", lambda run: "SyntaxError" in run.verdicts["training.zero_grad"]["messages"][0]),
+    ("def zero_grad(params):\n    return (", lambda run: "SyntaxError" in run.verdicts["training.zero_grad"].said("en")[0]),
     ("def zero_grad(params):\n    for p in params:\n        p.grad = None",
-     lambda run: run.verdicts["training.zero_grad"]["verdict"] == "done"),
+     lambda run: run.verdicts["training.zero_grad"].verdict == "done"),
 ], ids=["infinite_loop", "os_exit", "syntax_error", "correct"])
 @pytest.mark.forks
 def test_watch_grader_forks_survive_what_the_code_does(checkout, code, check):
@@ -176,21 +176,28 @@ def test_status_shows_every_id_whole_at_any_width(checkout, width):
     columns), every exercise id is printed whole, and no line is wider than the terminal."""
     import io
 
+    import torch
     from rich.console import Console
 
     from torchkata import source
+    from torchkata.failures import Failure, Rule
+    from torchkata.i18n import M_
     from torchkata.kata import Kata
+    from torchkata.learner import call_said
     from torchkata.manifest import load
+    from torchkata.verdicts import ExerciseResult
     from torchkata.views import View
 
     kata, view = Kata(checkout), View(Console(width=width, file=io.StringIO(), highlight=False))
     softmax = load().get("activations.softmax")
-    kata.progress.record(softmax.id, "wrong", source.exercise_hash(checkout, softmax),
-                         ["softmax(float32 tensor of shape (4, 5) on cpu, dim=1) returned what softmax over dim 0 "
-                          "gives: normalise along `dim`, not along the first axis " * 2])
+    failure = Failure(Rule.VALUES, M_("{call} returned what {label} gives, not the right answer: {advice}",
+                                      call=call_said("softmax", [torch.zeros(4, 5)], {"dim": 1}),
+                                      label="softmax over dim 0",
+                                      advice="normalise along `dim`, not along the first axis " * 2))
+    kata.progress.record(softmax.id, ExerciseResult("wrong", failures=[failure]), source.exercise_hash(checkout, softmax))
     for exercise in load():
         if exercise.module == "activations" and exercise.id != softmax.id:
-            kata.progress.record(exercise.id, "done", source.exercise_hash(checkout, exercise))
+            kata.progress.record(exercise.id, ExerciseResult("done"), source.exercise_hash(checkout, exercise))
     view.status(kata.curriculum, kata.states(), kata.where)
     screen = view.console.file.getvalue()
     for exercise in load():
@@ -250,8 +257,8 @@ def test_watch_grades_the_exercise_being_edited_and_keeps_the_others(tmp_path):
     assert graded == [["activations.sigmoid_derivative"]]
     assert current.id == "activations.sigmoid_derivative"
     assert "activations.sigmoid_derivative is not right yet" in view.console.file.getvalue()
-    assert kata.known_state(kata.pick("activations.tanh"))["verdict"] == "done"
-    assert kata.known_state(kata.pick("activations.sigmoid"))["verdict"] == "done"
+    assert kata.known_state(kata.pick("activations.tanh")).verdict == "done"
+    assert kata.known_state(kata.pick("activations.sigmoid")).verdict == "done"
 
     # Two exercises changed in one save: the one being edited in full, the other in a line.
     write("sigmoid_derivative")
@@ -423,23 +430,30 @@ def test_the_last_lang_given_is_remembered_and_the_environment_overrides_it(chec
     assert "exercises done" in status().stdout
 
 
-def test_switching_language_regrades_what_has_words_and_changes_no_code(checkout):
-    """A verdict graded in English, read in Chinese: a pass is still a pass (it says nothing),
-    a failure is regraded to be said in Chinese, and no exercise counts as edited (watch
-    would otherwise announce exercises the learner never touched)."""
+def test_switching_language_shows_a_remembered_failure_in_the_new_language_without_regrading(checkout):
+    """A verdict graded in English, read in Chinese: its failures are records, so they are said
+    in Chinese at once; nothing is regraded, and no exercise counts as edited (watch would
+    otherwise announce exercises the learner never touched)."""
     from torchkata import source
+    from torchkata.failures import Failure, Rule
+    from torchkata.i18n import M_
     from torchkata.kata import Kata
+    from torchkata.verdicts import ExerciseResult
 
     english = Kata(checkout, "en")
     sigmoid, softmax = (next(e for e in english.curriculum if e.id == i) for i in ("activations.sigmoid",
                                                                                    "activations.softmax"))
-    for exercise, verdict, messages in ((sigmoid, "done", []), (softmax, "wrong", ["softmax over dim 0 ..."])):
-        english.progress.record(exercise.id, verdict, source.exercise_hash(checkout, exercise), messages, "en")
+    wrong = ExerciseResult("wrong", failures=[Failure(Rule.RETURN_TYPE, M_(
+        "{call} returned None; expected a tensor of shape {shape}. Did you forget the `return`?", call="softmax(x)",
+        shape=(4, 5)))])
+    for exercise, result in ((sigmoid, ExerciseResult("done")), (softmax, wrong)):
+        english.progress.record(exercise.id, result, source.exercise_hash(checkout, exercise))
     english.progress.save()
     chinese = Kata(checkout, "zh")
-    assert chinese.known_state(sigmoid)["verdict"] == "done"
-    assert chinese.known_state(softmax) is None, "its English message must not be shown in Chinese"
-    assert english.known_state(softmax)["verdict"] == "wrong"
+    assert chinese.known_state(sigmoid).verdict == "done"
+    said = chinese.known_state(softmax).said("zh")[0]
+    assert "softmax(x)" in said and re.search(r"[\u4e00-\u9fff]", said), said
+    assert english.known_state(softmax).said("en")[0].startswith("softmax(x) returned None")
     assert sigmoid not in chinese.changed() and softmax not in chinese.changed()
     assert chinese.next_exercise() != sigmoid
 

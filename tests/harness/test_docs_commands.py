@@ -135,6 +135,8 @@ COVERED = {
     "torchkata explain activations.softmax": ByTest("test_cli.py::test_explain_prints_the_lesson_in_the_chosen_language"),
     "torchkata check": CLI,
     "TORCHKATA_LANG=en torchkata check": LANGUAGE,
+    "TORCHKATA_LANG=zh torchkata grade merge":
+        ByTest("test_classroom.py::test_merge_writes_chinese_reports_from_grades_graded_in_english"),
     "torchkata grade submissions/ --lang zh":
         ByTest("test_classroom.py::test_a_class_graded_in_chinese_gets_its_reports_and_feedback_in_chinese"),
     "nox -s messages": ByNox("messages", ByTest("test_messages.py::test_the_template_is_up_to_date_with_the_code")),

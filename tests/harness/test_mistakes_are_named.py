@@ -5,6 +5,8 @@ make, grades that exercise, and checks the verdict is "wrong" (not "done") and t
 the first failure messages names the problem.
 """
 
+import re
+
 import pytest
 
 from torchkata.sample_class import TYPICAL
@@ -489,3 +491,87 @@ def test_one_mistake_found_on_many_inputs_is_said_once(tmp_path):
     verdict = grade(submission, tmp_path, ("activations.sigmoid_derivative",))["activations.sigmoid_derivative"]
     said = [(m, n) for m, n in zip(verdict["messages"], verdict["counts"]) if "the sign is wrong" in m]
     assert len(said) == 1 and said[0][1] > 5, verdict
+
+
+# Faults learners and instructors met in messages that were misleading, or silent where the
+# cause is plain: each mistake, what the first failures must say in English and in Chinese,
+# and what no failure may say (the false lead it gave before).
+MENDED = [
+    ("activations.relu", "torch.max(x, 0) reduces over dim 0", """
+def relu(x):
+    return torch.max(x, 0)""", "torch.return_types.max", "torch.maximum", "autograd cannot differentiate"),
+    ("losses.cross_entropy", "the log of the logits, no softmax anywhere", """
+def cross_entropy(input, target, reduction="mean"):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if target.is_floating_point():
+        per_row = -(target * torch.log(input)).sum(1)
+    else:
+        per_row = -torch.log(input.gather(1, target[:, None]).squeeze(1))
+    return per_row.mean() if reduction == "mean" else per_row.sum() if reduction == "sum" else per_row""",
+     "the input is logits, not probabilities", "log_softmax", "exp overflows"),
+    ("capstone.fit", "torch's optimiser and loss instead of the learner's own pieces", """
+def fit(model, x, y, epochs=100, lr=0.5):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    history = []
+    for _ in range(epochs):
+        loss = torch.nn.functional.nll_loss(torch.log(model(x)), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        history.append(loss.item())
+    return history""", "your own losses.cross_entropy", "from . import losses, training", "torch.exp, sum"),
+    ("losses.mse_loss", "absolute differences, summed", """
+def mse_loss(input, target, reduction="mean"):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    loss = (input - target).abs()
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss""",
+     "the absolute differences (the L1 loss)", "L1", "mean absolute error"),
+    ("capstone.fit", "a loop that never zeroes the gradients", """
+def fit(model, x, y, epochs=100, lr=0.5):
+    history = []
+    for _ in range(epochs):
+        loss = losses.cross_entropy(torch.log(model(x)), y)
+        loss.backward()
+        training.sgd_step(model.parameters(), lr)
+        history.append(loss.item())
+    return history""", "sgd_step and zero_grad", "zero_grad", "trajectory"),
+    ("networks.Model", "layers built in forward", """
+class Model(nn.Module):
+    def __init__(self, device=None):
+        super().__init__()
+        self.device = device
+
+    def forward(self, x):
+        linear1, linear2, out = nn.Linear(3, 4, device=x.device), nn.Linear(4, 4, device=x.device), \\
+            nn.Linear(4, 2, device=x.device)
+        return torch.softmax(out(torch.relu(linear2(torch.tanh(linear1(x))))), dim=1)""",
+     "in __init__", "__init__", "as nn.Linear attributes"),
+    ("networks.count_parameters", "the weights without the biases", """
+def count_parameters(model, trainable_only=False):
+    return sum(p.numel() for name, p in model.named_parameters()
+               if name.endswith("weight") and (p.requires_grad or not trainable_only))""",
+     "every bias is a parameter too", "bias", "Did you count tensors"),
+    ("training.zero_grad", "zero_() on a grad that is None", """
+def zero_grad(params):
+    for p in params:
+        p.grad.zero_()""", "is None until a backward()", "backward()", "Traceback"),
+    ("activations.sigmoid", "a wrong formula, found on 0-d inputs too", """
+def sigmoid(x):
+    return 1 / (1 + torch.exp(x))""", "tensor(", "tensor(", "shape ()"),
+]
+
+
+@pytest.mark.parametrize("exercise,label,code,english,chinese,misleading", MENDED, ids=[f"{m[0]}:{m[1]}" for m in MENDED])
+def test_a_mended_fault_is_said_rightly_in_both_languages(tmp_path, exercise, label, code, english, chinese,
+                                                         misleading):
+    from torchkata.verdicts import ExerciseResult
+
+    submission = submission_with(tmp_path, exercise.split(".")[0], code)
+    result = ExerciseResult.from_json(grade(submission, tmp_path, (exercise,))[exercise])
+    assert result.verdict == "wrong", f"'{label}' was graded {result.verdict!r}"
+    said = {lang: "\n".join(result.said(lang)) for lang in ("en", "zh")}
+    assert english in said["en"], f"'{label}': the messages should say {english!r}; they say:\n{said['en']}"
+    assert chinese in said["zh"] and re.search(r"[\u4e00-\u9fff]", said["zh"]), said["zh"]
+    assert misleading not in said["en"], f"'{label}': the old false lead {misleading!r} is back:\n{said['en']}"
