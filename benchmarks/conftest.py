@@ -3,4 +3,4 @@
     pytest benchmarks --impl=solutions --device=cpu
 """
 
-pytest_plugins = ("torchkata.plugin", "torchkata.bench")
+pytest_plugins = ("torchkata.engine.plugin", "torchkata.bench")

@@ -4,7 +4,7 @@
 
 Deterministic. Per student, each module is one of: the reference solution, the second
 implementation written differently (tests/harness/alternatives), the reference with a
-typical learner mistake appended (torchkata/sample_class.py), or the untouched stub.
+typical learner mistake appended (torchkata/classroom/sample_class.py), or the untouched stub.
 Two students in five hand in everything correct, two in five make one or two typical
 mistakes, one in five stops halfway (the later modules are stubs). Nobody is hostile: a
 hostile student's timed-out calls would measure the time limit, not the grader.
@@ -17,8 +17,8 @@ import random
 import shutil
 from pathlib import Path
 
-from torchkata.manifest import load
-from torchkata.sample_class import TYPICAL
+from torchkata.classroom.sample_class import TYPICAL
+from torchkata.core.manifest import load
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {"reference": ROOT / "solutions", "alternative": ROOT / "tests" / "harness" / "alternatives",

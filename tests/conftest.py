@@ -1,1 +1,1 @@
-pytest_plugins = ("torchkata.plugin",)
+pytest_plugins = ("torchkata.engine.plugin",)

@@ -1,19 +1,15 @@
-"""torchkata: the machinery behind the kata.
+"""torchkata: the machinery behind the kata, in four packages (top to bottom):
 
-Data runs one way through these modules, each with one job:
+    learn/      the learner's app: their checkout's verdicts, the status screen, watch, plots
+    classroom/  the class grader: intake of hand-ins, judges, reports, Gradescope
+    engine/     grading a folder of learner code with the real pytest suite, in a sandbox
+    core/       shared by all: the curriculum, the verdict and failure records, every word
 
-    manifest   the curriculum: order, ids, points, off-limits built-ins, hints
-    loader     a folder laid out like exercises/ becomes importable modules
-    tripwire   notices off-limits built-ins while learner code runs
-    boundary   only plain data crosses between learner code and the checks
-    worker     where learner code runs (in-process today; a child process later)
-    learner    the test-side proxy for one exercise: calls, probes, handles
-    checks     assertions that explain themselves to a learner
-    plugin     the pytest plugin: --impl, --device, the `learner` fixture, verdicts
-    verdicts   done, wrong, not attempted, grading error (only "wrong" blames the code)
-    devices    one way to compare devices (`cuda` is `cuda:<current device>`)
-    processes  every child process: sound forks where CUDA is visible, deadlines, endings
-    preload    torch's one-time costs, paid once before forking
+`cli` (the command line) and `bench` (timing against torch's built-ins) sit on top. The two
+apps never import each other, and each package imports only from those below it
+(pyproject.toml's import-linter contracts). A failure travels as a record (core/failures.py)
+from the check that found it to the page that shows it, and is said only there, in its
+reader's language.
 
 The curriculum folders (exercises/, solutions/) import nothing from here: a learner's
 file needs nothing but torch.

@@ -26,10 +26,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from .loader import Implementation
-from .manifest import DONE, GRADING_ERROR, load
-from .plugin import IMPLEMENTATION, implementation
-from .verdicts import Verdict
+from .core.manifest import DONE, GRADING_ERROR, load
+from .core.verdicts import Verdict
+from .engine.loader import Implementation
+from .engine.plugin import IMPLEMENTATION, implementation
 
 SIZES = ("small", "large")
 SHAPES = {"cpu": {"small": (64, 64), "large": (4096, 4096)},
@@ -86,7 +86,7 @@ class Bench:
     # -- correct before fast -----------------------------------------------------------
     def verdicts(self) -> dict[str, Verdict]:
         if self._verdicts is None:
-            from .session import grade
+            from .engine.session import grade
 
             exercises = [c.exercise for c in self.config.stash[CASES]]
             run = grade(self.impl_folder, exercises, timeout=self.config.getoption("bench_grade_timeout"),
@@ -160,7 +160,7 @@ def bench(pytestconfig) -> Bench:
     return pytestconfig.stash[BENCH]
 
 
-@pytest.hookimpl(trylast=True)  # after torchkata.plugin has resolved --impl
+@pytest.hookimpl(trylast=True)  # after torchkata.engine.plugin has resolved --impl
 def pytest_configure(config):
     config.stash[CASES] = []
     if IMPLEMENTATION in config.stash:

@@ -14,16 +14,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import digests
-from .i18n import _, language, use
-from .intake import IntakeError, looks_like_exercises
-from .kata import Kata, UnknownExercise
-from .manifest import load
-from .paths import EXERCISES
-from .processes import GradingError, Unconfined
-from .progress import Progress
-from .verdicts import EXIT_GRADING_ERROR, EXIT_USAGE
-from .views import View
+from .classroom.intake import IntakeError, looks_like_exercises
+from .core import digests
+from .core.i18n import _, language, use
+from .core.manifest import load
+from .core.paths import EXERCISES
+from .core.verdicts import EXIT_GRADING_ERROR, EXIT_USAGE
+from .engine.processes import GradingError, Unconfined
+from .learn.kata import Kata, UnknownExercise
+from .learn.progress import Progress
+from .learn.views import View
 
 
 def positive(kind):
@@ -117,7 +117,7 @@ def cuda_refusal(device: str) -> str | None:
     this process (its children set CUDA up themselves: processes.py)."""
     if device != "cuda":
         return None
-    from .processes import prepare_parent
+    from .engine.processes import prepare_parent
 
     prepare_parent("cuda")
     import torch
@@ -146,7 +146,7 @@ def use_language(args) -> tuple[str, Progress | None]:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:2] == ["grade", "merge"]:
-        from .grading_cli import merge_command
+        from .classroom.cli import merge_command
 
         return _guarded(lambda: merge_command(argv[2:], Console(highlight=False)))
     args = parser().parse_args(argv)
@@ -158,7 +158,7 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     command = args.command or "status"
     if command == "gradescope-autograder":
-        from .gradescope import write_bundle
+        from .classroom.gradescope import write_bundle
 
         try:
             archive = write_bundle(args.out)
@@ -190,7 +190,7 @@ def kata_folder_problem(folder: Path) -> str | None:
 
 def _guarded(command) -> int:
     """Run a command; turn the library's exceptions into a message and an exit status."""
-    from .reports import MergeError
+    from .classroom.reports import MergeError
 
     try:
         return command()
@@ -212,11 +212,11 @@ def run_command(kata: Kata, view: View, command: str, args) -> int:
     if command == "status":
         return view.status(kata.curriculum, kata.states(busy=view.busy), kata.where)
     if command == "grade":
-        from .grading_cli import grade_command
+        from .classroom.cli import grade_command
 
         return grade_command(args, Console(highlight=False))
     if command == "watch":
-        from .watching import watch
+        from .learn.watching import watch
 
         try:
             return watch(kata, view, args.max_checks)
@@ -228,7 +228,8 @@ def run_command(kata: Kata, view: View, command: str, args) -> int:
     if exercise is None:  # check or hint with no exercise named, and every one is done
         return view.all_done()
     if command == "check":
-        return view.verdict(exercise, kata.grade([exercise], busy=view.busy)[exercise.id], kata.where(exercise))
+        state = kata.grade([exercise], busy=view.busy)[exercise.id]
+        return view.verdict(exercise, state, kata.where_to_look(exercise, state))
     if command == "hint":
         return view.hint(kata.next_hint(exercise))
     if command == "explain":

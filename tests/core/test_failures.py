@@ -5,9 +5,9 @@ The records here are built by hand, as the checks build them; nothing is graded.
 
 import pytest
 
-from torchkata.failures import Failure, Frame, Rule, Suspicion, said_once, stub_reached
-from torchkata.i18n import M_, Message
-from torchkata.learner import call_said, show
+from torchkata.core.failures import Failure, Frame, Rule, Suspicion, said_once, stub_reached
+from torchkata.core.i18n import M_, Message
+from torchkata.engine.learner import call_said, show
 
 SCALE = ("{call}: the {what} is {got:.4g}, expected {expected:.4g} ({ratio:.3f} times the target). Check the "
          "formula: the fans, the gain, and the square root.")
@@ -102,3 +102,34 @@ def test_a_stub_reached_through_another_exercise_blames_that_stub_and_its_line()
     said = failure.render("en")
     assert "calculate_fan_in_and_fan_out" in said and "initialization.py:12" in said
     assert "calculate_fan_in_and_fan_out" in failure.render("zh")
+
+
+def test_a_time_out_is_one_item_however_it_was_worded():
+    first = Failure(Rule.TIMED_OUT, M_("{call}: your code did not finish in {seconds:g} s{again} (an infinite loop, or "
+                                       "a sleep?) and was stopped.", call="tanh(x)", seconds=3, again=""))
+    again = Failure(Rule.TIMED_OUT, M_("{call}: your code did not finish in {seconds:g} s{again} (an infinite loop, "
+                                       "or a sleep?) and was stopped.", call="tanh(y)", seconds=3,
+                                       again=M_(" (in an earlier test of this exercise; not run again)")))
+    grouped, _ = said_once([first, again, again])
+    assert len(grouped) == 1 and grouped[0].count == 3 and "earlier test" not in grouped[0].render("en")
+
+
+@pytest.mark.parametrize(("rule", "said"), [(Rule.DEPENDENCY, "fix activations.tanh first"),
+                                            (Rule.NOT_ATTEMPTED, "finish activations.tanh first (a stub)")])
+def test_a_status_row_names_the_exercise_to_go_to_when_another_is_to_blame(rule, said):
+    failure = Failure(rule, Message.verbatim("a long sentence that would be cut to nothing at 80 columns"),
+                      blames="activations.tanh")
+    assert failure.headline("en", brief=True) == said
+    assert "activations.tanh" in failure.headline("zh", brief=True)
+
+
+def test_the_main_failure_is_the_exercise_to_blame_then_a_known_mistake_then_the_most_found():
+    from torchkata.core.verdicts import ExerciseResult
+
+    plain = Failure(Rule.VALUES, Message.verbatim("values"), count=9)
+    known = Failure(Rule.VALUES, Message.verbatim("x"), suspects=(Suspicion("dim 0", Message.verbatim("dim 0")),),
+                    suspect="dim 0", count=2)
+    blamed = Failure(Rule.DEPENDENCY, Message.verbatim("fix tanh"), blames="activations.tanh")
+    assert ExerciseResult("wrong", failures=[plain, known]).main is known
+    assert ExerciseResult("wrong", failures=[plain, known, blamed]).main is blamed
+    assert ExerciseResult("wrong", failures=[Failure(Rule.SHAPE, Message.verbatim("s")), plain]).main is plain

@@ -7,8 +7,8 @@ fingerprints: no grading, no torch.
 
 import pytest
 
-from torchkata.manifest import load
-from torchkata.source import exercise_hash
+from torchkata.core.manifest import load
+from torchkata.core.source import exercise_hash
 
 KAIMING = load().get("initialization.kaiming_normal_")
 TANH_DERIVATIVE = load().get("activations.tanh_derivative")

@@ -6,9 +6,9 @@ points and takes none, a module that never loaded is not "wrong", a stub is not 
 
 import pytest
 
-from torchkata.failures import Failure, Rule
-from torchkata.i18n import M_, Message
-from torchkata.verdicts import ExerciseResult, Flag, Verdict, combine
+from torchkata.core.failures import Failure, Rule
+from torchkata.core.i18n import M_, Message
+from torchkata.core.verdicts import ExerciseResult, Flag, Verdict, combine
 
 DONE, WRONG, NOT_ATTEMPTED, NOT_LOADED, GRADING_ERROR = (Verdict.DONE, Verdict.WRONG, Verdict.NOT_ATTEMPTED,
                                                          Verdict.NOT_LOADED, Verdict.GRADING_ERROR)

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from torchkata.checks import Suspect, assert_tensor, assert_unchanged, check_suspects, fail
-from torchkata.i18n import M_
-from torchkata.probes import backpropagate, probe_gradient, probe_inputs_after_call, probe_step_gradient
+from torchkata.core.i18n import M_
+from torchkata.engine.checks import Suspect, assert_tensor, assert_unchanged, check_suspects, fail
+from torchkata.engine.probes import backpropagate, probe_gradient, probe_inputs_after_call, probe_step_gradient
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 SHAPES = [(), (7,), (4, 5), (2, 3, 4)]

@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from torchkata.checks import assert_tensor, fail
-from torchkata.devices import same_device
-from torchkata.failures import Failure, Rule
-from torchkata.i18n import M_
-from torchkata.learner import NotAttempted
+from torchkata.core.devices import same_device
+from torchkata.core.failures import Failure, Rule
+from torchkata.core.i18n import M_
+from torchkata.engine.checks import assert_tensor, fail
+from torchkata.engine.learner import NotAttempted
 
 # The course's Model (3 -> 4 -> 4 -> 2, tanh, relu, softmax), built by the test.
 from .test_networks import FunctionalCourseModel as CourseNet
@@ -118,7 +118,8 @@ class TestFit:
         wrong = learner.run(probe_pieces)
         if wrong:
             fail(M_("fit uses your {pieces}, not right yet: fix {first} first (torchkata check {first}); fit cannot be "
-                   "right before the pieces it is built from are.", pieces=", ".join(wrong), first=wrong[0]))
+                    "right before the pieces it is built from are.", pieces=", ".join(wrong), first=wrong[0]),
+                 Rule.DEPENDENCY, blames=wrong[0])
         state, (x, y) = start(0, device), task(256, 1, device)
         report = learner.run(probe_fit, state, x, y, 100, 0.5)
         expected, final = torch_fit(state, x, y, 100, 0.5, device)

@@ -6,9 +6,9 @@ from functools import reduce
 import pytest
 import torch
 
-from torchkata.checks import Suspect, assert_normal, assert_raises, assert_tensor, assert_uniform, fail
-from torchkata.devices import same_device
-from torchkata.i18n import M_, Message
+from torchkata.core.devices import same_device
+from torchkata.core.i18n import M_, Message
+from torchkata.engine.checks import Suspect, assert_normal, assert_raises, assert_tensor, assert_uniform, fail
 
 HALF_AND_FULL = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 LINEAR = (200, 800)           # fan_in 800, fan_out 200: a swapped fan is a factor of 4 in variance

@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from torchkata.checks import Suspect, assert_raises, assert_tensor, assert_unchanged, check_suspects, fail
-from torchkata.i18n import M_
-from torchkata.probes import probe_gradient_two, probe_inputs_after_call
+from torchkata.core.i18n import M_
+from torchkata.engine.checks import Suspect, assert_raises, assert_tensor, assert_unchanged, check_suspects, fail
+from torchkata.engine.probes import probe_gradient_two, probe_inputs_after_call
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 REDUCTIONS = ["mean", "sum", "none"]

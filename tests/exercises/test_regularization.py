@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from torchkata.checks import assert_raises, assert_tensor, assert_unchanged, fail
-from torchkata.devices import same_device
-from torchkata.i18n import M_
-from torchkata.probes import probe_inputs_after_call
+from torchkata.core.devices import same_device
+from torchkata.core.i18n import M_
+from torchkata.engine.checks import assert_raises, assert_tensor, assert_unchanged, fail
+from torchkata.engine.probes import probe_inputs_after_call
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 

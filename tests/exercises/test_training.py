@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from torchkata.checks import assert_tensor, fail
-from torchkata.i18n import M_
+from torchkata.core.i18n import M_
+from torchkata.engine.checks import assert_tensor, fail
 
 COURSE_LOSS = 839.4167  # the course's printed loss for its worked example (section 4.4)
 

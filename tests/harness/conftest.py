@@ -1,5 +1,5 @@
 """Harness tests that fork a grader (the sandbox, judges, watch's warm grader) need a process
-that has not used CUDA (torchkata/processes.py says why). In `pytest tests --device=cuda`
+that has not used CUDA (torchkata/engine/processes.py says why). In `pytest tests --device=cuda`
 the exercise tests used CUDA in this process first, so a test marked `forks` runs again in
 a fresh interpreter, as a user would run the grader, and passes or fails there."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from torchkata.processes import cuda_in_use
+from torchkata.engine.processes import cuda_in_use
 
 ROOT = Path(__file__).resolve().parents[2]
 FRESH = "TORCHKATA_TEST_IN_FRESH_INTERPRETER"

@@ -16,8 +16,8 @@ from unittest import mock
 
 import pytest
 
-from torchkata.processes import cuda_in_use
-from torchkata.verdicts import ExerciseResult
+from torchkata.core.verdicts import ExerciseResult
+from torchkata.engine.processes import cuda_in_use
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"

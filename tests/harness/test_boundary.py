@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from torchkata import boundary
-from torchkata.learner import Handle, Learner
-from torchkata.manifest import load
-from torchkata.worker import Worker
+from torchkata.core.manifest import load
+from torchkata.engine import boundary
+from torchkata.engine.learner import Handle, Learner
+from torchkata.engine.worker import Worker
 
 from .grading import SOLUTIONS
 
@@ -126,7 +126,7 @@ def test_inputs_are_copies_learner_code_cannot_modify_the_tests_tensors():
 
 
 def test_patched_comparisons_are_put_back_and_reported():
-    from torchkata.worker import Worker
+    from torchkata.engine.worker import Worker
 
     original_eq, original_allclose = torch.Tensor.__eq__, torch.allclose
     worker = Worker(SOLUTIONS, "cpu")

@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from torchkata.checks import assert_normal, assert_uniform
+from torchkata.engine.checks import assert_normal, assert_uniform
 
 SEEDS = range(300)
 # The smallest pooled samples in the suite: Model().linear1 (12 weights x 100 models) and
@@ -67,7 +67,7 @@ def test_the_check_leaves_the_sample_as_it_was():
 
 
 def test_a_failure_says_the_rule_of_the_contract_first_and_once():
-    from torchkata.checks import assert_tensor
+    from torchkata.engine.checks import assert_tensor
 
     with pytest.raises(FAILED) as failure:
         assert_tensor(torch.full((3,), 0.01), torch.full((3,), 0.1), call="init_params(layer): the bias",

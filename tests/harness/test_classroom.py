@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from torchkata import classroom, reports, sample_class
-from torchkata.manifest import load
-from torchkata.reports import failures_said
-from torchkata.verdicts import Flag
+from torchkata.classroom import grader as classroom
+from torchkata.classroom import reports, sample_class
+from torchkata.classroom.reports import failures_said
+from torchkata.core.manifest import load
+from torchkata.core.verdicts import Flag
 
 from .grading import EXERCISES, SOLUTIONS, grade, torchkata
 
@@ -141,7 +142,7 @@ def test_merge_refuses_shards_that_graded_different_exercises(graded, tmp_path):
 
 
 def test_reports_of_an_earlier_run_in_the_same_folder_do_not_stay(tmp_path):
-    from torchkata.verdicts import ExerciseResult, StudentResult, Verdict
+    from torchkata.core.verdicts import ExerciseResult, StudentResult, Verdict
 
     def result(student):
         return StudentResult(student, {"training.zero_grad": ExerciseResult(Verdict.DONE, 1)})
@@ -218,10 +219,10 @@ def test_command_line_grades_then_merges(sample, tmp_path):
 
 SUITE_CANNOT_BE_COLLECTED = """
 import sys
-import torchkata.plugin
+import torchkata.engine.plugin
 def broken(config, items):
     raise RuntimeError("a test module of the grader is broken (simulated)")
-torchkata.plugin.pytest_collection_modifyitems = broken
+torchkata.engine.plugin.pytest_collection_modifyitems = broken
 from torchkata import cli
 sys.exit(cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--only", "training.zero_grad"]))
 """
@@ -247,7 +248,7 @@ def test_an_unknown_exercise_is_a_usage_error_not_a_grading_error(sample, tmp_pa
 GRADER_ENVIRONMENT_CHECK = """
 import os, sys
 from pathlib import Path
-from torchkata import classroom
+from torchkata.classroom import grader as classroom
 os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
 before = dict(os.environ)
 classroom.grade_class(classroom.discover([Path(sys.argv[1])])[:1], Path(sys.argv[2]), jobs=1,
@@ -265,7 +266,8 @@ def test_the_grader_leaves_its_callers_environment_as_it_was(sample, tmp_path):
 
 JUDGE_DIES_FOR_ONE_STUDENT = """
 import os, sys
-from torchkata import cli, judges
+from torchkata import cli
+from torchkata.classroom import judges
 real = judges._judge
 def dies_for_s2(session, folder, verdicts, device):
     if folder.name == "s2-typical":
@@ -491,3 +493,13 @@ def test_merge_writes_chinese_reports_from_grades_graded_in_english(graded, tmp_
     assert re.search(r"[\u4e00-\u9fff]", chinese.split("training.zero_grad")[1]), chinese
     assert json.loads((tmp_path / "zh" / "grades.json").read_text())["students"] == \
         json.loads((out / "grades.json").read_text())["students"], "the grades themselves are the same records"
+
+
+def test_what_the_class_gets_wrong_names_the_rule_unless_the_mistake_says_it(graded):
+    """A rule of the contract (shape, dtype, a known mistake's values ...) is named beside the
+    mistake; an exercise's own rule is the mistake's sentence already, and is not said again."""
+    out, _ = graded
+    reteach = (out / "report.md").read_text().split("## What the class gets wrong")[1].split("\n## ")[0]
+    lines = [line for line in reteach.splitlines() if line.startswith("- ")]
+    assert lines and "(the rule: the exercise's own rule)" not in reteach
+    assert any("(the rule: " in line for line in lines), reteach

@@ -152,7 +152,7 @@ def test_watch_regrades_on_save_and_moves_on(tmp_path):
 ], ids=["infinite_loop", "os_exit", "syntax_error", "correct"])
 @pytest.mark.forks
 def test_watch_grader_forks_survive_what_the_code_does(checkout, code, check):
-    from torchkata.session import WarmGrader
+    from torchkata.engine.session import WarmGrader
 
     replace(checkout, "training", code)
     run = WarmGrader().grade(checkout, ["training.zero_grad"], timeout=5)
@@ -179,14 +179,14 @@ def test_status_shows_every_id_whole_at_any_width(checkout, width):
     import torch
     from rich.console import Console
 
-    from torchkata import source
-    from torchkata.failures import Failure, Rule
-    from torchkata.i18n import M_
-    from torchkata.kata import Kata
-    from torchkata.learner import call_said
-    from torchkata.manifest import load
-    from torchkata.verdicts import ExerciseResult
-    from torchkata.views import View
+    from torchkata.core import source
+    from torchkata.core.failures import Failure, Rule
+    from torchkata.core.i18n import M_
+    from torchkata.core.manifest import load
+    from torchkata.core.verdicts import ExerciseResult
+    from torchkata.engine.learner import call_said
+    from torchkata.learn.kata import Kata
+    from torchkata.learn.views import View
 
     kata, view = Kata(checkout), View(Console(width=width, file=io.StringIO(), highlight=False))
     softmax = load().get("activations.softmax")
@@ -214,10 +214,11 @@ def test_watch_grades_the_exercise_being_edited_and_keeps_the_others(tmp_path):
 
     from rich.console import Console
 
-    from torchkata import session, source
-    from torchkata.kata import Kata
-    from torchkata.views import View
-    from torchkata.watching import on_save
+    from torchkata.core import source
+    from torchkata.engine import session
+    from torchkata.learn.kata import Kata
+    from torchkata.learn.views import View
+    from torchkata.learn.watching import on_save
 
     folder = tmp_path / "exercises"
     shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
@@ -302,10 +303,10 @@ def test_edited_tests_are_said_on_every_run(checkout, monkeypatch):
 
     from rich.console import Console
 
-    from torchkata import digests
     from torchkata.cli import run_command
-    from torchkata.kata import Kata
-    from torchkata.views import View
+    from torchkata.core import digests
+    from torchkata.learn.kata import Kata
+    from torchkata.learn.views import View
 
     kata, view = Kata(checkout), View(Console(file=io.StringIO(), width=200, highlight=False))
     args = type("Args", (), {"exercise": "activations.relu"})()
@@ -320,7 +321,7 @@ def test_edited_tests_are_said_on_every_run(checkout, monkeypatch):
 def test_a_changed_test_file_is_found(tmp_path):
     import shutil
 
-    from torchkata import digests
+    from torchkata.core import digests
 
     shutil.copytree(EXERCISES.parent / "tests", tmp_path / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     assert digests.changed_tests(tmp_path) == []
@@ -339,7 +340,7 @@ def test_reset_needs_no_git(tmp_path):
     result = subprocess.run([sys.executable, "-m", "torchkata", "reset", "activations.relu", "--exercises", str(folder)],
                             cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    from torchkata import source
+    from torchkata.core import source
 
     text = (folder / "activations.py").read_text()
     assert source.is_stub(text, "relu") and "x.clamp(min=0)" not in text
@@ -358,7 +359,7 @@ def test_check_shows_what_the_code_printed_and_each_failure_once(checkout):
 def test_no_test_for_the_exercise_reads_as_edited_tests_not_as_a_crash(checkout, monkeypatch):
     """A learner who deleted TestRelu gets no test run at all (pytest's exit status 5): that
     is the tests' state, not the learner's code calling os._exit."""
-    from torchkata import session
+    from torchkata.engine import session
 
     real = session._pytest_args
     # As if TestRelu were deleted: pytest collects the module and selects nothing of relu.
@@ -392,7 +393,7 @@ def test_a_message_wraps_to_the_terminal_by_display_width(text):
     message must stay inside the line, lose nothing, and never start a line with a comma."""
     from rich.cells import cell_len
 
-    from torchkata.views import wrap
+    from torchkata.learn.views import wrap
 
     lines = wrap(text, 76)
     assert len(lines) > 1 and all(cell_len(line) <= 76 for line in lines), lines
@@ -434,11 +435,11 @@ def test_switching_language_shows_a_remembered_failure_in_the_new_language_witho
     """A verdict graded in English, read in Chinese: its failures are records, so they are said
     in Chinese at once; nothing is regraded, and no exercise counts as edited (watch would
     otherwise announce exercises the learner never touched)."""
-    from torchkata import source
-    from torchkata.failures import Failure, Rule
-    from torchkata.i18n import M_
-    from torchkata.kata import Kata
-    from torchkata.verdicts import ExerciseResult
+    from torchkata.core import source
+    from torchkata.core.failures import Failure, Rule
+    from torchkata.core.i18n import M_
+    from torchkata.core.verdicts import ExerciseResult
+    from torchkata.learn.kata import Kata
 
     english = Kata(checkout, "en")
     sigmoid, softmax = (next(e for e in english.curriculum if e.id == i) for i in ("activations.sigmoid",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from torchkata.devices import canonical, same_device
+from torchkata.core.devices import canonical, same_device
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,4 +61,4 @@ def _device_comparisons(tree):
 def test_no_device_is_compared_with_equality(path):
     """The mistake itself, caught on any machine: every device comparison uses same_device."""
     lines = list(_device_comparisons(ast.parse(path.read_text(encoding="utf-8"))))
-    assert not lines, f"{path.name} compares .device with == or != at lines {lines}: use torchkata.devices.same_device"
+    assert not lines, f"{path.name} compares .device with == or != at lines {lines}: use torchkata.core.devices.same_device"

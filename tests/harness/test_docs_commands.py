@@ -100,7 +100,7 @@ COVERED = {
     "torchkata reset EXERCISE": ByTest("test_cli.py::test_reset_restores_one_stub_and_keeps_a_backup"),
     "torchkata solution EXERCISE": ByTest("test_cli.py::test_solution_only_after_passing"),
     "torchkata plot activations": ByTest("test_cli.py::test_plots_are_png_files"),
-    "python -m torchkata.digests --write": Here((PY, "-m", "torchkata.digests", "--write"), 0, "wrote"),
+    "python -m torchkata.core.digests --write": Here((PY, "-m", "torchkata.core.digests", "--write"), 0, "wrote"),
     "pytest tests/exercises --exercise activations.softmax": ONE_EXERCISE,
     "torchkata grade": SAMPLE,
     # docs/grading.md

@@ -17,7 +17,7 @@ def test_the_bundle_grades_a_submission_as_gradescope_runs_it(tmp_path):
     made = torchkata("gradescope-autograder", str(bundle), cwd=tmp_path)
     assert made.returncode == 0, made.stdout + made.stderr
     names = zipfile.ZipFile(bundle / "autograder.zip").namelist()
-    for needed in ("setup.sh", "run_autograder", "torchkata/pyproject.toml", "torchkata/torchkata/plugin.py",
+    for needed in ("setup.sh", "run_autograder", "torchkata/pyproject.toml", "torchkata/torchkata/engine/plugin.py",
                    "torchkata/tests/exercises/test_losses.py", "torchkata/solutions/losses.py"):
         assert needed in names, f"{needed} is not in the bundle"
     assert not any("__pycache__" in name for name in names)
@@ -52,8 +52,8 @@ def test_a_bundle_needs_a_folder(tmp_path):
 
 
 def test_a_bundle_never_overwrites_the_project_nor_packs_what_else_its_folder_holds(tmp_path):
-    from torchkata.gradescope import write_bundle
-    from torchkata.paths import ROOT
+    from torchkata.classroom.gradescope import write_bundle
+    from torchkata.core.paths import ROOT
 
     for overlapping in (ROOT, ROOT / "torchkata", ROOT / "tests" / "bundle"):
         with pytest.raises(ValueError, match="overlaps the project"):

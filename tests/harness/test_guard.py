@@ -3,7 +3,7 @@
 import os
 import shutil
 
-from torchkata.guard import FileGuard
+from torchkata.engine.guard import FileGuard
 
 
 def tree(tmp_path):

@@ -150,8 +150,9 @@ def _grade_as(uid: int, folder: Path, hide: tuple[Path, ...], allow_unconfined: 
     """In a child that dropped from root to `uid`: one call into zero_grad through the sandbox."""
     import json
 
-    from torchkata import boundary, processes
-    from torchkata.sandbox import Confinement, IsolatedWorker
+    from torchkata.engine import boundary, processes
+    from torchkata.engine.channel import IsolatedWorker
+    from torchkata.engine.confinement import Confinement
 
     processes.warm_up()  # torch's lazy imports, while root can still read the interpreter's files
     report = folder.parent / "report.json"
@@ -214,14 +215,14 @@ def test_an_ordinary_users_grader_keeps_its_files_and_the_neighbours(unprivilege
 @pytest.mark.forks
 def test_without_confinement_the_grader_refuses_unless_allowed(unprivileged_class, monkeypatch):
     """Where no user namespace can be made, student code is not run unless the instructor says so."""
-    import torchkata.sandbox
+    import torchkata.engine.confinement
 
     base, grader, neighbour, student = unprivileged_class
 
     def refused(libc, folder, confinement):
-        raise torchkata.sandbox.Unconfined("this system refuses user namespaces to ordinary users (simulated)")
+        raise torchkata.engine.confinement.Unconfined("this system refuses user namespaces to ordinary users (simulated)")
 
-    monkeypatch.setattr(torchkata.sandbox, "_confine_unprivileged", refused)
+    monkeypatch.setattr(torchkata.engine.confinement, "_confine_unprivileged", refused)
     outcome = _grade_as(SPARE_UID, student, (grader / "tests",), allow_unconfined=False)
     assert "cannot be confined here" in outcome["grading_error"] and "--allow-unconfined" in outcome["grading_error"]
     allowed = _grade_as(SPARE_UID, student, (grader / "tests",), allow_unconfined=True)
@@ -231,15 +232,15 @@ def test_without_confinement_the_grader_refuses_unless_allowed(unprivileged_clas
 
 
 def test_grading_refuses_at_start_where_nothing_can_confine_student_code(monkeypatch, tmp_path):
-    import torchkata.sandbox
-    from torchkata import classroom
-    from torchkata.processes import Unconfined
+    import torchkata.engine.confinement
+    from torchkata.classroom import grader as classroom
+    from torchkata.engine.processes import Unconfined
 
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(torchkata.sandbox, "user_namespaces_work", lambda: False)
-    refusal = torchkata.sandbox.confinement_refusal(allow_unconfined=False)
+    monkeypatch.setattr(torchkata.engine.confinement, "user_namespaces_work", lambda: False)
+    refusal = torchkata.engine.confinement.confinement_refusal(allow_unconfined=False)
     assert "cannot be confined here" in refusal and "--allow-unconfined" in refusal
-    assert torchkata.sandbox.confinement_refusal(allow_unconfined=True) is None
+    assert torchkata.engine.confinement.confinement_refusal(allow_unconfined=True) is None
     with pytest.raises(Unconfined, match="--allow-unconfined"):
         classroom.grade_class([], tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -251,22 +252,22 @@ def test_grading_refuses_at_start_where_nothing_can_confine_student_code(monkeyp
 NO_CONFINEMENT = """
 import json, os, sys
 from pathlib import Path
-import torchkata.guard
-import torchkata.sandbox
-from torchkata.processes import Unconfined
+import torchkata.engine.guard
+import torchkata.engine.confinement
+from torchkata.engine.processes import Unconfined
 
 def refused(libc, folder, confinement):
     raise Unconfined("this system refuses user namespaces to ordinary users (simulated)")
 
 os.geteuid = lambda: 1000
-torchkata.sandbox.user_namespaces_work = lambda: False
-torchkata.sandbox._confine_unprivileged = refused
+torchkata.engine.confinement.user_namespaces_work = lambda: False
+torchkata.engine.confinement._confine_unprivileged = refused
 base = Path(sys.argv[1])
-torchkata.guard.grader_files = lambda: (base / "grader" / "tests", base / "grader" / "solutions")
+torchkata.engine.guard.grader_files = lambda: (base / "grader" / "tests", base / "grader" / "solutions")
 """
 
 UNCONFINED_CLASS = NO_CONFINEMENT + """
-from torchkata import classroom
+from torchkata.classroom import grader as classroom
 results = classroom.grade_class(classroom.discover([base / "class"]), base / "out", jobs=2,
                                 exercises=("training.zero_grad",), allow_unconfined=True)
 print(json.dumps({r.student: {"verdict": str(r.exercises["training.zero_grad"].verdict), "flags": r.flags,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from torchkata.loader import Implementation
-from torchkata.manifest import load, parse
-from torchkata.tripwire import _import_path
+from torchkata.core.manifest import load, parse
+from torchkata.engine.loader import Implementation
+from torchkata.engine.tripwire import _import_path
 
 ROOT = Path(__file__).resolve().parents[2]
 CURRICULUM = load()
@@ -159,10 +159,10 @@ def test_first_hints_stand_on_their_own(exercise):
 
 
 def test_the_published_test_digests_match_the_tests():
-    """After changing tests/exercises on purpose: python -m torchkata.digests --write."""
-    from torchkata import digests
+    """After changing tests/exercises on purpose: python -m torchkata.core.digests --write."""
+    from torchkata.core import digests
 
-    assert digests.changed_tests() == [], "run: python -m torchkata.digests --write"
+    assert digests.changed_tests() == [], "run: python -m torchkata.core.digests --write"
 
 
 def test_the_stubs_reset_restores_are_the_published_stubs():
@@ -176,8 +176,8 @@ def test_the_stubs_reset_restores_are_the_published_stubs():
 
 def test_every_exercise_has_its_lesson_in_english_and_in_chinese():
     """`torchkata explain` prints the stub's docstring, or its Chinese from the curriculum."""
-    from torchkata.kata import original_stub_text
-    from torchkata.source import docstring
+    from torchkata.core.source import docstring
+    from torchkata.learn.kata import original_stub_text
 
     for exercise in load():
         english = docstring(original_stub_text(exercise), exercise.name) or ""

@@ -1,6 +1,6 @@
 """Every text a learner or an instructor reads has its Chinese, with the same placeholders.
 
-The English in the code is the message id (torchkata/i18n.py). These tests extract the ids
+The English in the code is the message id (torchkata/core/i18n.py). These tests extract the ids
 from the code as `nox -s messages` does, and fail when the template is out of date, when a
 message has no Chinese, or when a translation's {placeholders} differ from the English.
 """
@@ -14,7 +14,7 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
-from torchkata import i18n
+from torchkata.core import i18n
 
 from .grading import ROOT
 
@@ -125,8 +125,8 @@ def test_one_mistake_found_on_different_inputs_is_one_mistake_in_either_language
     one key, whichever language they are said in, and each is said in the reader's language."""
     import torch
 
-    from torchkata.failures import Failure, Rule
-    from torchkata.learner import call_said
+    from torchkata.core.failures import Failure, Rule
+    from torchkata.engine.learner import call_said
 
     def failure(x):
         return Failure(Rule.VALUES, i18n.M_("{call} returned what {label} gives, not the right answer: {advice}",

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from torchkata.sample_class import TYPICAL
+from torchkata.classroom.sample_class import TYPICAL
 
 from .grading import grade, submission_with
 
@@ -566,7 +566,7 @@ def sigmoid(x):
 @pytest.mark.parametrize("exercise,label,code,english,chinese,misleading", MENDED, ids=[f"{m[0]}:{m[1]}" for m in MENDED])
 def test_a_mended_fault_is_said_rightly_in_both_languages(tmp_path, exercise, label, code, english, chinese,
                                                          misleading):
-    from torchkata.verdicts import ExerciseResult
+    from torchkata.core.verdicts import ExerciseResult
 
     submission = submission_with(tmp_path, exercise.split(".")[0], code)
     result = ExerciseResult.from_json(grade(submission, tmp_path, (exercise,))[exercise])

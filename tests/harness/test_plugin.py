@@ -107,12 +107,12 @@ def test_stop_at_verdict_gives_the_same_verdicts_running_fewer_tests(tmp_path, c
 def test_an_exception_inside_the_grader_is_a_grading_error_not_wrong(tmp_path, monkeypatch):
     """A bug in torchkata's checks (simulated: the tolerance table breaks) must not cost a
     perfect submission its points; the verdict says grading error, with the reason."""
-    import torchkata.checks
+    import torchkata.engine.checks
 
     def broken(*args, **kwargs):
         raise KeyError("a bug in the grader")
 
-    monkeypatch.setattr(torchkata.checks, "tolerance", broken)
+    monkeypatch.setattr(torchkata.engine.checks, "tolerance", broken)
     verdict = grade(SOLUTIONS, tmp_path, ("activations.relu",))["activations.relu"]
     assert verdict["verdict"] == "grading error"
     assert "the grader failed, not your code" in verdict["messages"][0] and "a bug in the grader" in verdict["messages"][0]
@@ -125,12 +125,12 @@ def test_a_wrong_answer_is_still_wrong_beside_the_grading_error_rule(tmp_path):
 
 @pytest.mark.forks
 def test_a_sandbox_that_cannot_start_is_a_grading_error(tmp_path, monkeypatch):
-    import torchkata.sandbox
+    import torchkata.engine.confinement
 
     def cannot(*args, **kwargs):
         raise PermissionError("mount refused (simulated)")
 
-    monkeypatch.setattr(torchkata.sandbox, "_confine", cannot)
+    monkeypatch.setattr(torchkata.engine.confinement, "confine", cannot)
     verdict = grade(SOLUTIONS, tmp_path, ("training.zero_grad",), "--isolate")["training.zero_grad"]
     assert verdict["verdict"] == "grading error", verdict
     assert "the sandbox could not be set up" in verdict["messages"][0]
@@ -140,12 +140,12 @@ def test_a_sandbox_that_cannot_start_is_a_grading_error(tmp_path, monkeypatch):
 def test_a_fork_that_cannot_run_autograd_is_a_grading_error_in_the_sandbox(tmp_path, monkeypatch):
     """What an H100 did to forked sandboxes (autograd's GPU threads), simulated: the student's
     perfect answer is not blamed."""
-    import torchkata.sandbox
+    import torchkata.engine.channel
 
     def fork_broken(device="cpu"):
-        raise torchkata.sandbox.GradingError("this grading process cannot run autograd on cpu (simulated)")
+        raise torchkata.engine.channel.GradingError("this grading process cannot run autograd on cpu (simulated)")
 
-    monkeypatch.setattr(torchkata.sandbox, "self_check", fork_broken)
+    monkeypatch.setattr(torchkata.engine.channel, "self_check", fork_broken)
     verdict = grade(SOLUTIONS, tmp_path, ("activations.sigmoid",), "--isolate")["activations.sigmoid"]
     assert verdict["verdict"] == "grading error" and "cannot run autograd" in verdict["messages"][0]
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from torchkata.probes import backpropagate
+from torchkata.engine.probes import backpropagate
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16], ids=str)

@@ -9,8 +9,8 @@ import time
 import pytest
 import torch
 
-from torchkata import processes
-from torchkata.processes import Ending, GradingError
+from torchkata.engine import processes
+from torchkata.engine.processes import Ending, GradingError
 
 pytestmark = pytest.mark.forks
 

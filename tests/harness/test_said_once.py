@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from torchkata.failures import Rule
-from torchkata.verdicts import ExerciseResult
+from torchkata.core.failures import Rule
+from torchkata.core.verdicts import ExerciseResult
 
 from .grading import EXERCISES, grade, submission_with, torchkata
 
@@ -124,7 +124,7 @@ def test_a_remembered_verdict_follows_the_code_that_ran_for_it(tmp_path):
     Model goes stale when it is mended: tests/core/test_remembered_verdicts.py)."""
     import shutil
 
-    from torchkata.kata import Kata
+    from torchkata.learn.kata import Kata
 
     from .grading import SOLUTIONS
 
@@ -142,3 +142,12 @@ def test_a_remembered_verdict_follows_the_code_that_ran_for_it(tmp_path):
     assert fit in kata.changed() and model in kata.changed()
     (folder / "networks.py").write_text(mended)
     assert kata.known_state(fit).verdict == "done", "the code it ran on is back: so is its verdict"
+
+
+def test_a_count_without_the_biases_is_one_item_on_every_model(tmp_path):
+    result = graded(tmp_path, "networks", """
+def count_parameters(model, trainable_only=False):
+    return sum(p.numel() for name, p in model.named_parameters()
+               if name.endswith("weight") and (p.requires_grad or not trainable_only))""", "networks.count_parameters")
+    assert [(f.suspect, f.count) for f in result.failures] == [("the weights alone", 7)], result.said("en")
+    assert "every bias is a parameter too" in result.said("en")[0] and CHINESE.search(result.said("zh")[0])

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from torchkata.manifest import load
+from torchkata.core.manifest import load
 
 from .grading import EXERCISES, grade
 

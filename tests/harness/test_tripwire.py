@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch import sigmoid as aliased_sigmoid
 
-from torchkata.manifest import load
-from torchkata.tripwire import Tripwire
+from torchkata.core.manifest import load
+from torchkata.engine.tripwire import Tripwire
 
 CURRICULUM = load()
 x = torch.randn(4, 3)

@@ -1,0 +1,232 @@
+"""Notice off-limits built-ins while learner code runs, however they are reached.
+
+A learner may write `torch.softmax(x, 1)`, `x.softmax(1)`, `F.softmax`, `from torch import
+softmax as sm`, or `nn.Softmax(dim=1)(x)`. Patching module attributes misses aliases bound
+at import time, so instead we watch calls with `sys.setprofile` for the duration of the
+learner's call and compare each callee with the forbidden set:
+
+* a Python function (e.g. `F.softmax`, `nn.init.xavier_normal_`) by its code object;
+* a C function (e.g. `torch.sigmoid`) by its owner and name;
+* a tensor method (e.g. `Tensor.sigmoid`) by name, whatever tensor it is bound to;
+* a module class (e.g. `nn.Softmax`) by the code object of its `forward`.
+
+The tripwire only records; it never changes what the learner's code computes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import types
+import warnings
+from functools import cache
+
+import torch
+
+from ..core.i18n import _
+
+_TENSOR_METHOD = "tensor-method"
+
+
+def _c_key(fn) -> tuple | None:
+    """A key that is the same for every way of reaching one C function or method."""
+    name = getattr(fn, "__name__", None)
+    if name is None:
+        return None
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, torch.Tensor):
+        return (_TENSOR_METHOD, name)
+    objclass = getattr(fn, "__objclass__", None)  # an unbound method descriptor
+    if isinstance(objclass, type) and issubclass(objclass, torch._C.TensorBase):
+        return (_TENSOR_METHOD, name)
+    if isinstance(owner, (type, types.ModuleType)):
+        return (id(owner), name)
+    if owner is None:  # torch.sigmoid and friends: bound to nothing, named by module
+        return ("function", getattr(fn, "__module__", None), name)
+    return None
+
+
+def _import_path(path: str):
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(f"cannot resolve {path!r}")
+
+
+@cache
+def resolve(names: tuple[str, ...]) -> tuple[dict, dict]:
+    """Dotted names -> ({code object: name}, {C key: name}). Unknown names are skipped
+    (an older torch may lack one), since a built-in that does not exist cannot be called."""
+    codes: dict = {}
+    c_keys: dict = {}
+
+    def add(obj, label):
+        if isinstance(obj, type):  # a class is used by calling it (a module) or by building one (an optimiser)
+            for method in ("forward", "__init__"):
+                code = getattr(vars(obj).get(method), "__code__", None)
+                if code is not None:
+                    codes[code] = label
+            return
+        code = getattr(obj, "__code__", None)
+        if code is not None:
+            codes[code] = label
+            return
+        key = _c_key(obj)
+        if key is not None:
+            c_keys[key] = label
+
+    for name in names:
+        if name.endswith(".*"):
+            module = importlib.import_module(name[:-2])
+            for attr, obj in vars(module).items():
+                if callable(obj) and getattr(obj, "__module__", None) == module.__name__:
+                    add(obj, f"{module.__name__}.{attr}")
+            continue
+        try:
+            obj = _import_path(name)
+        except (ImportError, AttributeError):
+            continue
+        add(obj, name)
+    return codes, c_keys
+
+
+class Tripwire:
+    """Context manager: records the off-limits built-ins called inside it, in order, and
+    (with `learner_folder`) the code of that folder that ran: which of the learner's
+    functions a verdict depends on is what actually ran, not what the source seems to use."""
+
+    def __init__(self, names: tuple[str, ...], forbidden_files: tuple[str, ...] = (), learner_folder: str = ""):
+        self.codes, self.c_keys = resolve(tuple(names))
+        self.c_names = frozenset(key[-1] for key in self.c_keys)  # a cheap first filter
+        self.forbidden_files = forbidden_files
+        self.learner_folder = learner_folder
+        self.hits: list[str] = []
+        self.ran: set[types.CodeType] = set()
+        self._previous = None
+
+    @property
+    def watching(self) -> bool:
+        return bool(self.codes or self.c_keys or self.forbidden_files or self.learner_folder)
+
+    def _profile(self, frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            if self.learner_folder and code.co_filename.startswith(self.learner_folder):
+                self.ran.add(code)
+                return
+            label = self.codes.get(code)
+            if label is None and self.forbidden_files and code.co_filename.startswith(self.forbidden_files):
+                label = f"{REFERENCE_LABEL} ({code.co_filename})"
+        elif event == "c_call":
+            if getattr(arg, "__name__", None) not in self.c_names:
+                return
+            key = _c_key(arg)
+            label = self.c_keys.get(key) if key is not None else None
+        else:
+            return
+        if label is not None and label not in self.hits:
+            self.hits.append(label)
+
+    def __enter__(self):
+        REFERENCE_CALLS.clear()
+        if self.watching:
+            self._previous = sys.getprofile()
+            sys.setprofile(self._profile)
+            threading.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc):
+        if self.watching:
+            if sys.getprofile() != self._profile:  # learner code switched the watch off
+                self.hits.append(SWITCHED_OFF)
+            sys.setprofile(self._previous)
+            threading.setprofile(None)
+        for label in REFERENCE_CALLS:
+            if label not in self.hits:
+                self.hits.append(label)
+        REFERENCE_CALLS.clear()
+        return False
+
+
+# -- the reference solutions, where their folder is hidden -----------------------------------
+# A sandbox child is forked from the grader, which imported the reference solutions (the
+# tests compare with them), so their functions are in the child's memory even when the
+# folder is hidden. Watching every Python call for their files triples the cost of
+# Python-heavy learner code (building nn.Modules), so there the child instead replaces the
+# code of each such function by one that records the call and refuses to compute anything;
+# the Tripwire around the learner's call reports those records with its own hits.
+REFERENCE_CALLS: list[str] = []
+REFERENCE_LABEL = "the reference solutions"  # how a call into solutions/ is named among the hits
+SWITCHED_OFF = "sys.setprofile (switching off the grader's watch)"  # the hit of code that stops the watch
+
+
+def said(label: str) -> str:
+    """A hit as the learner reads it: a built-in by its own name, the others in the learner's language."""
+    if label == SWITCHED_OFF:
+        return _("sys.setprofile (switching off the grader's watch)")
+    if label.startswith(f"{REFERENCE_LABEL} (") and label.endswith(")"):
+        return _("the reference solutions ({file})", file=label[len(REFERENCE_LABEL) + 2:-1])
+    return label
+
+
+class ReferenceCodeCalled(RuntimeError):
+    pass
+
+
+def _refuse(label: str):
+    REFERENCE_CALLS.append(label)
+    raise ReferenceCodeCalled(_("{code} cannot be called from graded code", code=said(label)))
+
+
+def _refusing_code(label: str, free_variables: int) -> types.CodeType:
+    """Code that calls _refuse(label), with as many free variables as the function it
+    replaces (Python allows a code swap only when those counts match)."""
+    names = [f"free_{i}" for i in range(free_variables)]
+    source = ("def outer():\n" + "".join(f"    {n} = None\n" for n in names)
+              + "    def refusing(*args, **kwargs):\n"
+              + (f"        ({', '.join(names)},)\n" if names else "")
+              + "        'REFUSE'('LABEL')\n    return refusing\n")
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # "'str' object is not callable": replaced below
+        exec(compile(source, "<torchkata: reference code>", "exec"), namespace)
+    code = namespace["outer"]().__code__
+    consts = tuple(_refuse if c == "REFUSE" else label if c == "LABEL" else c for c in code.co_consts)
+    return code.replace(co_consts=consts)
+
+
+def _functions_in(namespace: dict, seen: set) -> list[types.FunctionType]:
+    found = []
+    for value in list(namespace.values()):
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+        if isinstance(value, property):
+            found += [f for f in (value.fget, value.fset, value.fdel) if isinstance(f, types.FunctionType)]
+        elif isinstance(value, types.FunctionType):
+            found.append(value)
+        elif isinstance(value, type):
+            found += _functions_in(dict(vars(value)), seen)
+    return found
+
+
+def refuse_reference_code(folder: str) -> None:
+    """Disable every function loaded from `folder` (a path ending in a separator) in this
+    process; each later call is recorded in REFERENCE_CALLS."""
+    seen: set = set()
+    for module in list(sys.modules.values()):
+        if str(getattr(module, "__file__", None) or "").startswith(folder):
+            for function in _functions_in(vars(module), seen):
+                code = function.__code__
+                if code.co_filename.startswith(folder):
+                    label = f"{REFERENCE_LABEL} ({code.co_filename})"
+                    function.__code__ = _refusing_code(label, len(code.co_freevars))
