@@ -90,6 +90,7 @@ COVERED = {
     "nox -s learn": ByNox("learn", STATUS),
     "nox -s learn --": ByNox("learn", CLI),
     "nox -s tests": ByCI(),
+    'nox -s "tests(device=\'cpu\')"': ByCI(),  # the cpu half of `nox -s tests`
     "pip install -e .": ByCI(),  # what every nox session installs
     "torchkata": STATUS,
     "torchkata status": STATUS,
