@@ -9,6 +9,7 @@ when nothing needs grading.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from .core.i18n import _, language, use
 from .core.manifest import load
 from .core.paths import EXERCISES
 from .core.verdicts import EXIT_GRADING_ERROR, EXIT_USAGE
-from .engine.processes import GradingError, Unconfined
+from .engine.processes import GradingError, Unconfined, end_on_signals, signal_name
 from .learn.kata import Kata, UnknownExercise
 from .learn.progress import Progress
 from .learn.views import View
@@ -55,7 +56,8 @@ def _shared_options(defaults: bool) -> argparse.ArgumentParser:
                         help="language of everything torchkata says: en or zh (default: TORCHKATA_LANG, "
                         "else the last --lang given here, else the locale)")
     common.add_argument("--timeout", type=positive(float), default=default(60.0),
-                        help="seconds a grading run may take (default: 60)")
+                        help="seconds your code may take in a grading run, counted from when the tests are "
+                        "ready to call it (default: 60)")
     return common
 
 
@@ -143,8 +145,15 @@ def use_language(args) -> tuple[str, Progress | None]:
     return lang, progress
 
 
+def farewell(number: int) -> str:
+    """The one line a command says when a signal stops it (processes.end_on_signals)."""
+    name = "Ctrl-C" if number == signal.SIGINT else signal_name(number)
+    return _("torchkata: stopped by {signal}; nothing it started is left running.", signal=name)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    end_on_signals(farewell)
     if argv[:2] == ["grade", "merge"]:
         from .classroom.cli import merge_command
 
@@ -218,10 +227,7 @@ def run_command(kata: Kata, view: View, command: str, args) -> int:
     if command == "watch":
         from .learn.watching import watch
 
-        try:
-            return watch(kata, view, args.max_checks)
-        except KeyboardInterrupt:
-            return 0
+        return watch(kata, view, args.max_checks)
     if command == "plot":
         return view.plots(*kata.plot(args.kind, args.out))
     exercise = kata.pick(args.exercise)

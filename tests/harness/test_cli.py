@@ -550,3 +550,21 @@ def test_a_status_row_says_what_went_wrong_not_the_inputs_it_was_found_on(checko
                             env=installed_env(COLUMNS="80"))
     row = next(line for line in result.stdout.splitlines() if "activations.softmax " in line)
     assert "wrong" in row and "softmax(…) returned" in row, row
+
+
+def test_the_time_limit_is_the_learners_code_not_the_graders_start(checkout):
+    """Start-up (an interpreter, torch, the tests) takes longer than a second; a softmax that
+    passes still passes under --timeout 1: the limit starts when the suite calls the code."""
+    result = torchkata(checkout, "--timeout", "1", "check", "activations.softmax")
+    assert result.returncode == 0 and "passes every test" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_grader_too_slow_to_start_is_a_grading_error_that_says_how_to_give_it_time(checkout, monkeypatch):
+    from torchkata.engine import session
+
+    monkeypatch.setattr(session, "STARTUP_SECONDS", 0.05)
+    run = session.grade(checkout, ["activations.softmax"], timeout=0.05)
+    assert not run.timed_out and not run.verdicts
+    said = str(run.grading_error)
+    assert "busy or slow" in said and "none of your code had run yet" in said and "--timeout" in said
+    assert "did not finish" not in said

@@ -107,3 +107,126 @@ def test_a_child_keeps_only_the_descriptors_it_is_given(tmp_path):
     assert other not in still_open and kept_r not in still_open and kept_w in still_open
     os.close(kept_r)
     os.close(other)
+
+
+def _descendants(root: int) -> set[int]:
+    """Every live process below `root`, whatever session it moved to."""
+    parents = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(pid)] = int(fields[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+                alive.add(pid)
+        except OSError:
+            pass
+    return alive
+
+
+@pytest.fixture
+def checking_a_loop(tmp_path):
+    """`torchkata check` of a softmax that never returns, started as a terminal would start
+    it; yields (the command, the processes it started once its grading child runs)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from .grading import EXERCISES
+
+    folder = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(folder / "activations.py", "a", encoding="utf-8") as handle:
+        handle.write("\n\ndef softmax(x, dim=-1):\n    while True:\n        pass\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    command = subprocess.Popen([sys.executable, "-m", "torchkata", "check", "activations.softmax", "--exercises",
+                                str(folder), "--lang", "en"], cwd=tmp_path, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    started = set()
+    deadline = time.monotonic() + 60
+    while not started and time.monotonic() < deadline and command.poll() is None:
+        started = _descendants(command.pid)
+        time.sleep(0.05)
+    time.sleep(1)
+    started |= _descendants(command.pid)
+    try:
+        yield command, started
+    finally:
+        with __import__("contextlib").suppress(ProcessLookupError):
+            os.killpg(command.pid, signal.SIGKILL)
+        for pid in _alive(started):
+            os.kill(pid, signal.SIGKILL)
+        command.communicate()
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda n: n.name)
+def test_a_signal_ends_the_command_and_everything_it_started(checking_a_loop, number):
+    command, started = checking_a_loop
+    assert started, "the grading child never started"
+    os.kill(command.pid, number)
+    out, err = command.communicate(timeout=2)
+    assert command.returncode == 128 + number, (command.returncode, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "stopped by" in err and "nothing it started is left running" in err
+    deadline = time.monotonic() + 2
+    while _alive(started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(started), f"left running after {number.name}: {_alive(started)}"
+
+
+def test_a_command_killed_outright_takes_its_children_with_it(checking_a_loop):
+    """SIGKILL cannot be handled: the children die with their parent (the parent-death signal)."""
+    command, started = checking_a_loop
+    assert started, "the grading child never started"
+    os.kill(command.pid, signal.SIGKILL)
+    command.wait(timeout=5)
+    deadline = time.monotonic() + 2
+    while _alive(started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(started), f"left running after SIGKILL: {_alive(started)}"
+
+
+def test_the_time_limit_starts_when_the_child_is_ready(tmp_path):
+    """A child that takes 1.5 s to get ready and then 0.5 s of work fits a 1 s limit: the
+    start-up is the grader's time, not the learner's."""
+    ready = tmp_path / "ready"
+
+    def child():
+        time.sleep(1.5)
+        ready.touch()
+        time.sleep(0.5)
+        return 0
+
+    ending = processes.wait(processes.fork(child), processes.TimeLimit(1.0, ready=ready, startup=30))
+    assert ending is not None and ending.code == 0
+
+
+def test_work_past_the_limit_after_ready_is_a_timeout(tmp_path):
+    ready = tmp_path / "ready"
+
+    def child():
+        ready.touch()
+        time.sleep(100)
+
+    assert processes.wait(processes.fork(child), processes.TimeLimit(0.5, ready=ready, startup=30)) is None
+
+
+def test_a_child_never_ready_is_a_slow_start_not_a_timeout(tmp_path):
+    pid = processes.fork(lambda: time.sleep(100))
+    with pytest.raises(processes.SlowStart) as raised:
+        processes.wait(pid, processes.TimeLimit(30, ready=tmp_path / "ready", startup=0.5))
+    assert isinstance(raised.value, GradingError) and raised.value.startup == 0.5
+    assert _group_gone(pid)

@@ -15,6 +15,7 @@ learner's code only through the `learner` fixture.
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from collections import defaultdict
 from dataclasses import replace
@@ -33,7 +34,7 @@ from .confinement import Confinement, Limits, can_confine, confinement_refusal
 from .guard import FileGuard
 from .learner import Learner, LearnerFailure, NotAttempted, NotLoaded
 from .loader import ImplementationNotFound, resolve
-from .processes import prepare_parent
+from .processes import READY_FILE, prepare_parent
 from .worker import Worker
 
 
@@ -122,6 +123,14 @@ def pytest_report_header(config):
     if device != "cuda":
         lines.append(_("torchkata: cuda was NOT run in this session (pass --device=cuda on a machine with a GPU)"))
     return lines
+
+
+def pytest_collection_finish(session):
+    """The suite is ready to call the learner's code: from here on the time is the learner's
+    (processes.TimeLimit; the learner's modules load lazily, in the first test that needs them)."""
+    ready = os.environ.get(READY_FILE)
+    if ready:
+        Path(ready).touch()
 
 
 def exercise_of(item) -> str | None:

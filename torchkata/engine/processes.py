@@ -42,8 +42,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..core.i18n import _
 
@@ -157,20 +159,51 @@ def environment(changes: dict[str, str]):
         os.environ.update(before)
 
 
+# -- every child this process started, until it is reaped --------------------------------------
+# pid -> whether it leads a process group of its own (then the whole group is killed with it).
+_started: dict[int, bool] = {}
+PR_SET_PDEATHSIG = 1
+_libc = None
+
+
+def _prctl(option: int, value: int) -> bool:
+    global _libc
+    if _libc is None:
+        import ctypes
+
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc.prctl(option, value, 0, 0, 0) == 0
+
+
+def die_with(parent: int) -> None:
+    """In a new child: be killed when `parent` (the process that started it) ends, however
+    it ends, even by SIGKILL (Linux's parent-death signal); if it already ended, end now."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def fork(child, *, new_session: bool = True) -> int:
     """Fork; the child runs `child()` and ends with its return value (70 if it raised),
-    without ever returning here. Returns the child's pid to the parent."""
+    without ever returning here. Returns the child's pid to the parent. The child dies with
+    this process, and answers signals as a plain process would (not with its parent's
+    `end_on_signals`)."""
     sys.stdout.flush()
     sys.stderr.flush()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:
         code = 70  # EX_SOFTWARE: the child's own code failed
         try:
+            _started.clear()
+            _default_signal_endings()
             if new_session:
                 os.setsid()
+            die_with(parent)
             code = int(child() or 0)
         finally:
             os._exit(code)
+    _started[pid] = new_session
     return pid
 
 
@@ -180,27 +213,82 @@ def spawn(argv: list[str], *, pass_fds: tuple[int, ...] = (), env: dict | None =
     for fd in pass_fds:
         os.set_inheritable(fd, True)
     try:
-        return os.posix_spawn(argv[0], argv, os.environ if env is None else env, setsid=True)
+        pid = os.posix_spawn(argv[0], argv, os.environ if env is None else env, setsid=True)
+        _started[pid] = True
+        return pid
     finally:
         for fd in pass_fds:
             os.set_inheritable(fd, False)
 
 
-def run(argv: list[str], *, seconds: float, cwd=None, env: dict | None = None) -> tuple[str, Ending | None]:
+@dataclass(frozen=True)
+class TimeLimit:
+    """How long a child may take. With `ready` (a file the child creates once it is ready
+    to run the learner's code, see READY_FILE), the `seconds` count from then: the time to
+    start (an interpreter, torch, the tests) is the grader's, limited apart by `startup`.
+    Without it, `seconds` count from the start."""
+
+    seconds: float
+    ready: Path | None = None
+    startup: float = 0.0
+
+
+# The child of a TimeLimit with `ready` learns the file's path from this variable (plugin.py).
+READY_FILE = "TORCHKATA_READY_FILE"
+
+
+class SlowStart(GradingError):
+    """A child was not ready to run the learner's code within its start-up limit: the
+    machine was slow or busy; none of the learner's code had run."""
+
+    def __init__(self, startup: float, output: str = ""):
+        super().__init__(f"not ready within {startup:g} s")
+        self.startup, self.output = startup, output
+
+
+class _Clock:
+    def __init__(self, limit: TimeLimit):
+        self.limit, self.started, self.ready_at = limit, time.monotonic(), None
+
+    def overrun(self) -> str | None:
+        """None while within the limit; "startup" or "work" for the limit it ran past."""
+        now = time.monotonic()
+        if self.limit.ready is not None and self.ready_at is None:
+            if self.limit.ready.exists():
+                self.ready_at = now
+            else:
+                return "startup" if now - self.started > self.limit.startup else None
+        return "work" if now - (self.ready_at or self.started) > self.limit.seconds else None
+
+
+def run(argv: list[str], *, seconds: float | TimeLimit, cwd=None, env: dict | None = None) -> tuple[str, Ending | None]:
     """Run a fresh program in a session of its own with a time limit; its output (stdout and
-    stderr) and how it ended, None when it ran past `seconds` and was killed with its group.
-    Its whole group is killed either way: whatever it left running goes too."""
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               errors="replace", start_new_session=True, env=env)
-    try:
-        output, _ = process.communicate(timeout=seconds)
-        return output, Ending(process.returncode)
-    except subprocess.TimeoutExpired:
-        kill_group(process.pid)
-        output, _ = process.communicate()
-        return output, None
-    finally:
-        kill_group(process.pid)
+    stderr) and how it ended, None when it ran past its limit and was killed with its group
+    (SlowStart when that was the start-up limit of a TimeLimit). Its whole group is killed
+    either way: whatever it left running goes too. It dies with this process."""
+    limit = seconds if isinstance(seconds, TimeLimit) else TimeLimit(seconds)
+    if limit.ready is not None:
+        env = {**(os.environ if env is None else env), READY_FILE: str(limit.ready)}
+    parent = os.getpid()
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   env=env, preexec_fn=lambda: die_with(parent))
+        _started[process.pid] = True
+        clock = _Clock(limit)
+        try:
+            overrun = None
+            while process.poll() is None and overrun is None:
+                overrun = clock.overrun()
+                time.sleep(0.02)
+        finally:
+            kill_group(process.pid)
+            process.wait()
+            _started.pop(process.pid, None)
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    if overrun == "startup":
+        raise SlowStart(limit.startup, output)
+    return output, None if overrun else Ending(process.returncode)
 
 
 def close_inherited_fds(keep: tuple[int, ...] = ()) -> None:
@@ -264,9 +352,7 @@ def adopt_orphans() -> bool:
     """Make this process the one that inherits every orphan among its descendants (Linux's
     child subreaper), so `kill_descendants` finds even a process that left its session.
     False where the platform does not allow it."""
-    import ctypes
-
-    return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    return _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 def kill_descendants() -> None:
@@ -293,11 +379,22 @@ def kill_descendants() -> None:
                 os.waitpid(pid, 0)
 
 
-def wait(pid: int, deadline: float) -> Ending | None:
-    """Wait for child `pid` until the monotonic `deadline`; past it, kill its whole group
-    and return None (it timed out). Its group is killed either way: whatever it left
-    running goes with it."""
-    return wait_any({pid: deadline})[1]
+def wait(pid: int, deadline: float | TimeLimit) -> Ending | None:
+    """Wait for child `pid` until the monotonic `deadline` (or within a TimeLimit from now);
+    past it, kill its whole group and return None (it timed out; SlowStart when it was the
+    start-up limit). Its group is killed either way: whatever it left running goes with it."""
+    if not isinstance(deadline, TimeLimit):
+        return wait_any({pid: deadline})[1]
+    clock = _Clock(deadline)
+    while True:
+        done, raw = os.waitpid(pid, os.WNOHANG)
+        overrun = None if done else clock.overrun()
+        if done or overrun:
+            _end(pid, wait=not done)
+            if overrun == "startup":
+                raise SlowStart(deadline.startup)
+            return Ending.from_status(raw) if done else None
+        time.sleep(0.01)
 
 
 def wait_any(deadlines: dict[int, float]) -> tuple[int, Ending | None]:
@@ -308,10 +405,47 @@ def wait_any(deadlines: dict[int, float]) -> tuple[int, Ending | None]:
         for pid, deadline in deadlines.items():
             done, raw = os.waitpid(pid, os.WNOHANG)
             if done:
-                kill_group(pid)
+                _end(pid, wait=False)
                 return pid, Ending.from_status(raw)
             if time.monotonic() > deadline:
-                kill_group(pid)
-                os.waitpid(pid, 0)
+                _end(pid, wait=True)
                 return pid, None
         time.sleep(0.01)
+
+
+def _end(pid: int, *, wait: bool) -> None:
+    """Kill what is left of a child's group (the child itself too, and reap it when `wait`)."""
+    kill_group(pid)
+    if wait:
+        os.waitpid(pid, 0)
+    _started.pop(pid, None)
+
+
+# -- ending on a signal -------------------------------------------------------------------------
+ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def end_on_signals(farewell) -> None:
+    """From now on, SIGINT (Ctrl-C), SIGTERM or SIGHUP (the terminal closed) end this
+    process at once and every child it started with it (their whole groups), then print
+    `farewell(signal number)` (one line) and exit 128 + the signal's number, without a
+    traceback. Children started by `fork` go back to the default endings."""
+    def end(number, frame):
+        for pid, group in list(_started.items()):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL) if group else os.kill(pid, signal.SIGKILL)
+        kill_descendants()
+        with contextlib.suppress(OSError, ValueError):  # the terminal may be gone (SIGHUP)
+            sys.stdout.flush()
+        with contextlib.suppress(OSError, ValueError):
+            print(farewell(number), file=sys.stderr, flush=True)
+        os._exit(128 + number)
+
+    for number in ENDING_SIGNALS:
+        signal.signal(number, end)
+
+
+def _default_signal_endings() -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in ENDING_SIGNALS[1:]:
+        signal.signal(number, signal.SIG_DFL)

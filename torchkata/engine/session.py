@@ -22,10 +22,14 @@ from ..core.i18n import _
 from ..core.verdicts import GRADING_ERROR_KEY, SANDBOX_KEY, ExerciseResult, write_grading_error
 from .preload import ROOT, preload
 from .processes import (
+    READY_FILE,
     GradingError,
+    SlowStart,
+    TimeLimit,
     children_can_grade,
     cuda_in_use,
     ending_text,
+    environment,
     fork,
     prepare_parent,
     run,
@@ -99,13 +103,36 @@ def _collect(run: Run, verdicts: Path, returncode: int, exercise_ids=()) -> Run:
     return run
 
 
+# The grader's own start (an interpreter, torch, pytest, the tests) is not the learner's time:
+# it gets at least this long, or the learner's --timeout where that is longer.
+STARTUP_SECONDS = 60.0
+
+
+def time_limit(timeout: float, scratch: str) -> TimeLimit:
+    """`timeout` seconds for the learner's code, counted from when the suite is ready to call
+    it (the plugin creates the file then); the start-up is limited apart."""
+    return TimeLimit(timeout, ready=Path(scratch) / "ready", startup=max(STARTUP_SECONDS, timeout))
+
+
+def slow_start(error: SlowStart, output: str = "") -> Run:
+    """A run that never reached the learner's code: a grading error, never the learner's."""
+    why = _("the grader itself took more than {seconds:g} s to get ready to run your code: this machine is busy "
+            "or slow, and none of your code had run yet. Check again when it is quieter, or give it more time "
+            "with --timeout {more:g}.", seconds=error.startup, more=2 * error.startup)
+    return Run(grading_error=why, output=error.output or output)
+
+
 def grade(exercises: Path, exercise_ids, *, timeout: float = 60.0, device: str = "cpu") -> Run:
     """Grade `exercise_ids` of the implementation folder `exercises` in a fresh interpreter."""
     with tempfile.TemporaryDirectory(prefix="torchkata-") as scratch:
         verdicts = Path(scratch) / "verdicts.json"
         command = [sys.executable, "-m", "pytest", *_pytest_args(exercises, exercise_ids, device, verdicts)]
         start = time.perf_counter()
-        output, ending = run(command, seconds=timeout, cwd=ROOT, env={**os.environ, **LEAN_ENV})
+        try:
+            output, ending = run(command, seconds=time_limit(timeout, scratch), cwd=ROOT,
+                                 env={**os.environ, **LEAN_ENV})
+        except SlowStart as error:
+            return slow_start(error)
         graded = Run(output=output, seconds=time.perf_counter() - start, timed_out=ending is None)
         return graded if ending is None else _collect(graded, verdicts, ending.code, exercise_ids)
 
@@ -147,8 +174,13 @@ class WarmGrader:
                 return pytest.main(args)
 
             start = time.perf_counter()
-            pid = fork(run_suite)
-            ending = wait(pid, time.monotonic() + timeout)
+            limit = time_limit(timeout, scratch)
+            with environment({READY_FILE: str(limit.ready)}):
+                pid = fork(run_suite)
+            try:
+                ending = wait(pid, limit)
+            except SlowStart as error:
+                return slow_start(error, log.read_text(errors="replace") if log.exists() else "")
             output = log.read_text(errors="replace") if log.exists() else ""
             run = Run(output=output, seconds=time.perf_counter() - start)
             if ending is None:
