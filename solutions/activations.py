@@ -4,8 +4,15 @@ import torch
 
 
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """s(x) = 1 / (1 + e^-x). For x -> -inf, e^-x overflows to inf and 1/inf = 0: still right."""
-    return 1 / (1 + torch.exp(-x))
+    """s(x) = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below: exp only ever sees -|x|.
+
+    The one-line 1 / (1 + exp(-x)) has the right values (1/inf = 0) but not the right
+    gradient: below about -100 autograd meets 0 x inf = NaN. Here every intermediate is
+    finite for every input, in both branches (torch.where differentiates the one it drops).
+    -|x| is written with where, not abs(): abs has slope 0 at 0, and so would s there.
+    """
+    e = torch.exp(torch.where(x >= 0, -x, x))
+    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def sigmoid_derivative(x: torch.Tensor) -> torch.Tensor:
@@ -15,9 +22,11 @@ def sigmoid_derivative(x: torch.Tensor) -> torch.Tensor:
 
 
 def tanh(x: torch.Tensor) -> torch.Tensor:
-    """tanh(x) = sign(x) (1 - e^-2|x|) / (1 + e^-2|x|): exp only ever sees numbers <= 0."""
-    e = torch.exp(-2 * x.abs())
-    return torch.sign(x) * (1 - e) / (1 + e)
+    """tanh(x) = (1 - e^-2|x|) / (1 + e^-2|x|), with the sign of x: exp only ever sees
+    numbers <= 0, so values and gradients stay finite (see sigmoid for why |x| is a where)."""
+    e = torch.exp(torch.where(x >= 0, -2 * x, 2 * x))
+    t = (1 - e) / (1 + e)
+    return torch.where(x >= 0, t, -t)
 
 
 def tanh_derivative(x: torch.Tensor) -> torch.Tensor:

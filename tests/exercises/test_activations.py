@@ -87,8 +87,34 @@ class ElementwiseContract:
         return xc.grad
 
 
+class FiniteGradientAtLargeInputs:
+    """The course differentiates sigmoid and tanh with autograd (section 1), so their
+    gradient is part of the contract: finite, and torch's, at |x| up to 1e4. Autograd
+    differentiates every operation written, a branch that torch.where drops included."""
+
+    @pytest.mark.lesson
+    def test_gradient_at_large_inputs_is_finite(self, learner, device):
+        x = LARGE[LARGE != 0].to(device)  # the slope at exactly 0 is not part of this lesson
+        upstream = torch.ones_like(x)
+        report = learner.run(probe_gradient, x, upstream)
+        if not report["connected"]:
+            return  # not a tensor, or no graph: test_gradient_matches_torch says so
+        expected = self.expected_gradient(x, upstream)
+        call = M_("the gradient of {call}", call=learner.call_text(x))
+        grad = report["grad"]
+        if isinstance(grad, torch.Tensor) and grad.shape == x.shape and not torch.isfinite(grad).all():
+            bad = x[~torch.isfinite(grad)].tolist()
+            fail(M_("{call} is NaN or inf at x = {where}, where torch's is finite (about 0). Autograd differentiates "
+                    "every operation you wrote, and one of them overflows there: exp() of a large number gives inf, "
+                    "and inf times the 0 that follows it is NaN. torch.where does not help: it still differentiates "
+                    "the branch it drops, and 0 x NaN is NaN. Make every intermediate finite for every input, e.g. "
+                    "take exp() only of -|x|, and pick the formula by the sign of x.",
+                    call=call, where=", ".join(f"{v:g}" for v in bad[:4])))
+        assert_tensor(grad, expected, call=call, input=x)
+
+
 @pytest.mark.exercise("activations.sigmoid")
-class TestSigmoid(ElementwiseContract):
+class TestSigmoid(ElementwiseContract, FiniteGradientAtLargeInputs):
     formula = M_("sigmoid(x) = 1 / (1 + exp(-x)), for every element.")
     oracle = staticmethod(torch.sigmoid)
 
@@ -118,7 +144,7 @@ class TestSigmoidDerivative(ElementwiseContract):
 
 
 @pytest.mark.exercise("activations.tanh")
-class TestTanh(ElementwiseContract):
+class TestTanh(ElementwiseContract, FiniteGradientAtLargeInputs):
     formula = M_("tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x)), for every element.")
     oracle = staticmethod(torch.tanh)
 

@@ -1,14 +1,21 @@
 """Specification of exercises/initialization.py, graded against torch.nn.init."""
 
 import math
-from functools import reduce
 
 import pytest
 import torch
 
 from torchkata.core.devices import same_device
 from torchkata.core.i18n import M_, Message
-from torchkata.engine.checks import Suspect, assert_normal, assert_raises, assert_tensor, assert_uniform, fail
+from torchkata.engine.checks import (
+    Suspect,
+    assert_normal,
+    assert_raises,
+    assert_tensor,
+    assert_uniform,
+    check_error_message,
+    fail,
+)
 
 HALF_AND_FULL = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 LINEAR = (200, 800)           # fan_in 800, fan_out 200: a swapped fan is a factor of 4 in variance
@@ -73,15 +80,7 @@ def check_error(learner, shape, kwargs, exc_type, mentions, why):
     if exc_type.__name__ not in outcome["mro"]:
         fail(M_("{call} raised {raised}: {message!r}; it should raise {error} ({why}).", call=call,
                raised=outcome["type"], message=outcome["message"], error=exc_type.__name__, why=why))
-    message = outcome["message"].lower()
-    missing = [m for m in mentions if not any(alt.lower() in message for alt in (m if isinstance(m, tuple) else (m,)))]
-    if missing:
-        alternatives = missing[0] if isinstance(missing[0], tuple) else (missing[0],)
-        named = reduce(lambda first, second: M_("{first} or {second}", first=first, second=second),
-                       map(repr, alternatives))
-        fail(M_("{call} raised {error}, but its message {message!r} does not mention {missing}: "
-               "name the argument and the value received.", call=call, error=exc_type.__name__,
-               message=outcome["message"], missing=named))
+    check_error_message(outcome["message"], mentions, call=call, error=exc_type.__name__)
     if not torch.equal(report["after"].cpu(), torch.full(shape, 7.0)):
         fail(M_("{call} raised, but only after changing the tensor: check the arguments before filling, so a bad "
                "call leaves the tensor as it was.", call=call))
@@ -130,6 +129,36 @@ class KaimingContract(FanBasedContract):
                     M_("mode must be 'fan_in' or 'fan_out'"))
 
 
+# A weight as the course meets it: a layer's Parameter (requires grad), in bfloat16, on the
+# meta device (built without memory, as the network exercises do). Built where the
+# learner's code runs: a meta tensor has no values to send anywhere.
+WEIGHTS = {
+    "Linear(5, 3).weight": lambda device: torch.nn.Linear(5, 3, device=device).weight,
+    "Conv2d(3, 8, 5).weight": lambda device: torch.nn.Conv2d(3, 8, 5, device=device).weight,
+    "bfloat16": lambda device: torch.empty(6, 4, 3, dtype=torch.bfloat16, device=device),
+    "meta": lambda device: torch.empty(16, 8, 3, 3, device="meta"),
+}
+
+
+def probe_fans_of(scene, kind):
+    """The learner's fans of a WEIGHTS weight, with the type of each number as returned (a
+    NumPy number would cross back to the test as a plain int) and any error raised."""
+    weight = WEIGHTS[kind](scene.device)
+    report = {"shape": tuple(weight.shape), "expected": torch.nn.init._calculate_fan_in_and_fan_out(weight),
+              "error": "", "message": "", "fans": None, "types": []}
+    try:
+        got = scene.fn(weight)
+    except Exception as error:  # what the learner's code raised is the finding
+        return report | {"error": type(error).__name__, "message": str(error)}
+    try:
+        fans = tuple(int(v) for v in got)
+    except (TypeError, ValueError):
+        fans = got
+    types = [type(v).__name__ if type(v).__module__ == "builtins" else f"{type(v).__module__}.{type(v).__name__}"
+             for v in got] if isinstance(got, (tuple, list)) else [type(got).__name__]
+    return report | {"fans": fans, "types": types}
+
+
 @pytest.mark.exercise("initialization.calculate_fan_in_and_fan_out")
 class TestCalculateFanInAndFanOut:
     @pytest.mark.parametrize("shape", [(3, 5), (5, 3), (16, 8, 3, 3), (4, 5, 6), (2, 3, 4, 5, 6), (7, 1)], ids=str)
@@ -147,16 +176,41 @@ class TestCalculateFanInAndFanOut:
         if len(shape) > 2 and tuple(got) == (shape[1], shape[0]):
             fail(M_("{call} returned {got}: multiply both fans by the receptive field "
                    "(the product of the kernel dims {kernel}).", call=call, got=tuple(got), kernel=shape[2:]))
-        if any(isinstance(v, torch.Tensor) or int(v) != v for v in got) or tuple(int(v) for v in got) != expected:
-            fail(M_("{call} returned {got}, expected {expected} as two ints.", call=call, got=tuple(got),
-                   expected=expected))
+        check_fans(got, expected, call)
+
+    @pytest.mark.parametrize("kind", WEIGHTS)
+    def test_any_weight_works_and_gives_plain_ints(self, learner, device, kind):
+        report = learner.run(probe_fans_of, kind)
+        call = "calculate_fan_in_and_fan_out({})".format(M_("<{kind} of shape {shape}>", kind=kind,
+                                                           shape=report["shape"]))
+        if report["error"]:
+            fail(M_("{call} raised {error}: {message!r}. The fans come from the shape alone: read weight.shape "
+                    "(plain ints), not the values (no .numpy(), no arithmetic on the tensor), so a weight that "
+                    "requires grad, a bfloat16 one or one on the meta device works too.", call=call,
+                    error=report["error"], message=Message.value(report["message"])))
+        check_fans(report["fans"], report["expected"], call)
+        if report["types"] != ["int", "int"]:
+            fail(M_("{call} returned {got} as {types}: return plain Python ints (int(...), or the numbers of "
+                    "tensor.shape, which are ints already).", call=call, got=report["fans"],
+                    types=", ".join(report["types"])))
 
     @pytest.mark.parametrize("shape", [(5,), ()], ids=str)
     def test_fewer_than_two_dims_is_a_value_error(self, learner, device, shape):
         tensor = torch.empty(shape, device=device)
         outcome = learner.attempt(tensor)
         assert_raises(outcome, ValueError, call="calculate_fan_in_and_fan_out({})".format(M_("<tensor of shape {shape}>", shape=shape)),
-                      mentions=["tensor"], why=M_("fans need at least 2 dims"))
+                      mentions=["tensor", (str(len(shape)), str(shape), str(list(shape)))],  # as for eye_
+                      why=M_("fans need at least 2 dims"))
+
+
+def check_fans(got, expected: tuple[int, int], call) -> None:
+    """Two ints equal to torch's."""
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        fail(M_("{call} returned {got!r}; expected a pair (fan_in, fan_out) = {expected}.", call=call, got=got,
+               expected=expected))
+    if tuple(got) != tuple(expected):
+        fail(M_("{call} returned {got}, expected {expected} as two ints.", call=call, got=tuple(got),
+               expected=tuple(expected)))
 
 
 @pytest.mark.exercise("initialization.calculate_gain")

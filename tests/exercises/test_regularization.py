@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from torchkata.core.devices import same_device
-from torchkata.core.i18n import M_
+from torchkata.core.i18n import M_, Message
 from torchkata.engine.checks import assert_raises, assert_tensor, assert_unchanged, fail
 from torchkata.engine.probes import probe_inputs_after_call
 
@@ -126,7 +126,8 @@ class TestDropout:
     def test_integer_tensor_is_a_type_error_that_explains(self, learner, device):
         x = torch.randint(1, 10, (10,), device=device)
         outcome = learner.attempt(x)
-        assert_raises(outcome, TypeError, call=learner.call_text(x), why=M_("dropout needs a floating-point dtype"))
+        assert_raises(outcome, TypeError, call=learner.call_text(x), why=M_("dropout needs a floating-point dtype"),
+                      mentions=[("int64", "long")])
         if not any(word in outcome.message.lower() for word in ("float", "floating")):
             fail(M_("{call} raised TypeError({message!r}): say that dropout needs a floating-point tensor "
                    "(e.g. x.float()), the pitfall the course ran into with torch.randint.", call=learner.call_text(x),
@@ -180,6 +181,20 @@ class TestDropoutModule:
             fail(M_("Dropout(0.25) built a {type}: it must subclass nn.Module.", type=module.type_name))
         if module.training is not True:
             fail(M_("Dropout(0.25).training should be True for a new module: call super().__init__() first."))
+
+    @pytest.mark.parametrize("p", [0.0, 1.0], ids=str)
+    def test_p_zero_and_one_are_allowed(self, learner, rand, p):
+        """The ends of [0, 1] are valid: p = 0 keeps everything, p = 1 drops everything."""
+        x = rand(4, 5)
+        outcome = learner.attempt(p)
+        if outcome.raised:
+            fail(M_("Dropout({p}) raised {error}: {message!r}; p may be anything in [0, 1], ends included "
+                    "(p = 0 keeps every element, p = 1 drops every one).", p=p, error=outcome.error_type,
+                    message=Message.value(outcome.message)))
+        report = learner.run(probe_module, p, x)
+        assert_tensor(report["training_out"], x if p == 0 else torch.zeros_like(x),
+                      call=M_("Dropout({p})(x) in training mode", p=p),
+                      rule=M_("Dropout(0) returns its input; Dropout(1) returns zeros (never NaN)."))
 
     @pytest.mark.parametrize("p", [-0.5, 2.0], ids=str)
     def test_bad_p_is_a_value_error_at_construction(self, learner, p):

@@ -138,6 +138,27 @@ def probe_course_steps(scene, steps):
             "state": model.state_dict(), "grads": [p.grad for p in model.parameters()]}
 
 
+class OrderedLoss(nn.Module):
+    """An MSE that notes which argument came where: the prediction has a graph, the target not."""
+
+    def __init__(self, order: list[str]):
+        super().__init__()
+        self.order = order
+
+    def forward(self, first, second):
+        self.order.append("prediction, target" if first.requires_grad and not second.requires_grad else
+                          "target, prediction" if second.requires_grad and not first.requires_grad else
+                          "two tensors that are not (prediction, target)")
+        return ((first - second) ** 2).mean()
+
+
+def probe_ordered_loss(scene):
+    model, inputs, target, _, optimizer = course_setup(scene.device)
+    order = []
+    scene.fn(model, inputs, target, OrderedLoss(order), optimizer)
+    return {"order": order}
+
+
 def why_nothing_changed(calls, grads_after) -> str:
     """What a train_step that left the weights as they were did wrong, from its optimizer
     calls and the gradients it left behind."""
@@ -191,8 +212,22 @@ class TestTrainStep:
         report = learner.run(probe_course_steps, 1)
         leftover = [g for g in report["grads"] if g is not None and g.any()]
         if leftover:
-            fail(M_("train_step left gradients on the parameters after the step: call optimizer.zero_grad() at the "
-                   "end, or the next step adds new gradients to these."))
+            calls = report["calls"]
+            zeroed_first = "zero_grad" in calls and "step with gradients" in calls and \
+                calls.index("zero_grad") < calls.index("step with gradients")
+            fail(M_("train_step left gradients on the parameters when it returned; its contract is that no gradient "
+                    "is left after the step: call optimizer.zero_grad() after optimizer.step().{likely}",
+                    likely=M_(" You zeroed them before the forward pass, the order of PyTorch's tutorials: it trains "
+                              "the same, but this exercise follows the course's order, which leaves nothing behind.")
+                    if zeroed_first else ""))
+
+    def test_the_loss_is_called_with_the_prediction_first(self, learner, device):
+        """loss_fn(prediction, target), in that order: nn.MSELoss cannot tell, most losses can."""
+        report = learner.run(probe_ordered_loss)
+        if report["order"] != ["prediction, target"]:
+            fail(M_("train_step called loss_fn with {order}: call loss_fn(prediction, target), the order of every "
+                    "torch loss (nn.MSELoss is symmetric, so the course's example cannot tell; nn.BCELoss, "
+                    "nn.CrossEntropyLoss and most others are not).", order=" / ".join(report["order"]) or "nothing"))
 
     def test_three_steps_match_torch(self, learner, device):
         report = learner.run(probe_course_steps, 3)

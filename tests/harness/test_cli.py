@@ -109,7 +109,7 @@ def test_reset_restores_one_stub_and_keeps_a_backup(checkout):
     after = (checkout / "activations.py").read_text()
     relu = re.search(r"def relu\(x.*?(?=\ndef )", after, flags=re.S).group(0)
     assert 'raise NotImplementedError("relu: replace this line' in relu
-    assert "def sigmoid(x: torch.Tensor)" in after and "return 1 / (1 + torch.exp(-x))" in after  # others kept
+    assert "def sigmoid(x: torch.Tensor)" in after and "return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))" in after  # others kept
     backups = list((checkout.parent / ".torchkata" / "backups").glob("activations.relu-*.py"))
     assert len(backups) == 1 and "torch.clamp(x, min=0)" in backups[0].read_text()
     assert before != after
@@ -134,13 +134,55 @@ def test_watch_regrades_on_save_and_moves_on(tmp_path):
                                stderr=subprocess.STDOUT, text=True, env=env)
     try:
         assert "Watching" in watcher.stdout.readline()
-        time.sleep(0.5)
-        replace(folder, "activations", "def sigmoid(x):\n    return 1 / (1 + torch.exp(-x))")
+        first = watcher.stdout.readline()  # graded at start, before any save
+        replace(folder, "activations",
+                "def sigmoid(x):\n    e = torch.exp(-x.abs())\n    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))")
         output, _ = watcher.communicate(timeout=90)
     finally:
         watcher.kill()
+    assert "activations.sigmoid is not attempted yet" in first, first
     assert "activations.sigmoid passes every test" in output
     assert "On to the next exercise: activations.sigmoid_derivative" in output
+
+
+def test_watch_misses_no_save_made_while_it_starts(tmp_path):
+    """A save made while torch loads (before the watcher is up) is graded all the same."""
+    folder = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    watcher = subprocess.Popen([sys.executable, "-m", "torchkata", "watch", "--max-checks", "1", "--exercises",
+                                str(folder), "--lang", "en"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env=installed_env(PYTHONUNBUFFERED="1"))
+    try:
+        time.sleep(0.2)  # the command has started; torch is still loading
+        replace(folder, "activations", "def tanh(x):\n    return x")  # not the exercise it starts on
+        output, _ = watcher.communicate(timeout=90)
+    finally:
+        watcher.kill()
+    assert "activations.py saved: grading activations.tanh" in output, output
+    assert "activations.tanh is not right yet" in output, output
+
+
+def test_watch_keeps_watching_once_every_exercise_is_done(tmp_path, monkeypatch):
+    """After the last pass it says the course is done, stays, and grades the next save."""
+    import io
+
+    from rich.console import Console
+
+    from torchkata.learn.kata import Kata
+    from torchkata.learn.views import View
+    from torchkata.learn.watching import on_save
+
+    folder = tmp_path / "exercises"
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    kata, view = Kata(folder), View(Console(file=io.StringIO(), width=120, highlight=False))
+    monkeypatch.setattr(kata, "next_exercise", lambda: None)  # every other exercise is done
+    tanh = kata.pick("activations.tanh")
+    replace(folder, "activations", "def tanh(x):\n    return 2 * torch.sigmoid(2 * x) - 1")
+    current = on_save(kata, view, tanh, ["activations.py"])
+    assert current == tanh and "Every exercise is done" in view.console.file.getvalue()
+    replace(folder, "activations", "def tanh(x):\n    return x")
+    assert on_save(kata, view, current, ["activations.py"]) == tanh
+    assert "activations.tanh is not right yet" in view.console.file.getvalue()
 
 
 @pytest.mark.parametrize("code,check", [

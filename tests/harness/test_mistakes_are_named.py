@@ -35,6 +35,48 @@ def softmax(x, dim):
 def softmax(x, dim):
     e = torch.exp(x - x.amax(dim=dim, keepdim=True))
     e / e.sum(dim=dim, keepdim=True)""", "Did you forget the `return`?"),
+    ("activations.sigmoid", "the one-line form: NaN gradient below -100", """
+def sigmoid(x):
+    return 1 / (1 + torch.exp(-x))""", "0 x NaN is NaN"),
+    ("activations.sigmoid", "torch.where over two overflowing branches", """
+def sigmoid(x):
+    return torch.where(x >= 0, 1 / (1 + torch.exp(-x)), torch.exp(x) / (1 + torch.exp(x)))""",
+     "torch.where does not help"),
+    ("activations.tanh", "the sign trick on an overflowing exp", """
+def tanh(x):
+    return torch.where(x >= 0, 1 - 2 / (torch.exp(2 * x) + 1), 2 / (torch.exp(-2 * x) + 1) - 1)""",
+     "is NaN or inf at x = "),
+    ("initialization.calculate_fan_in_and_fan_out", "NumPy numbers, not ints", """
+def calculate_fan_in_and_fan_out(tensor):
+    import numpy as np
+    if tensor.dim() < 2:
+        raise ValueError(f"tensor has {tensor.dim()} dims, fewer than 2")
+    field = np.prod(tensor.shape[2:]) if tensor.dim() > 2 else np.int64(1)
+    return tensor.shape[1] * field, tensor.shape[0] * field""", "return plain Python ints"),
+    ("initialization.calculate_fan_in_and_fan_out", "counts through the values (numpy())", """
+def calculate_fan_in_and_fan_out(tensor):
+    if tensor.dim() < 2:
+        raise ValueError(f"tensor has {tensor.dim()} dims, fewer than 2")
+    field = tensor[0, 0].numpy().size
+    return int(tensor.shape[1] * field), int(tensor.shape[0] * field)""", "The fans come from the shape alone"),
+    ("initialization.calculate_fan_in_and_fan_out", "an error that names neither argument nor value", """
+def calculate_fan_in_and_fan_out(tensor):
+    if tensor.dim() < 2:
+        raise ValueError("Fan in and fan out can not be computed")
+    field = 1
+    for size in tensor.shape[2:]:
+        field *= size
+    return tensor.shape[1] * field, tensor.shape[0] * field""", "name the argument and the value received"),
+    ("regularization.Dropout", "refuses p = 1", """
+class Dropout(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"p must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training)""", "Dropout(1.0)"),
     ("activations.relu", "writes into its input", """
 def relu(x):
     x[x < 0] = 0
@@ -405,6 +447,20 @@ def train_step(model, inputs, target, loss_fn, optimizer):
     loss.backward()
     optimizer.zero_grad()
     return loss.item()""", "never called optimizer.step()"),
+    ("training.train_step", "PyTorch's tutorial order: zero_grad first", """
+def train_step(model, inputs, target, loss_fn, optimizer):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs), target)
+    loss.backward()
+    optimizer.step()
+    return loss.item()""", "the order of PyTorch's tutorials"),
+    ("training.train_step", "loss_fn(target, prediction)", """
+def train_step(model, inputs, target, loss_fn, optimizer):
+    loss = loss_fn(target, model(inputs))
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss.item()""", "call loss_fn(prediction, target)"),
     ("training.train_step", "returns the tensor", """
 def train_step(model, inputs, target, loss_fn, optimizer):
     loss = loss_fn(model(inputs), target)

@@ -19,7 +19,11 @@ def sigmoid(x: torch.Tensor) -> torch.Tensor:
     probability for binary classification. s(0) = 0.5, and s(-x) = 1 - s(x).
 
     Pitfall: the equivalent form e^x / (1 + e^x) returns inf / inf = NaN at x = 1e4.
-    Choose a form that stays finite for inputs as large as 1e4 in either direction.
+    Choose a form that stays finite for inputs as large as 1e4 in either direction, and
+    whose gradient does too: the course differentiates sigmoid with autograd, which
+    differentiates every step you wrote. 1 / (1 + e^(-x)) has the right values but at
+    x = -1e4 its gradient is 0 x inf = NaN; torch.where does not save it, since the
+    branch it drops is differentiated too. Let exp() see only -|x|.
 
     Check yourself:
         >>> sigmoid(torch.tensor([-1e4, 0.0, 1e4]))   # tensor([0.0000, 0.5000, 1.0000])
@@ -47,7 +51,8 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     Like sigmoid but centred on zero, with values in (-1, 1); tanh(x) = 2 s(2x) - 1.
 
     Pitfall: the textbook formula overflows: at x = 1e4 it is inf / inf = NaN. Rewrite it
-    so exp() never sees a large positive number (e.g. with e^(-2|x|) and the sign of x).
+    so exp() never sees a large positive number (e.g. with e^(-2|x|) and the sign of x),
+    in every branch you compute: the gradient at 1e4 must be finite too (see sigmoid).
 
     Check yourself:
         >>> tanh(torch.tensor([-1e4, 0.0, 1e4]))       # tensor([-1., 0., 1.])
