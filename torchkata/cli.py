@@ -17,9 +17,10 @@ from rich.console import Console
 
 from .classroom.intake import IntakeError, looks_like_exercises
 from .core import digests
-from .core.i18n import _, language, use
+from .core.i18n import _, language, remembered_decides, use
 from .core.manifest import load
 from .core.paths import EXERCISES
+from .core.terminal import Parser, complain, wrapped
 from .core.verdicts import EXIT_GRADING_ERROR, EXIT_USAGE
 from .engine.processes import GradingError, Unconfined, end_on_signals, signal_name
 from .learn.kata import Kata, UnknownExercise
@@ -49,7 +50,7 @@ def _shared_options(defaults: bool) -> argparse.ArgumentParser:
     def default(value):
         return value if defaults else argparse.SUPPRESS
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--exercises", type=Path, default=default(EXERCISES),
                         help="the folder you work in (default: exercises/ of this checkout)")
     common.add_argument("--lang", choices=("en", "zh"), default=default(None),
@@ -63,11 +64,11 @@ def _shared_options(defaults: bool) -> argparse.ArgumentParser:
 
 def parser() -> argparse.ArgumentParser:
     common = _shared_options(defaults=False)
-    top = argparse.ArgumentParser(prog="torchkata", parents=[_shared_options(defaults=True)],
+    top = Parser(prog="torchkata", parents=[_shared_options(defaults=True)],
                                   description="Learn the fundamentals of neural networks in PyTorch, one exercise at a time.")
-    commands = top.add_subparsers(dest="command")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     commands.add_parser("status", parents=[common], help="progress through the course (the default)")
-    device = argparse.ArgumentParser(add_help=False)
+    device = Parser(add_help=False)
     device.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="where your code runs while graded (default: cpu; cuda needs an NVIDIA GPU)")
     commands.add_parser("check", parents=[common, device], help="grade one exercise (default: the next unfinished)") \
@@ -138,7 +139,11 @@ def use_language(args) -> tuple[str, Progress | None]:
     remember an explicit --lang in the learner's progress file (returned, read once)."""
     progress = Progress.load(args.exercises) if getattr(args, "exercises", None) else None
     lang = language(args.lang, progress.lang if progress else None)
+    remembered = progress is not None and remembered_decides(args.lang, progress.lang)
     use(lang)
+    if remembered and args.command != "grade":
+        other = "zh" if lang == "en" else "en"
+        print(wrapped(_("(in English, as last chosen here; --lang {other} to switch)", other=other)), file=sys.stderr)
     if progress and args.lang and progress.lang != lang and not kata_folder_problem(args.exercises):
         progress.lang = lang
         progress.save()
@@ -154,16 +159,17 @@ def farewell(number: int) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     end_on_signals(farewell)
-    if argv[:2] == ["grade", "merge"]:
+    at = argv.index("grade") if "grade" in argv else -1
+    if at >= 0 and argv[at + 1:at + 2] == ["merge"]:  # its own parser; options before `grade` go to it too
         from .classroom.cli import merge_command
 
-        return _guarded(lambda: merge_command(argv[2:], Console(highlight=False)))
+        return _guarded(lambda: merge_command(argv[:at] + argv[at + 2:], Console(highlight=False)))
     args = parser().parse_args(argv)
     lang, progress = use_language(args)
     device = getattr(args, "device", "cpu")
     refusal = cuda_refusal(device)
     if refusal:
-        print(f"torchkata: {refusal}", file=sys.stderr)
+        complain(f"torchkata: {refusal}")
         return EXIT_USAGE
     command = args.command or "status"
     if command == "gradescope-autograder":
@@ -172,7 +178,7 @@ def main(argv=None) -> int:
         try:
             archive = write_bundle(args.out)
         except ValueError as error:
-            print(f"torchkata gradescope-autograder: {error}", file=sys.stderr)
+            complain(f"torchkata gradescope-autograder: {error}")
             return EXIT_USAGE
         print(f"Upload {archive} as the assignment's autograder (Gradescope: Configure Autograder, zip file upload; "
               "Ubuntu base image).")
@@ -180,7 +186,7 @@ def main(argv=None) -> int:
     if command != "grade":
         problem = kata_folder_problem(args.exercises)
         if problem:
-            print(f"torchkata: --exercises {args.exercises}: {problem}", file=sys.stderr)
+            complain(f"torchkata: --exercises {args.exercises}: {problem}")
             return EXIT_USAGE
     kata = Kata(args.exercises, lang, args.timeout, device, progress)
     return _guarded(lambda: run_command(kata, View(Console(highlight=False), lang), command, args))
@@ -204,13 +210,13 @@ def _guarded(command) -> int:
     try:
         return command()
     except GradingError as error:
-        print(_("torchkata: grading error: {error}", error=error), file=sys.stderr)
+        complain(_("torchkata: grading error: {error}", error=error))
         return EXIT_GRADING_ERROR
     except UnknownExercise as error:
-        print(f"torchkata: {error}", file=sys.stderr)
+        complain(f"torchkata: {error}")
         return EXIT_USAGE
     except (IntakeError, MergeError, Unconfined) as error:
-        print(f"torchkata grade: {error}", file=sys.stderr)
+        complain(f"torchkata grade: {error}")
         return EXIT_USAGE
 
 

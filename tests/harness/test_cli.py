@@ -1,5 +1,6 @@
 """The learner's command line, used as a learner would: on a copy of exercises/."""
 
+import functools
 import os
 import re
 import shutil
@@ -435,7 +436,7 @@ def test_a_message_wraps_to_the_terminal_by_display_width(text):
     message must stay inside the line, lose nothing, and never start a line with a comma."""
     from rich.cells import cell_len
 
-    from torchkata.learn.views import wrap
+    from torchkata.core.terminal import wrap
 
     lines = wrap(text, 76)
     assert len(lines) > 1 and all(cell_len(line) <= 76 for line in lines), lines
@@ -590,8 +591,39 @@ def test_a_status_row_says_what_went_wrong_not_the_inputs_it_was_found_on(checko
     result = subprocess.run([sys.executable, "-m", "torchkata", "status", "--exercises", str(checkout), "--lang", "en"],
                             cwd=checkout.parent, capture_output=True, text=True, timeout=300,
                             env=installed_env(COLUMNS="80"))
-    row = next(line for line in result.stdout.splitlines() if "activations.softmax " in line)
-    assert "wrong" in row and "softmax(…) returned" in row, row
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "activations.softmax " in line)
+    row, under = lines[at], lines[at + 1]
+    assert "wrong" in row, row
+    assert "softmax(…) returned" in row or (under.startswith("    ") and "softmax(…) returned" in under), \
+        "beside its row where it fits whole, else under it"
+
+
+def test_a_failure_that_does_not_fit_beside_its_row_goes_under_it_whole(checkout):
+    """At 80 columns a long first line is not cut to a few letters beside the row: it goes
+    under the row, wrapped, its words whole."""
+    import io
+
+    from rich.console import Console
+
+    from torchkata.core import source
+    from torchkata.core.failures import Failure, Rule
+    from torchkata.core.i18n import M_
+    from torchkata.core.manifest import load
+    from torchkata.core.verdicts import ExerciseResult
+    from torchkata.learn.kata import Kata
+    from torchkata.learn.views import View
+
+    kata, view = Kata(checkout), View(Console(width=80, file=io.StringIO(), highlight=False))
+    kaiming = load().get("initialization.kaiming_uniform_")
+    failure = Failure(Rule.VALUES, M_("the bound is sqrt(3) * gain / sqrt(fan_in): you swapped the fans"))
+    kata.progress.record(kaiming.id, ExerciseResult("wrong", failures=[failure]), source.exercise_hash(checkout, kaiming))
+    view.status(kata.curriculum, kata.states(), kata.where)
+    lines = view.console.file.getvalue().splitlines()
+    at = next(i for i, line in enumerate(lines) if kaiming.id in line)
+    assert lines[at].rstrip().endswith("wrong"), lines[at]
+    assert lines[at + 1].strip() == "the bound is sqrt(3) * gain / sqrt(fan_in): you swapped the fans"
+    assert max(len(line) for line in lines) <= 80
 
 
 def test_the_time_limit_is_the_learners_code_not_the_graders_start(checkout):
@@ -610,3 +642,41 @@ def test_a_grader_too_slow_to_start_is_a_grading_error_that_says_how_to_give_it_
     said = str(run.grading_error)
     assert "busy or slow" in said and "none of your code had run yet" in said and "--timeout" in said
     assert "did not finish" not in said
+
+
+EIGHTY_COLUMNS = [
+    ["--help"], *([command, "--help"] for command in ("status", "check", "explain", "hint", "watch", "reset",
+                                                      "solution", "plot", "grade", "gradescope-autograder")),
+    ["grade", "merge", "--help"], ["bogus"], ["check", "--timeout", "0"], ["check", "--timeout", "soon"],
+    ["--lang", "fr"], ["plot", "bogus"], ["grade", "merge"], ["--exercises", "/", "status"],
+    ["check", "no_such_exercise"], ["check", "activations.relu", "--device", "cuda"],
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_help_refusals_and_errors_fit_80_columns(checkout, lang):
+    """Every line the command line prints for help, a refusal or an error is at most 80 cells
+    wide at COLUMNS=80 (a Chinese character takes two), in either language."""
+    from rich.cells import cell_len
+
+    too_wide = []
+    for argv in EIGHTY_COLUMNS:
+        folder = [] if "--exercises" in argv else ["--exercises", str(checkout)]
+        result = subprocess.run([sys.executable, "-m", "torchkata", *argv, *folder], cwd=checkout.parent,
+                                capture_output=True, text=True, timeout=120,
+                                env=installed_env(COLUMNS="80", TORCHKATA_LANG=lang))
+        assert result.stdout + result.stderr, argv
+        too_wide += [(argv, line) for line in (result.stdout + result.stderr).splitlines() if cell_len(line) > 80]
+    assert not too_wide, "\n".join(f"{' '.join(argv)}: {line}" for argv, line in too_wide)
+
+
+def test_a_remembered_language_says_so_in_one_line(checkout):
+    env = {k: v for k, v in installed_env().items() if k != "TORCHKATA_LANG"}
+    run = functools.partial(subprocess.run, cwd=checkout.parent, capture_output=True, text=True, timeout=120, env=env)
+    run([sys.executable, "-m", "torchkata", "hint", "activations.relu", "--exercises", str(checkout), "--lang", "zh"])
+    later = run([sys.executable, "-m", "torchkata", "hint", "activations.relu", "--exercises", str(checkout)])
+    said = [line for line in later.stderr.splitlines() if "--lang en" in line]
+    assert len(said) == 1 and "沿用上次" in said[0], later.stderr
+    chosen = run([sys.executable, "-m", "torchkata", "hint", "activations.relu", "--exercises", str(checkout),
+                  "--lang", "zh"])
+    assert "--lang en" not in chosen.stderr, "said only when the remembered choice decides"

@@ -11,23 +11,27 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..core.i18n import _, ngettext
+from ..core.i18n import _, language, ngettext, use
 from ..core.manifest import load
+from ..core.terminal import Parser
 from ..core.verdicts import EXIT_GRADING_ERROR, Verdict
 from . import grader, reports, sample_class
 
 
 def merge_parser() -> argparse.ArgumentParser:
-    merge = argparse.ArgumentParser(prog="torchkata grade merge",
+    merge = Parser(prog="torchkata grade merge",
                                     description="Combine the grades.json of every shard into the reports one run "
                                     "would have written (grades.json of format 1 is read too).")
     merge.add_argument("shards", nargs="+", type=Path, metavar="GRADES_JSON")
     merge.add_argument("--out", type=Path, default=Path("grades"), help="folder for the reports (default: grades/)")
+    merge.add_argument("--lang", choices=("en", "zh"), default=None,
+                       help="language of the reports: en or zh (default: TORCHKATA_LANG, else the locale)")
     return merge
 
 
 def merge_command(argv: list[str], console: Console) -> int:
     args = merge_parser().parse_args(argv)
+    use(language(args.lang))
     _refuse_file_as_folder(args.out)
     return _finish(reports.merge(args.shards), args.out, console, None)
 

@@ -61,6 +61,11 @@ def language(requested: str | None = None, remembered: str | None = None) -> str
     return "en"
 
 
+def remembered_decides(requested: str | None, remembered: str | None) -> bool:
+    """Whether `language` answers with the remembered choice (neither --lang nor TORCHKATA_LANG given)."""
+    return not _normal(requested) and not _normal(os.environ.get(VARIABLE)) and bool(_normal(remembered))
+
+
 def use(lang: str) -> None:
     """Speak `lang` from now on, here and in every process started from here."""
     os.environ[VARIABLE] = lang

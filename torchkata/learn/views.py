@@ -11,15 +11,15 @@ import re
 from pathlib import Path
 
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text
 
 from ..core.i18n import CHINESE, _, words
 from ..core.manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, Curriculum, Exercise
+from ..core.terminal import wrap
 from ..core.verdicts import EXIT_GRADING_ERROR, ExerciseResult
 
 MAX_PRINTED_LINES = 20
@@ -28,32 +28,7 @@ MARKS = {DONE: "[green]✔[/]", WRONG: "[red]✘[/]", NOT_ATTEMPTED: "[dim]·[/]
 SAID = (WRONG, NOT_LOADED, GRADING_ERROR)  # verdicts whose first message is shown on the status screen
 
 
-# Chinese is written without spaces: a line may break after any character, except before the
-# punctuation that closes a phrase or after one that opens it. A run of other text (a word, a
-# number, code) stays whole.
-_OPENING, _CLOSING = "（“《「【", "，。：；、！？）》」”】"
-_UNITS = re.compile(rf"\s+|[{_OPENING}]*(?:[{CHINESE}]|[^\s{CHINESE}]+)[{_CLOSING}]*")
 _IS_CHINESE = re.compile(rf"[{CHINESE}]")
-
-
-def wrap(text: str, width: int) -> list[str]:
-    """`text` in lines of at most `width` terminal cells (a Chinese character takes two),
-    broken at spaces and between Chinese characters; a word longer than a line is cut."""
-    lines, line = [], ""
-    for unit in _UNITS.findall(text):
-        if unit.isspace():
-            line += " " if line else ""
-            continue
-        while cell_len(unit) > width:  # a path or a long expression: cut it where the line ends
-            room = width - cell_len(line)
-            lines.append(line + unit[:room]) if room > 0 else lines.append(line.rstrip())
-            unit, line = unit[max(room, 0):], ""
-        if cell_len(line) + cell_len(unit) > width and line.strip():
-            lines.append(line.rstrip())
-            line = ""
-        line += unit
-    lines.append(line.rstrip())
-    return lines
 
 
 def _cjk(char: str) -> bool:
@@ -120,35 +95,40 @@ class View:
             out.print(self.w["next_help"], style="dim")
         return 0
 
-    def progress_table(self, curriculum: Curriculum, states: dict[str, ExerciseResult]) -> Table:
-        """Every exercise on one row, its id always whole: the id column is as wide as the
-        longest id, and the verdict with the first line of a failure gets what is left of the
-        terminal, or, where that is too little, a line of its own under the row."""
-        id_width = max(len(e.id) for e in curriculum)
-        room = self.console.width - (2 + id_width + 3 + 3)  # mark, id, points, and the gaps between
-        beside = room >= self.NARROW_MESSAGE
-        table = Table(show_header=False, box=None, pad_edge=False)
-        table.add_column(width=2, no_wrap=True)
-        table.add_column(min_width=id_width, no_wrap=True)
-        table.add_column(justify="right", no_wrap=True)
-        if beside:
-            table.add_column(overflow="ellipsis", no_wrap=True, max_width=room)
+    def progress_table(self, curriculum: Curriculum, states: dict[str, ExerciseResult]) -> Group:
+        """Every exercise on one row, its id always whole (the id column is as wide as the
+        longest id). A failure's first line goes beside its row where it fits whole in what
+        is left of the terminal, else under the row, wrapped (two lines at most: `check`
+        gives it all)."""
+        id_width = max(cell_len(e.id) for e in curriculum)
+        width = self.console.width - 1
+        left = 1 + 1 + id_width + 1 + 3 + 1  # the mark, the id, the points, and the gaps between
+        room = width - left
+        rows: list[Text] = []
         module = None
         for exercise in curriculum:
             if exercise.module != module:
                 module = exercise.module
-                section = f"[bold]§{escape(self.w['section'][module])}[/]"
-                table.add_row("", section, "", *([f"[dim]exercises/{module}.py[/]"] if beside else []))
+                section = Text("  ") + Text(f"§{self.w['section'][module]}", style="bold")
+                file = f"exercises/{module}.py"
+                if cell_len(section.plain) < left and cell_len(file) < room:
+                    section.append(" " * (left + 1 - cell_len(section.plain)) + file, style="dim")
+                rows.append(section)
             state = states[exercise.id]
             said = state.verdict in SAID or (state.first is not None and state.first.blames)
-            first = state.first.headline(self.lang, brief=True) if said and state.first else "" if state.verdict in SAID else ""
-            message = f"[dim]{escape(self.w[state.verdict])}[/] {escape(first)}".rstrip()
-            table.add_row(MARKS[state.verdict], exercise.id, f"{exercise.points}", *([message] if beside else []))
-            if not beside and first:
-                shown = Text(first, style="dim")
-                shown.truncate(id_width, overflow="ellipsis")  # by display cells: a Chinese character takes two
-                table.add_row("", shown, "")
-        return table
+            first = state.first.headline(self.lang, brief=True) if said and state.first else ""
+            row = Text.from_markup(MARKS[state.verdict]) + Text(f" {exercise.id:<{id_width}} {exercise.points:>3} ")
+            row.append(f" {self.w[state.verdict]}", style="dim")
+            if first and cell_len(f" {self.w[state.verdict]} {first}") <= room:
+                row.append(f" {first}")
+                first = ""
+            rows.append(row)
+            if first:
+                under = wrap(first, width - 4)
+                if len(under) > 2:
+                    under = [*under[:1], under[1][: max(width - 5, 1)].rstrip() + "…"]
+                rows += [Text(f"    {line}", style="dim") for line in under]
+        return Group(*rows)
 
     # -- one exercise ----------------------------------------------------------------------
     def verdict(self, exercise: Exercise, state: ExerciseResult, where: tuple[str, int]) -> int:
@@ -193,8 +173,8 @@ class View:
             out.print(self.w["printed"], style="bold")
             shown = printed[:MAX_PRINTED_LINES] + ([_("... ({n} more lines)", n=len(printed) - MAX_PRINTED_LINES)]
                                                    if len(printed) > MAX_PRINTED_LINES else [])
-            for text in shown:
-                out.print(f"    {escape(text)}", highlight=False)
+            for text in shown:  # as printed, cut (not reflowed) to stay under its heading
+                self.verbatim(text, "    ")
         out.print(f"  [dim]{path}:{line}[/]")
         return 1
 
@@ -205,6 +185,17 @@ class View:
         for j, line in enumerate(wrap(text, width)):
             self.console.print(Text(((rest if j else first) + line).rstrip(), style=style), highlight=False,
                                soft_wrap=True)
+
+    def verbatim(self, text: str, indent: str) -> None:
+        """A line as written (spaces and all), in pieces that fit the terminal, each indented."""
+        room = max(self.console.width - 1 - cell_len(indent), 10)
+        piece = ""
+        for char in text.rstrip() or " ":
+            if cell_len(piece + char) > room:
+                self.console.print(Text(indent + piece), highlight=False, soft_wrap=True)
+                piece = ""
+            piece += char
+        self.console.print(Text((indent + piece).rstrip()), highlight=False, soft_wrap=True)
 
     def bullet(self, text: str) -> None:
         """A bullet whose wrapped lines stay under its text (and no line padded to the width)."""
@@ -235,7 +226,11 @@ class View:
             self.console.print(self.w["solution_locked"].format(id=exercise.id), style="yellow")
             return 1
         self.console.print(self.w["solution"].format(id=exercise.id, module=exercise.module), style="bold")
-        self.console.print(Syntax(definition, "python", word_wrap=True))
+        # Highlighted, but neither padded to the width nor broken by rich: a long docstring line
+        # is left to the terminal, whole.
+        for line in Syntax(definition, "python").highlight(definition).split("\n"):
+            line.rstrip()
+            self.console.print(line, soft_wrap=True)
         return 0
 
     def reset(self, exercise: Exercise, done) -> int:
