@@ -616,6 +616,8 @@ def test_a_failure_that_does_not_fit_beside_its_row_goes_under_it_whole(checkout
 
     kata, view = Kata(checkout), View(Console(width=80, file=io.StringIO(), highlight=False))
     kaiming = load().get("initialization.kaiming_uniform_")
+    replace(checkout, "initialization", "def kaiming_uniform_(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu'):\n"
+                                        "    return tensor")
     failure = Failure(Rule.VALUES, M_("the bound is sqrt(3) * gain / sqrt(fan_in): you swapped the fans"))
     kata.progress.record(kaiming.id, ExerciseResult("wrong", failures=[failure]), source.exercise_hash(checkout, kaiming))
     view.status(kata.curriculum, kata.states(), kata.where)
