@@ -52,10 +52,11 @@ def tests(session, device):
     if device == "cuda":
         require_cuda(session)
     install(session, device)
-    session.install("ruff>=0.6", "import-linter>=2.1")
+    session.install("ruff>=0.6", "import-linter>=2.1", "pytest-xdist>=3.5")
     session.run("ruff", "check", "torchkata", "tests", "benchmarks", "solutions", "exercises", "noxfile.py")
     session.run("lint-imports")  # the layers of torchkata/ (pyproject.toml): no import circle comes back
-    session.run("pytest", f"--device={device}", "--impl=solutions", *session.posargs)
+    # One pytest worker per core (pytest-xdist): most of the harness waits on graders it starts.
+    session.run("pytest", f"--device={device}", "--impl=solutions", "--numprocesses=auto", *session.posargs)
 
 
 @nox.session(venv_params=VENV_PARAMS)

@@ -9,6 +9,7 @@ when nothing needs grading.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -57,8 +58,8 @@ def _shared_options(defaults: bool) -> argparse.ArgumentParser:
                         help="language of everything torchkata says: en or zh (default: TORCHKATA_LANG, "
                         "else the last --lang given here, else the locale)")
     common.add_argument("--timeout", type=positive(float), default=default(60.0),
-                        help="seconds your code may take in a grading run, counted from when the tests are "
-                        "ready to call it (default: 60)")
+                        help="seconds the tests of your code may take, counted from when they are ready to "
+                        "call it: the grader's own start is not counted (default: 60)")
     return common
 
 
@@ -158,7 +159,8 @@ def farewell(number: int) -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    end_on_signals(farewell)
+    # Under `nox -s learn`, nox is the parent: stopped by a signal, it does not pass it on.
+    end_on_signals(farewell, with_parent="NOX_CURRENT_SESSION" in os.environ)
     at = argv.index("grade") if "grade" in argv else -1
     if at >= 0 and argv[at + 1:at + 2] == ["merge"]:  # its own parser; options before `grade` go to it too
         from .classroom.cli import merge_command

@@ -35,7 +35,7 @@ def grade(impl: Path, tmp_path: Path, exercises=(), *options: str) -> dict:
     paths = [str(ROOT / "tests" / "exercises" / f"test_{m}.py") for m in modules] or [str(ROOT / "tests" / "exercises")]
     verdicts = tmp_path / "verdicts.json"
     args = [*paths, f"--impl={impl}", f"--verdicts={verdicts}", "-q", "--tb=no", "-p", "no:cacheprovider",
-            f"--rootdir={ROOT}", *(f"--exercise={e}" for e in exercises), *options]
+            f"--rootdir={ROOT}", "-p", "no:xdist", *(f"--exercise={e}" for e in exercises), *options]
     if "--isolate" in options and cuda_in_use():
         # The sandbox forks from the grading process, which must not have used CUDA (the cuda suite
         # did, in this process): grade as a user would, with pytest in a fresh interpreter.

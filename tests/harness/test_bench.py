@@ -8,7 +8,7 @@ from torchkata import bench
 from .grading import EXERCISES, ROOT, SOLUTIONS, submission_with
 
 FAST = ["--benchmark-max-time=0.001", "--benchmark-min-rounds=1", "--benchmark-warmup=off", "-q",
-        "-p", "no:cacheprovider", f"--rootdir={ROOT}"]
+        "-p", "no:cacheprovider", "-p", "no:xdist", f"--rootdir={ROOT}"]
 
 
 def run_benchmarks(impl, tmp_path, files, selection) -> str:

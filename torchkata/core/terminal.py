@@ -2,8 +2,9 @@
 two), for everything torchkata prints, argparse's usage and errors included.
 
 A line breaks at a space or between Chinese characters, never inside backticked code
-(`x.amax(dim, keepdim=True)`) and never beside an operator standing between spaces, so a
-formula such as `2 s(2x) - 1` is not left as "2 s(2x) -" over "1".
+(`x.amax(dim, keepdim=True)`), never inside a command to type (torchkata check
+activations.relu) and never beside an operator standing between spaces, so a formula such
+as `2 s(2x) - 1` is not left as "2 s(2x) -" over "1".
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ def columns() -> int:
     return shutil.get_terminal_size((80, 24)).columns
 
 
+# A command to type stays on one line: `torchkata check activations.relu`.
+_COMMANDS_WITH_AN_ARGUMENT = {"check", "explain", "hint", "reset", "solution", "plot"}
+
+
 def _pieces(text: str) -> list[tuple[str, bool]]:
     """The pieces a line may not break inside, each with whether a space came before it."""
     pieces: list[list] = []
-    space, glue_next = False, False
+    space, glue_next = False, 0
     for unit in _UNITS.findall(text):
         if unit.isspace():
             space = True
@@ -43,7 +48,13 @@ def _pieces(text: str) -> list[tuple[str, bool]]:
             pieces[-1][0] += (" " if space else "") + unit
         else:
             pieces.append([unit, space])
-        space, glue_next = False, operator
+        if unit.lstrip("(`'\"“（") == "torchkata":
+            glue_next = 1
+        elif glue_next and unit in _COMMANDS_WITH_AN_ARGUMENT:
+            glue_next = 1
+        else:
+            glue_next = int(operator)
+        space = False
     return [(unit, space) for unit, space in pieces]
 
 

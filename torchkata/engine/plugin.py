@@ -247,12 +247,12 @@ def pytest_runtest_makereport(item, call):
     report = yield
     error = call.excinfo.value if call.excinfo is not None else None
     if isinstance(error, NotAttempted):
-        report.user_properties += [("torchkata", NOT_ATTEMPTED), ("failure", error.failure.to_json())]
+        report.user_properties += [("torchkata", str(NOT_ATTEMPTED)), ("failure", error.failure.to_json())]
     elif isinstance(error, NotLoaded):
-        report.user_properties += [("torchkata", NOT_LOADED), ("failure", error.failure.to_json())]
+        report.user_properties += [("torchkata", str(NOT_LOADED)), ("failure", error.failure.to_json())]
     elif error is not None and (call.when != "call" or not isinstance(error, STUDENT_FAILURES)) \
             and not isinstance(error, pytest.skip.Exception):
-        report.user_properties.append(("torchkata", GRADING_ERROR))
+        report.user_properties.append(("torchkata", str(GRADING_ERROR)))
         report.user_properties.append(("failure", Failure(Rule.GRADING_ERROR, M_(
             "grading error (the grader failed, not your code) in {stage} of {test}: {error}: {message}",
             stage=call.when, test=item.name, error=type(error).__name__, message=str(error))).to_json()))

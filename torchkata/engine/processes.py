@@ -425,24 +425,36 @@ def _end(pid: int, *, wait: bool) -> None:
 ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def end_on_signals(farewell) -> None:
+def end_on_signals(farewell, *, with_parent: bool = False) -> None:
     """From now on, SIGINT (Ctrl-C), SIGTERM or SIGHUP (the terminal closed) end this
     process at once and every child it started with it (their whole groups), then print
     `farewell(signal number)` (one line) and exit 128 + the signal's number, without a
-    traceback. Children started by `fork` go back to the default endings."""
+    traceback: SystemExit unwinds this process, so its temporary folders are removed on the
+    way out. Children started by `fork` go back to the default endings.
+
+    With `with_parent`, the process also ends so when its parent ends (a wrapper such as
+    nox, stopped by a signal it does not pass on): Linux sends it SIGTERM then."""
     def end(number, frame):
         for pid, group in list(_started.items()):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL) if group else os.kill(pid, signal.SIGKILL)
         kill_descendants()
+        _started.clear()
+        for ending in ENDING_SIGNALS:  # a second signal while unwinding changes nothing
+            signal.signal(ending, signal.SIG_IGN)
         with contextlib.suppress(OSError, ValueError):  # the terminal may be gone (SIGHUP)
             sys.stdout.flush()
         with contextlib.suppress(OSError, ValueError):
             print(farewell(number), file=sys.stderr, flush=True)
-        os._exit(128 + number)
+        raise SystemExit(128 + number)
 
     for number in ENDING_SIGNALS:
         signal.signal(number, end)
+    if with_parent:
+        parent = os.getppid()
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _default_signal_endings() -> None:

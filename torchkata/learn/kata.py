@@ -138,7 +138,9 @@ class Kata:
         for exercise in exercises:
             if run.timed_out:
                 state = ExerciseResult(WRONG, failures=[Failure(Rule.TIMED_OUT, M_(
-                    "your code did not finish in {seconds:g} s (an infinite loop, or a sleep?)", seconds=self.timeout))])
+                    "the tests of your code did not finish in {seconds:g} s (an infinite loop, or a sleep?). If it is "
+                    "right and the machine is busy, give the tests more time: --timeout {more:g}",
+                    seconds=self.timeout, more=max(2 * self.timeout, 60)))])
             elif run.crashed:
                 state = ExerciseResult(WRONG, failures=[Failure(Rule.CRASHED, Message.verbatim(run.crashed))])
             elif run.grading_error or exercise.id not in run.verdicts:

@@ -187,15 +187,17 @@ class View:
                                soft_wrap=True)
 
     def verbatim(self, text: str, indent: str) -> None:
-        """A line as written (spaces and all), in pieces that fit the terminal, each indented."""
-        room = max(self.console.width - 1 - cell_len(indent), 10)
-        piece = ""
-        for char in text.rstrip() or " ":
-            if cell_len(piece + char) > room:
-                self.console.print(Text(indent + piece), highlight=False, soft_wrap=True)
-                piece = ""
+        """A line as written (spaces and all) after `indent`, in pieces that fit the terminal;
+        the pieces after the first start under the text, two cells further in."""
+        text = text.rstrip()
+        lead = indent + " " * (len(text) - len(text.lstrip(" "))) + "  "
+        start, piece = indent, ""
+        for char in text or " ":
+            if cell_len(start + piece + char) > max(self.console.width - 1, cell_len(lead) + 10):
+                self.console.print(Text(start + piece), highlight=False, soft_wrap=True)
+                start, piece = lead, ""
             piece += char
-        self.console.print(Text((indent + piece).rstrip()), highlight=False, soft_wrap=True)
+        self.console.print(Text((start + piece).rstrip()), highlight=False, soft_wrap=True)
 
     def bullet(self, text: str) -> None:
         """A bullet whose wrapped lines stay under its text (and no line padded to the width)."""
@@ -207,8 +209,14 @@ class View:
         """The exercise's lesson, then where to go from it."""
         self.console.print(self.w["lesson"].format(id=exercise.id), style="bold")
         for paragraph in reflow(lesson):
-            if paragraph.startswith((">>>", " ")):  # code: as written
-                self.console.print(Text(("  " + paragraph).rstrip()), highlight=False, soft_wrap=True)
+            if paragraph.startswith((">>>", " ")):  # code: as written, its comment under it if too wide
+                code, hash_, comment = paragraph.partition("  # ")
+                if hash_ and cell_len("  " + paragraph) >= self.console.width:
+                    self.verbatim(code, "  ")
+                    indent = len(code) - len(code.lstrip(">. "))
+                    self.verbatim("# " + comment, "  " + " " * indent)
+                else:
+                    self.verbatim(paragraph, "  ")
             else:
                 self._say(paragraph, "  ", "  ")
         self._say(self.w["lesson_next"].format(id=exercise.id), style="dim")
@@ -268,8 +276,10 @@ class View:
 
     def also_graded(self, exercise_id: str, state: ExerciseResult) -> None:
         """An exercise regraded beside the one shown (its code changed in the same save)."""
-        self.console.print(f"{MARKS[state.verdict]} " + escape(self.w["also_graded"].format(
-            id=exercise_id, verdict=self.w[state.verdict])), highlight=False)
+        text = self.w["also_graded"].format(id=exercise_id, verdict=self.w[state.verdict])
+        for j, line in enumerate(wrap(text, self.console.width - 3)):
+            start = Text.from_markup(MARKS[state.verdict] + " ") if j == 0 else Text("  ")
+            self.console.print(start + Text(line), highlight=False, soft_wrap=True)
 
     def moving_on(self, exercise: Exercise, where: tuple[str, int]) -> None:
         path, line = where
