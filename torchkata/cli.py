@@ -95,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("paths", nargs="*", type=Path, metavar="SUBMISSION")
     grade.add_argument("--out", type=Path, default=Path("grades"), help="folder for the reports (default: grades/)")
     grade.add_argument("--jobs", type=int, help="students graded at once (default: one per core)")
-    grade.add_argument("--lang", choices=("en", "zh"), default=None,
+    grade.add_argument("--lang", choices=("en", "zh"), default=argparse.SUPPRESS,  # or the one given before `grade`
                        help="language of the grader's messages and reports: en or zh (default: TORCHKATA_LANG, "
                        "else the locale)")
     grade.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices of the class")
@@ -145,7 +145,8 @@ def use_language(args) -> tuple[str, Progress | None]:
     if remembered and args.command != "grade":
         other = "zh" if lang == "en" else "en"
         print(wrapped(_("(in English, as last chosen here; --lang {other} to switch)", other=other)), file=sys.stderr)
-    if progress and args.lang and progress.lang != lang and not kata_folder_problem(args.exercises):
+    if progress and args.lang and progress.lang != lang and args.command != "grade" and \
+            not kata_folder_problem(args.exercises):  # an instructor's --lang is not the learner's choice
         progress.lang = lang
         progress.save()
     return lang, progress

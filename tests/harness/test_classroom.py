@@ -171,6 +171,38 @@ def test_grade_help_lists_only_what_grading_uses():
     assert "--lang" in grade_help, "the reports and feedback can be written in Chinese"
 
 
+@pytest.mark.parametrize("argv", [["--lang", "zh", "grade", "class"], ["grade", "class", "--lang", "zh"]])
+def test_the_language_given_for_grading_wins_before_or_after_grade(tmp_path, argv, monkeypatch):
+    """An instructor's --lang, before or after `grade`, beats what a learner's command
+    remembered in this checkout, and is not remembered as the learner's choice."""
+    from torchkata import cli
+    from torchkata.learn.progress import Progress
+
+    folder = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    progress = Progress.load(folder)
+    progress.lang = "en"
+    progress.save()
+    monkeypatch.delenv("TORCHKATA_LANG", raising=False)
+    args = cli.parser().parse_args(["--exercises", str(folder), *argv])
+    assert cli.use_language(args)[0] == "zh"
+    assert Progress.load(folder).lang == "en", "the learner's remembered choice is left as it was"
+
+
+def test_grades_csv_cells_are_never_formulas(tmp_path):
+    """A student id or flag starting like a formula (=, +, -, @, tab, CR) is written as text."""
+    from torchkata.classroom import reports
+
+    data = {"exercises": [{"id": "activations.relu"}], "max_score": 1,
+            "students": {"=HYPERLINK(\"http://x\")": {"exercises": {"activations.relu": {"points": 1}}, "score": 1,
+                                                       "flags": []},
+                         "-1+2": {"exercises": {}, "score": 0, "flags": ["@SUM(A1)"]}}}
+    reports._csv(data, tmp_path / "grades.csv")
+    rows = list(csv.reader(open(tmp_path / "grades.csv", encoding="utf-8-sig")))
+    assert [row[0] for row in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'-1+2"]
+    assert rows[2][-1] == "'@SUM(A1)" and rows[1][1] == "1", "numbers stay numbers"
+
+
 def test_shards_partition_the_class_deterministically(sample):
     everyone = classroom.discover([sample])
     parts = [classroom.shard(everyone, f"{k}/3") for k in (1, 2, 3)]

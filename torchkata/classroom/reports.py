@@ -150,6 +150,16 @@ def write_all(results: list[StudentResult], out: Path, shard: str | None = None,
     return written
 
 
+# A cell a spreadsheet would take for a formula (OWASP's CSV injection): its text, quoted.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """`value` as a cell no spreadsheet runs: text starting like a formula gets a leading
+    apostrophe (shown as text, the apostrophe hidden); numbers stay numbers."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def _csv(data: dict, path: Path) -> None:
     ids = [e["id"] for e in data["exercises"]]
     # With a byte-order mark: spreadsheet programs then read "Zoë" and "李雷" as UTF-8.
@@ -158,7 +168,8 @@ def _csv(data: dict, path: Path) -> None:
         writer.writerow(["student", *ids, "total", "max", "flags"])
         for student, entry in data["students"].items():
             points = [entry["exercises"].get(i, {}).get("points", 0) for i in ids]
-            writer.writerow([student, *points, entry["score"], data["max_score"], "; ".join(entry["flags"])])
+            writer.writerow([spreadsheet_safe(cell) for cell in
+                             [student, *points, entry["score"], data["max_score"], "; ".join(entry["flags"])]])
 
 
 def verdict_text(verdict: str) -> str:
