@@ -5,7 +5,7 @@ import torch
 
 from torchkata.core.devices import same_device
 from torchkata.core.i18n import M_, Message
-from torchkata.engine.checks import assert_raises, assert_tensor, assert_unchanged, fail
+from torchkata.engine.checks import Suspect, assert_raises, assert_tensor, assert_unchanged, fail
 from torchkata.engine.probes import probe_inputs_after_call
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
@@ -112,8 +112,11 @@ class TestDropout:
         call = "dropout(x, p=0.25)"
         if report["grad"] is None:
             fail(M_("{call}: autograd cannot differentiate your result; build it from torch ops on x.", call=call))
-        expected = (report["out"] != 0).double() / 0.75
-        assert_tensor(report["grad"], expected.to(report["grad"].device), call=M_("the gradient of {call}", call=call),
+        mask = (report["out"] != 0).double().to(report["grad"].device)
+        assert_tensor(report["grad"], mask / 0.75, call=M_("the gradient of {call}", call=call),
+                      suspects=[Suspect(M_("the mask alone"), mask,
+                                        M_("the survivors are not scaled: multiply them by 1/(1-p), so the expected "
+                                           "value of each element stays x."))],
                       rule=M_("The gradient of dropout is its mask times 1/(1-p): autograd must flow through the "
                              "multiplication, not through a mask built with a non-differentiable op."))
 
