@@ -161,6 +161,8 @@ COVERED = {
     "pytest --impl=STUDENT": ByTest("test_classroom.py::test_each_student_gets_what_a_lone_pytest_run_gives"),
     "pytest --impl=STUDENT --isolate": ByTest("test_classroom.py::test_each_student_gets_what_a_lone_pytest_run_gives"),
     "pytest tests/exercises --impl=solutions -q": ByCI(),
+    "pytest tests/exercises --impl=solutions": ByCI(),
+    "python -m pytest tests/core -q": ByCI(),  # tests/core is part of `nox -s tests`
     "pytest tests/exercises --impl=solutions --isolate -q": ByTest("test_isolation.py::test_hostile_code_is_contained"),
 }
 for timing, inner in [("hyperfine -N 'python -c \"import torch\"'", Here((PY, "-c", "import torch"), 0, "")),
