@@ -230,3 +230,40 @@ def test_a_child_never_ready_is_a_slow_start_not_a_timeout(tmp_path):
         processes.wait(pid, processes.TimeLimit(30, ready=tmp_path / "ready", startup=0.5))
     assert isinstance(raised.value, GradingError) and raised.value.startup == 0.5
     assert _group_gone(pid)
+
+
+def test_under_nox_the_command_ends_with_the_wrapper_that_started_it(tmp_path):
+    """nox, stopped by a signal, does not pass it on: `nox -s learn -- check` must not leave
+    the command grading on. Under nox (NOX_CURRENT_SESSION set), the command ends when its
+    parent does, and takes its children with it."""
+    import shutil
+    import subprocess
+    import sys
+
+    from .grading import EXERCISES
+
+    folder = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(folder / "activations.py", "a", encoding="utf-8") as handle:
+        handle.write("\n\ndef softmax(x, dim=-1):\n    while True:\n        pass\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"NOX_CURRENT_SESSION": "learn"}
+    command = [sys.executable, "-m", "torchkata", "check", "activations.softmax", "--exercises", str(folder)]
+    wrapper = subprocess.Popen([sys.executable, "-c", f"import subprocess; subprocess.run({command!r})"], env=env,
+                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    started: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(_descendants(wrapper.pid)) < 2 and time.monotonic() < deadline:  # the command and its grader
+            time.sleep(0.05)
+        started = _descendants(wrapper.pid)
+        assert len(started) >= 2, "the command never started its grader"
+        os.kill(wrapper.pid, signal.SIGKILL)
+        wrapper.wait(timeout=5)
+        deadline = time.monotonic() + 3
+        while _alive(started) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(started), f"left running after the wrapper died: {_alive(started)}"
+    finally:
+        for pid in _alive(started | _descendants(wrapper.pid)):
+            os.kill(pid, signal.SIGKILL)
