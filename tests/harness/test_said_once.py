@@ -139,6 +139,12 @@ def test_a_remembered_verdict_follows_the_code_that_ran_for_it(tmp_path):
     assert fit in kata.changed() and model in kata.changed()
     (folder / "networks.py").write_text(mended)
     assert kata.known_state(fit).verdict == "done", "the code it ran on is back: so is its verdict"
+    # The other way: fit graded on the broken Model is wrong; once Model is mended, that is not shown.
+    (folder / "networks.py").write_text(broken)
+    assert kata.grade([fit])[fit.id].verdict == "wrong"
+    (folder / "networks.py").write_text(mended)
+    assert kata.known_state(fit) is None or kata.known_state(fit).verdict == "done", \
+        "a failure graded on the broken Model is not shown once Model is mended"
 
 
 def test_a_count_without_the_biases_is_one_item_on_every_model(tmp_path):
