@@ -87,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     # Only what grading uses: the learner's --exercises and --timeout mean nothing here.
     grade = commands.add_parser("grade", parents=[device], help="grade a whole class (instructors)",
                                 description="Grade submissions: folders laid out like exercises/ (or with the "
-                                "files a folder or two down), archives of them (.zip, .tar.gz, .tgz), or a class "
+                                "files a folder or two down), archives of them (.zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz), or a class "
                                 "folder of those, one per student (a learning platform's download too). With none, "
                                 "a sample class. "
                                 "`torchkata grade merge SHARD/grades.json ... --out DIR` combines shards "

@@ -226,6 +226,35 @@ def test_zip_submissions_and_unsafe_members(sample, tmp_path):
     assert results[0].score == 1
 
 
+def test_every_hand_in_has_a_row_whatever_its_archive(sample, tmp_path):
+    """A tar with any compression is taken in; a .rar or .7z (which the grader does not open)
+    is that student's row, "could not load" with what to submit instead, not a line the
+    instructor may miss."""
+    hand_ins = tmp_path / "class"
+    hand_ins.mkdir()
+    with tarfile.open(hand_ins / "yan.tar.xz", "w:xz") as tarred:
+        for module in sample.joinpath("s1-perfect").glob("*.py"):
+            tarred.add(module, f"yan/{module.name}")
+    (hand_ins / "bob.rar").write_bytes(b"Rar!\x1a\x07\x00" + bytes(64))
+    (hand_ins / "cat.7z").write_bytes(b"7z\xbc\xaf\x27\x1c" + bytes(64))
+    (hand_ins / "notes.txt").write_text("not a hand-in")
+    skipped = []
+    found = {s.student: s for s in classroom.discover([hand_ins], skipped)}
+    assert sorted(found) == ["bob", "cat", "yan"] and [e.path.name for e in skipped] == ["notes.txt"]
+    assert (classroom.stage(found["yan"], tmp_path / "staging") / "training.py").exists()
+    for student, kind in (("bob", ".rar"), ("cat", ".7z")):
+        with pytest.raises(classroom.UnreadableSubmission, match=rf"a \{kind} archive, which the grader does not "
+                                                                   r"open: submit a \.zip"):
+            classroom.stage(found[student], tmp_path / "staging")
+    results = {r.student: r for r in grade_in_a_fresh_process([hand_ins], tmp_path / "out",
+                                                               only=("training.zero_grad",))}
+    assert results["yan"].score == 1 and results["bob"].score == 0
+    bob = results["bob"].exercises["training.zero_grad"]
+    assert bob.verdict == "could not load" and ".rar archive" in bob.said("en")[0]
+    rows = (tmp_path / "out" / "grades.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["bob", "cat", "yan"]
+
+
 def test_two_submissions_for_one_student_are_that_students_problem(sample, tmp_path):
     """Which of two hand-ins counts is the student's to say: the class is taken in, and
     staging that student says why not (Action needed)."""

@@ -47,7 +47,12 @@ class Skipped:
     why: str
 
 
-ARCHIVES = (".tar.gz", ".tgz", ".zip")  # matched without regard to case
+# Matched without regard to case. tarfile reads a tar whatever its compression.
+ARCHIVES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
+ARCHIVES_SAID = ".zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz"
+# Archives of kinds the grader cannot open without tools it does not install: the hand-in
+# still gets its row ("could not load", with what to submit instead).
+FOREIGN_ARCHIVES = (".rar", ".7z", ".tar.zst", ".zst", ".gz", ".bz2", ".xz", ".cab", ".arj", ".lzh")
 IGNORED = ("__MACOSX", "__pycache__")
 MOODLE_SUFFIX = re.compile(r"_assignsubmission_[a-z]+_?$")
 # Canvas names each file of a download `<name>[_LATE]_<user id>_<submission id>_<file name>`,
@@ -62,6 +67,17 @@ def archive_suffix(path: Path) -> str | None:
     return next((suffix for suffix in ARCHIVES if name.endswith(suffix)), None)
 
 
+def foreign_archive_suffix(path: Path) -> str | None:
+    """The suffix of an archive of a kind the grader does not open (.rar, .7z), or None."""
+    name = path.name.lower()
+    return None if archive_suffix(path) else next((s for s in FOREIGN_ARCHIVES if name.endswith(s)), None)
+
+
+def foreign_archive_problem(path: Path) -> str:
+    return _("{archive} is a {kind} archive, which the grader does not open: submit a {kinds} instead",
+             archive=path.name, kind=foreign_archive_suffix(path), kinds=ARCHIVES_SAID)
+
+
 def ignored(path: Path | PurePosixPath) -> bool:
     return any(part.startswith(".") or part in IGNORED for part in path.parts)
 
@@ -73,7 +89,7 @@ def student_id(entry: Path) -> str:
     if canvas:
         return f"{canvas['name']}_{canvas['user']}"
     name = entry.name
-    suffix = archive_suffix(entry)
+    suffix = archive_suffix(entry) or foreign_archive_suffix(entry)
     if suffix and entry.is_file():
         name = name[: -len(suffix)]
     return MOODLE_SUFFIX.sub("", name)
@@ -103,8 +119,9 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
     twice: dict[str, list[str]] = {}  # a student with more than one submission -> what each is
     for path in map(Path, paths):
         if path.is_file():
-            if not archive_suffix(path):
-                raise IntakeError(_("{path} is neither a folder nor an archive (.zip, .tar.gz, .tgz)", path=path))
+            if not archive_suffix(path) and not foreign_archive_suffix(path):
+                raise IntakeError(_("{path} is neither a folder nor an archive ({kinds})", path=path,
+                                    kinds=ARCHIVES_SAID))
             candidates = [path]
         elif path.is_dir() and _one_submission(path):
             candidates = [path]
@@ -114,12 +131,12 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
             for entry in sorted(path.iterdir()):
                 if ignored(PurePosixPath(entry.name)):
                     skipped.append(Skipped(entry, _("a hidden or system entry")))
-                elif entry.is_dir() or archive_suffix(entry):
+                elif entry.is_dir() or archive_suffix(entry) or foreign_archive_suffix(entry):
                     candidates.append(entry)
                 elif CANVAS.match(entry.name) and entry.name.endswith(".py"):
                     loose.setdefault(student_id(entry), []).append(entry)
                 else:
-                    skipped.append(Skipped(entry, _("neither a folder nor an archive (.zip, .tar.gz, .tgz)")))
+                    skipped.append(Skipped(entry, _("neither a folder nor an archive ({kinds})", kinds=ARCHIVES_SAID)))
             for student, files in loose.items():
                 if student in found:
                     twice.setdefault(student, [found[student].source.name]).append(
@@ -133,7 +150,8 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
             if student in found:  # that student's problem: which one counts is theirs to say
                 twice.setdefault(student, [found[student].source.name]).append(candidate.name)
                 continue
-            found[student] = Submission(student, candidate)
+            found[student] = Submission(student, candidate,
+                                        foreign_archive_problem(candidate) if foreign_archive_suffix(candidate) else "")
     for student, names in twice.items():
         found[student].problem = \
             _("two submissions for this student: {first} and {second}; keep one and resubmit", first=names[0],
