@@ -255,6 +255,34 @@ def test_every_hand_in_has_a_row_whatever_its_archive(sample, tmp_path):
     assert [row.split(",")[0] for row in rows[1:]] == ["bob", "cat", "yan"]
 
 
+def test_a_copy_of_the_whole_project_is_graded_on_its_exercises(sample, tmp_path):
+    """A zipped clone (or Gradescope's GitHub submission) holds the course's modules four
+    times over (exercises/, solutions/, the test alternatives, the package's stubs): it is
+    graded on exercises/ alone, and flagged so, not refused as one module in four places."""
+    from torchkata.core.verdicts import Flag
+
+    from .grading import ROOT
+
+    archive = tmp_path / "hand-ins" / "dana.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for module in sample.joinpath("s2-typical").glob("*.py"):  # the student's own work
+            zipped.write(module, f"torchkata-main/exercises/{module.name}")
+        for folder in ("solutions", "tests/harness/alternatives", "torchkata/stubs"):
+            for module in (ROOT / folder).glob("*.py"):
+                zipped.write(module, f"torchkata-main/{folder}/{module.name}")
+        zipped.writestr("torchkata-main/noxfile.py", "")
+    found = classroom.discover([archive.parent])
+    staged = classroom.stage(found[0], tmp_path / "staging")
+    assert (staged / "training.py").read_text() == (sample / "s2-typical" / "training.py").read_text()
+    assert found[0].project_copy
+    only = ("activations.tanh", "training.zero_grad")
+    (result,) = grade_in_a_fresh_process([archive.parent], tmp_path / "out", only=only)
+    typical = {r.student: r for r in grade_in_a_fresh_process([sample], tmp_path / "sample-out",
+                                                               only=only)}["s2-typical"]
+    assert result.score == typical.score > 0 and str(Flag.PROJECT_COPY) in result.flags
+
+
 def test_two_submissions_for_one_student_are_that_students_problem(sample, tmp_path):
     """Which of two hand-ins counts is the student's to say: the class is taken in, and
     staging that student says why not (Action needed)."""

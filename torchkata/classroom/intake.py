@@ -39,6 +39,7 @@ class Submission:
     source: Path       # a folder, or an archive of one (the class folder, for loose files)
     problem: str = ""  # why it cannot be graded, found while taking the class in (then staging says so)
     files: tuple[Path, ...] = ()  # loose files of one student in a class folder (Canvas), when not a folder
+    project_copy: bool = False  # staging found a copy of the whole project and took its exercises/ only
 
 
 @dataclass
@@ -218,6 +219,14 @@ def stage(submission: Submission, staging: Path) -> Path:
         if not modules:
             names = _(", ").join(f"{m}.py" for m in load().modules)
             raise UnreadableSubmission(_("no module of the course in it (looked for {files} at any depth)", files=names))
+        project = _project_copy(base)
+        if project is not None:  # the learner's work is its exercises/; the rest is the project's own
+            modules = {m: kept for m, places in modules.items()
+                       if (kept := [p for p in places if p.parent == project / "exercises"])}
+            submission.project_copy = True
+            if not modules:
+                raise UnreadableSubmission(_("a copy of the whole project with no module of the course in its "
+                                             "exercises/ folder"))
         twice = sorted((m, places) for m, places in modules.items() if len(places) > 1)
         if twice:
             module, places = twice[0]
@@ -234,6 +243,24 @@ def stage(submission: Submission, staging: Path) -> Path:
     for path in [target, *target.iterdir()]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     return target
+
+
+# What only a copy of the whole project has beside exercises/ (a clone, or Gradescope's GitHub
+# submission): its own solutions, tests and package, each holding modules of the course's names.
+PROJECT_PARTS = ("solutions", "tests", "torchkata")
+
+
+def _project_copy(root: Path, depth: int = 3) -> Path | None:
+    """The folder (relative to root, at most `depth` down) that is a copy of the project, or None."""
+    for top, dirs, _files in os.walk(root):
+        here = Path(top)
+        if len(here.relative_to(root).parts) > depth:
+            dirs[:] = []
+            continue
+        dirs[:] = sorted(d for d in dirs if not ignored(PurePosixPath(d)))
+        if (here / "exercises").is_dir() and sum((here / part).is_dir() for part in PROJECT_PARTS) >= 2:
+            return here.relative_to(root)
+    return None
 
 
 def _modules(root: Path) -> dict[str, list[Path]]:

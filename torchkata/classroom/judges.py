@@ -96,6 +96,8 @@ class Judges:
             submission, verdicts = running.pop(pid)
             how = _("did not finish in {seconds} s", seconds=JUDGE_SECONDS) if ending is None else ending.text()
             result = read_result(submission, verdicts, self.exercises, judge_ending=how)
+            if submission.project_copy:
+                result.extra_flags.append(str(Flag.PROJECT_COPY))
             changed = self.guard.restore() if self.guard else []
             if changed:
                 result.extra_flags.append(str(Flag.CHANGED_GRADER_FILES))

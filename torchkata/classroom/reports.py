@@ -182,7 +182,8 @@ def flag_text(flag: str) -> str:
     English value; a free-text flag of a format 1 file is shown as it is)."""
     said = {Flag.TAMPERED: _("patched torch or the grader"), Flag.CHANGED_GRADER_FILES: _("changed the grader's files"),
             Flag.CALLED_REFERENCE: _("called the reference solutions"), Flag.TIMED_OUT: _("timed out"),
-            Flag.CRASHED: _("crashed the sandbox"), Flag.REGRADE: _("grading error: regrade")}
+            Flag.CRASHED: _("crashed the sandbox"), Flag.REGRADE: _("grading error: regrade"),
+            Flag.PROJECT_COPY: _("handed in a copy of the whole project: graded on its exercises/")}
     return said.get(flag, flag)
 
 

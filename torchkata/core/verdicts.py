@@ -39,6 +39,7 @@ class Flag(StrEnum):
     TIMED_OUT = "timed out"
     CRASHED = "crashed the sandbox"
     REGRADE = "grading error: regrade"
+    PROJECT_COPY = "handed in a copy of the whole project: graded on its exercises/"
 
 
 class ReplyStatus(StrEnum):
