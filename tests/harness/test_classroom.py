@@ -283,6 +283,31 @@ def test_a_copy_of_the_whole_project_is_graded_on_its_exercises(sample, tmp_path
     assert result.score == typical.score > 0 and str(Flag.PROJECT_COPY) in result.flags
 
 
+def test_an_empty_module_is_one_reason_for_all_its_exercises(tmp_path):
+    """An empty losses.py is one line under Action needed, not one "defines no ..." per function."""
+    folder = tmp_path / "submission"
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "losses.py").write_text("")
+    losses = [e.id for e in load() if e.module == "losses"]
+    found = grade(folder, tmp_path, losses)
+    said = {found[e]["messages"][0] for e in losses}
+    assert {found[e]["verdict"] for e in losses} == {"could not load"}
+    assert len(said) == 1 and "defines none of this module's functions" in said.pop()
+    result = classroom.StudentResult("ann", {e: reports.ExerciseResult.from_json(found[e]) for e in losses})
+    report = reports._markdown(reports.to_json([result]))
+    assert report.count("**ann**") == 1, report
+
+
+@pytest.mark.parametrize("line", ["import losses", "import training, losses", "from losses import cross_entropy"])
+def test_every_absolute_import_of_a_course_module_gets_the_relative_import_hint(tmp_path, line):
+    folder = tmp_path / "submission"
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    capstone = folder / "capstone.py"
+    capstone.write_text(line + "\n" + capstone.read_text())
+    said = grade(folder, tmp_path, ["capstone.fit"])["capstone.fit"]
+    assert said["verdict"] == "could not load" and "with a relative import instead" in said["messages"][0], said
+
+
 def test_two_submissions_for_one_student_are_that_students_problem(sample, tmp_path):
     """Which of two hand-ins counts is the student's to say: the class is taken in, and
     staging that student says why not (Action needed)."""

@@ -17,6 +17,7 @@ import types
 from pathlib import Path
 
 from ..core.i18n import _
+from ..core.manifest import load
 from ..core.paths import EXERCISE_TESTS, ROOT
 
 _counter = itertools.count()
@@ -74,6 +75,11 @@ class Implementation:
         try:
             return getattr(module, name)
         except AttributeError:
+            names = [e.name for e in load() if e.module == module_name]
+            if not any(hasattr(module, other) for other in names):  # one reason for all of them
+                raise AttributeError(_(
+                    "{file} defines none of this module's functions ({names}): is it empty, or another file saved "
+                    "under its name?", file=self.folder / (module_name + ".py"), names=", ".join(names))) from None
             raise AttributeError(_(
                 "{file} defines no {name!r}: keep the name and signature of the stub",
                 file=self.folder / (module_name + ".py"), name=name

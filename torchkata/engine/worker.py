@@ -169,7 +169,8 @@ class Worker:
             else:
                 failed = f"{exercise.split('.', 1)[0]}.py"
                 hint = ""
-                if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in COURSE_FOLDERS:
+                imported = (error.name or "").split(".")[0] if isinstance(error, ModuleNotFoundError) else ""
+                if imported in COURSE_FOLDERS or imported in self.curriculum.modules:  # `import losses` too
                     hint = M_(" (your module imports the course's folder by name; graded, your files are in a folder "
                               "of their own: import from the same folder with a relative import instead, "
                               "from .activations import softmax)")
