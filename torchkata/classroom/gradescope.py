@@ -9,7 +9,7 @@ sandbox as `torchkata grade`) and writes the results.
 
 The container runs as root, so student code runs as an unprivileged uid of its own; where
 the container refuses new namespaces (Gradescope's usually do), the tests and solutions are
-not hidden from it, and the grade's output says so (the sandbox's weaknesses).
+not hidden from it, and the run's log (stdout, the instructor's) and extra_data say so.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 # /autograder/results/results.json. AUTOGRADER_ROOT and TORCHKATA_PYTHON stand in for the
 # container's paths in tests.
 set -uo pipefail
+export TORCHKATA_STARTED="$(date +%s.%N)"  # execution_time covers the whole run, the interpreter's start too
 exec "${TORCHKATA_PYTHON:-python3}" -m torchkata.classroom.gradescope "${AUTOGRADER_ROOT:-/autograder}"
 """
 
@@ -92,7 +93,10 @@ def run(autograder: Path) -> int:
     """Inside the container: grade `autograder/submission` as one student and write
     `autograder/results/results.json`. A grading error writes no grade: it exits 3 and
     says why, so Gradescope shows a failed autograder run, never a 0 the student did not earn."""
-    start = time.perf_counter()
+    try:
+        started = float(os.environ["TORCHKATA_STARTED"])
+    except (KeyError, ValueError):
+        started = time.time()
     submission = autograder / "submission"
     results_file = autograder / "results" / "results.json"
     results_file.parent.mkdir(parents=True, exist_ok=True)
@@ -110,9 +114,23 @@ def run(autograder: Path) -> int:
         print(_("torchkata: grading error: these exercises could not be graded, so no grade was written; "
                 "regrade this submission:\n{failed}", failed="\n".join(failed)), file=sys.stderr)
         return 3
-    results_file.write_text(json.dumps(gradescope_results(data, entry, time.perf_counter() - start), indent=2)
-                            + "\n", encoding="utf-8")
+    results = gradescope_results(data, entry, time.time() - started)
+    results_file.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    log(results, entry)
     return 0
+
+
+def log(results: dict, entry: dict) -> None:
+    """The run's log on stdout, which Gradescope keeps for the instructor (hidden from the
+    student): the score, each exercise's verdict, the flags and what the sandbox could not do."""
+    print(_("torchkata: graded in {seconds} s: {score} of {max_score} points", seconds=results["execution_time"],
+            score=results["score"], max_score=sum(t["max_score"] for t in results["tests"])))
+    for test in results["tests"]:
+        print(f"  {test['status']:<7} {test['score']}/{test['max_score']}  {test['name']}")
+    if entry["flags"]:
+        print(_("Flagged: {flags}", flags=reports.flags_text(entry["flags"])))
+    for weakness in entry.get("sandbox_weaknesses", []):
+        print(_("Sandbox: {weakness}", weakness=weakness))
 
 
 if __name__ == "__main__":
