@@ -263,7 +263,8 @@ os.geteuid = lambda: 1000
 torchkata.engine.confinement.user_namespaces_work = lambda: False
 torchkata.engine.confinement._confine_unprivileged = refused
 base = Path(sys.argv[1])
-torchkata.engine.guard.grader_files = lambda: (base / "grader" / "tests", base / "grader" / "solutions")
+_guarded = torchkata.engine.guard.grader_files()  # the real list, moved into a stand-in of the checkout
+torchkata.engine.guard.grader_files = lambda: tuple(base / "grader" / path.name for path in _guarded)
 """
 
 UNCONFINED_CLASS = NO_CONFINEMENT + """
@@ -279,6 +280,7 @@ import glob, json, os, shutil, tempfile, time
 def zero_grad(params):
     shutil.rmtree(GRADER + '/tests')
     open(GRADER + '/solutions/training.py', 'w').write('def sgd_step(p, lr): pass')
+    open(GRADER + '/exercises/training.py', 'w').write('def zero_grad(params): raise SystemExit')
     open(NEIGHBOUR + '/training.py', 'w').write('')
     fake = json.dumps({'training.zero_grad': {'verdict': 'wrong', 'messages': ['sabotaged']}})
     pattern = tempfile.gettempdir() + '/torchkata-class-*/verdicts/'
@@ -304,7 +306,7 @@ def test_graded_unconfined_a_student_changes_nothing_of_the_graders_or_a_neighbo
     back after each, and whatever the student left running killed: the grader's files end
     as they began and the neighbour is graded as if alone."""
     grader = tmp_path / "grader"
-    for part in ("tests", "solutions"):
+    for part in ("tests", "solutions", "exercises", "torchkata"):  # exercises/: what `import exercises.x` finds
         (grader / part).mkdir(parents=True)
         (grader / part / "training.py").write_text("# the grader's own file\n")
     (tmp_path / "class").mkdir()
@@ -321,12 +323,13 @@ def test_graded_unconfined_a_student_changes_nothing_of_the_graders_or_a_neighbo
     results = json.loads(run.stdout.strip().splitlines()[-1])
     assert marker.exists(), "the control: the hostile student's daemon did start"
     assert fingerprint(grader, neighbour) == before, "the grader's files or the neighbour's were left changed"
-    assert results["b-neighbour"] == {"verdict": "done", "flags": [], "notes": results["b-neighbour"]["notes"]}
+    assert results["b-neighbour"] == {"verdict": "done", "flags": [], "notes": results["b-neighbour"]["notes"]}, results
     hostile_result = results["a-hostile"]
     assert hostile_result["verdict"] == "wrong"
     assert "changed the grader's files" in hostile_result["flags"]
     said = " ".join(hostile_result["notes"])
     assert "tests/training.py deleted" in said and "solutions/training.py changed" in said
+    assert "exercises/training.py changed" in said
     assert "training.py changed" in said and "put back" in said
 
 
@@ -340,7 +343,7 @@ sys.exit(pytest.main([sys.argv[2], f"--impl={base / 'student'}", "--isolate", "-
 @pytest.mark.forks
 def test_pytest_isolate_unconfined_puts_the_graders_files_back_and_says_so(tmp_path):
     grader = tmp_path / "grader"
-    for part in ("tests", "solutions"):
+    for part in ("tests", "solutions", "exercises", "torchkata"):  # exercises/: what `import exercises.x` finds
         (grader / part).mkdir(parents=True)
         (grader / part / "training.py").write_text("# the grader's own file\n")
     prelude = f"GRADER = {str(grader)!r}\n"

@@ -2,8 +2,8 @@
 
 Confined grading (as root, or in a user namespace) shows student code the grader's files
 read-only or not at all, so nothing here is needed. Graded with --allow-unconfined, student
-code runs with the grader's uid and could delete or rewrite `tests/`, `solutions/` or
-torchkata itself. The class grader then keeps every other student's grade safe this way:
+code runs with the grader's uid and could delete or rewrite `tests/`, `solutions/`,
+`exercises/` or torchkata itself. The class grader then keeps every other student's grade safe this way:
 
 * everything the judges need is imported before the first judge is forked, so a file
   deleted on disk changes nothing a later judge runs;
@@ -20,14 +20,16 @@ import os
 import shutil
 from pathlib import Path
 
-from ..core.paths import PACKAGE, SOLUTIONS, TESTS
+from ..core.paths import EXERCISES, PACKAGE, SOLUTIONS, TESTS
 
 SKIPPED = ("__pycache__",)
 
 
 def grader_files() -> tuple[Path, ...]:
-    """What unconfined student code must not change: the grader's tests, solutions and torchkata."""
-    return TESTS, SOLUTIONS, PACKAGE
+    """What unconfined student code must not change: the grader's tests, solutions and
+    torchkata, and the checkout's exercises/ (a student who imports `exercises.losses` by
+    name reads them: overwritten, they would change another student's grade)."""
+    return TESTS, SOLUTIONS, PACKAGE, EXERCISES
 
 
 class FileGuard:
