@@ -242,15 +242,15 @@ def gradescope_results(data: dict, entry: dict, seconds: float | None = None) ->
             **({"execution_time": max(1, math.ceil(seconds))} if seconds is not None else {})}
 
 
-def pass_rates(data: dict) -> list[tuple[str, float]]:
-    """Per exercise, the share of students who passed it, among those whose module loaded
-    (a file that could not be loaded says nothing about the exercise)."""
-    rates = []
+def pass_counts(data: dict) -> list[tuple[str, int, int]]:
+    """Per exercise, how many students passed it and how many it was graded on: those whose
+    module loaded (a file that could not be loaded says nothing about the exercise)."""
+    counts = []
     for exercise in data["exercises"]:
         verdicts = [s["exercises"].get(exercise["id"], {}).get("verdict") for s in data["students"].values()]
         loaded = [v for v in verdicts if v != NOT_LOADED]
-        rates.append((exercise["id"], sum(v == DONE for v in loaded) / max(1, len(loaded))))
-    return rates
+        counts.append((exercise["id"], sum(v == DONE for v in loaded), len(loaded)))
+    return counts
 
 
 def not_loaded(entry: dict) -> dict[str, list[str]]:
@@ -317,10 +317,10 @@ def _markdown(data: dict) -> str:
                                           students=how_many, mistake=message, rule=rule_said(rule)))
         lines.append("")
     lines += ["## " + _("Which exercises the class finds hard"), "",
-              _("Passed by: the share of the students whose module loaded."), "", _("| exercise | passed by |"),
+              _("Passed by: the share of the students whose module loaded (how many passed, of how many)."), "", _("| exercise | passed by |"),
               "|---|---|"]
-    for exercise, rate in sorted(pass_rates(data), key=lambda item: (item[1], item[0])):
-        lines.append(f"| `{exercise}` | {rate:.0%} |")
+    for exercise, passed, loaded in sorted(pass_counts(data), key=lambda c: (c[1] / max(1, c[2]), c[0])):
+        lines.append(f"| `{exercise}` | {passed / max(1, loaded):.0%} ({passed}/{loaded}) |")
     lines += ["", "## " + _("Score distribution"), "", _("| score | students |"), "|---|---|"]
     width = max(1, data["max_score"] // 5)
     for low in range(0, data["max_score"] + 1, width):
