@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .classroom.intake import IntakeError, looks_like_exercises
+from .classroom.intake import ARCHIVES_SAID, IntakeError, looks_like_exercises
 from .core import digests
 from .core.i18n import _, language, remembered_decides, use
 from .core.manifest import load
@@ -87,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     # Only what grading uses: the learner's --exercises and --timeout mean nothing here.
     grade = commands.add_parser("grade", parents=[device], help="grade a whole class (instructors)",
                                 description="Grade submissions: folders laid out like exercises/ (or with the "
-                                "files a folder or two down), archives of them (.zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz), or a class "
+                                f"files a folder or two down), archives of them ({ARCHIVES_SAID}), or a class "
                                 "folder of those, one per student (a learning platform's download too). With none, "
                                 "a sample class. "
                                 "`torchkata grade merge SHARD/grades.json ... --out DIR` combines shards "
@@ -140,13 +140,13 @@ def use_language(args) -> tuple[str, Progress | None]:
     remember an explicit --lang in the learner's progress file (returned, read once)."""
     progress = Progress.load(args.exercises) if getattr(args, "exercises", None) else None
     lang = language(args.lang, progress.lang if progress else None)
-    remembered = progress is not None and remembered_decides(args.lang, progress.lang)
-    use(lang)
-    if remembered and args.command != "grade":
+    learners = args.command != "grade"  # an instructor's --lang is not the learner's choice
+    remembered = learners and progress is not None and remembered_decides(args.lang, progress.lang)
+    use(lang)  # from here on TORCHKATA_LANG is set: ask remembered_decides before
+    if remembered:
         other = "zh" if lang == "en" else "en"
         print(wrapped(_("(in English, as last chosen here; --lang {other} to switch)", other=other)), file=sys.stderr)
-    if progress and args.lang and progress.lang != lang and args.command != "grade" and \
-            not kata_folder_problem(args.exercises):  # an instructor's --lang is not the learner's choice
+    if learners and progress and args.lang and progress.lang != lang and not kata_folder_problem(args.exercises):
         progress.lang = lang
         progress.save()
     return lang, progress

@@ -89,7 +89,9 @@ def probe_pieces(scene) -> list[str]:
     return wrong
 
 
-def torch_fit(state, x, y, epochs, lr, device) -> tuple[list[float], dict]:
+def torch_fit(state, x, y, epochs, lr, device, zero_grad=True) -> tuple[list[float], dict]:
+    """The oracle: the losses and final parameters of torch's SGD from `state`; with
+    zero_grad=False, those of a loop that never zeroes its gradients (they add up)."""
     model = CourseNet(device)
     model.load_state_dict(state)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
@@ -98,23 +100,10 @@ def torch_fit(state, x, y, epochs, lr, device) -> tuple[list[float], dict]:
         loss = F.nll_loss(torch.log(model(x)), y)
         loss.backward()
         optimizer.step()
-        optimizer.zero_grad()
+        if zero_grad:
+            optimizer.zero_grad()
         history.append(loss.item())
     return history, model.state_dict()
-
-
-def never_zeroed_losses(state, x, y, epochs, lr, device) -> list[float]:
-    """The losses of a fit that never zeroes its gradients: they add up from epoch to epoch."""
-    model = CourseNet(device)
-    model.load_state_dict(state)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    history = []
-    for _epoch in range(epochs):
-        loss = F.nll_loss(torch.log(model(x)), y)
-        loss.backward()
-        optimizer.step()
-        history.append(loss.item())
-    return history
 
 
 def double_softmax_loss(state, x, y, device) -> float:
@@ -154,7 +143,7 @@ class TestFit:
         # only the losses and the parameters are graded, not the gradients left at the end.
         for epoch, (got, want) in enumerate(zip(losses, expected)):
             if abs(got - want) > 1e-4 * max(1.0, abs(want)):
-                never_zeroed = never_zeroed_losses(state, x, y, epoch + 1, 0.5, device)[epoch]
+                never_zeroed = torch_fit(state, x, y, epoch + 1, 0.5, device, zero_grad=False)[0][epoch]
                 why = M_("the gradients add up from epoch to epoch: call training.zero_grad(model.parameters()) once "
                          "per epoch, after sgd_step or before the forward pass.") \
                     if abs(got - never_zeroed) <= 1e-4 * max(1.0, abs(want)) else \

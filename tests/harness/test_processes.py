@@ -137,12 +137,17 @@ def _alive(pids: set[int]) -> set[int]:
     return alive
 
 
-@pytest.fixture
-def checking_a_loop(tmp_path):
-    """`torchkata check` of a softmax that never returns, started as a terminal would start
-    it; yields (the command, the processes it started once its grading child runs)."""
+def _still_alive_after(pids: set[int], seconds: float) -> set[int]:
+    """Those of `pids` still alive once `seconds` have passed (or none is left)."""
+    deadline = time.monotonic() + seconds
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _alive(pids)
+
+
+def _check_of_a_loop(tmp_path) -> list[str]:
+    """The command line of `torchkata check` on a copy of the stubs whose softmax never returns."""
     import shutil
-    import subprocess
     import sys
 
     from .grading import EXERCISES
@@ -151,9 +156,20 @@ def checking_a_loop(tmp_path):
     shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
     with open(folder / "activations.py", "a", encoding="utf-8") as handle:
         handle.write("\n\ndef softmax(x, dim=-1):\n    while True:\n        pass\n")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    command = subprocess.Popen([sys.executable, "-m", "torchkata", "check", "activations.softmax", "--exercises",
-                                str(folder), "--lang", "en"], cwd=tmp_path, env=env, text=True,
+    return [sys.executable, "-m", "torchkata", "check", "activations.softmax", "--exercises", str(folder), "--lang", "en"]
+
+
+def _installed_env(**extra) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | extra
+
+
+@pytest.fixture
+def checking_a_loop(tmp_path):
+    """`torchkata check` of a softmax that never returns, started as a terminal would start
+    it; yields (the command, the processes it started once its grading child runs)."""
+    import subprocess
+
+    command = subprocess.Popen(_check_of_a_loop(tmp_path), cwd=tmp_path, env=_installed_env(), text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     started = set()
     deadline = time.monotonic() + 60
@@ -181,10 +197,8 @@ def test_a_signal_ends_the_command_and_everything_it_started(checking_a_loop, nu
     assert command.returncode == 128 + number, (command.returncode, err)
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "stopped by" in err and "nothing it started is left running" in err
-    deadline = time.monotonic() + 2
-    while _alive(started) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(started), f"left running after {number.name}: {_alive(started)}"
+    left = _still_alive_after(started, 2)
+    assert not left, f"left running after {number.name}: {left}"
 
 
 def test_a_command_killed_outright_takes_its_children_with_it(checking_a_loop):
@@ -193,10 +207,8 @@ def test_a_command_killed_outright_takes_its_children_with_it(checking_a_loop):
     assert started, "the grading child never started"
     os.kill(command.pid, signal.SIGKILL)
     command.wait(timeout=5)
-    deadline = time.monotonic() + 2
-    while _alive(started) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(started), f"left running after SIGKILL: {_alive(started)}"
+    left = _still_alive_after(started, 2)
+    assert not left, f"left running after SIGKILL: {left}"
 
 
 def test_the_time_limit_starts_when_the_child_is_ready(tmp_path):
@@ -236,21 +248,13 @@ def test_under_nox_the_command_ends_with_the_wrapper_that_started_it(tmp_path):
     """nox, stopped by a signal, does not pass it on: `nox -s learn -- check` must not leave
     the command grading on. Under nox (NOX_CURRENT_SESSION set), the command ends when its
     parent does, and takes its children with it."""
-    import shutil
     import subprocess
     import sys
 
-    from .grading import EXERCISES
-
-    folder = tmp_path / "exercises"
-    shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    with open(folder / "activations.py", "a", encoding="utf-8") as handle:
-        handle.write("\n\ndef softmax(x, dim=-1):\n    while True:\n        pass\n")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"NOX_CURRENT_SESSION": "learn"}
-    command = [sys.executable, "-m", "torchkata", "check", "activations.softmax", "--exercises", str(folder)]
-    wrapper = subprocess.Popen([sys.executable, "-c", f"import subprocess; subprocess.run({command!r})"], env=env,
-                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    command = _check_of_a_loop(tmp_path)
+    wrapper = subprocess.Popen([sys.executable, "-c", f"import subprocess; subprocess.run({command!r})"],
+                               env=_installed_env(NOX_CURRENT_SESSION="learn"), cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     started: set[int] = set()
     try:
         deadline = time.monotonic() + 60
@@ -260,10 +264,8 @@ def test_under_nox_the_command_ends_with_the_wrapper_that_started_it(tmp_path):
         assert len(started) >= 2, "the command never started its grader"
         os.kill(wrapper.pid, signal.SIGKILL)
         wrapper.wait(timeout=5)
-        deadline = time.monotonic() + 3
-        while _alive(started) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(started), f"left running after the wrapper died: {_alive(started)}"
+        left = _still_alive_after(started, 3)
+        assert not left, f"left running after the wrapper died: {left}"
     finally:
         for pid in _alive(started | _descendants(wrapper.pid)):
             os.kill(pid, signal.SIGKILL)

@@ -74,9 +74,16 @@ def foreign_archive_suffix(path: Path) -> str | None:
     return None if archive_suffix(path) else next((s for s in FOREIGN_ARCHIVES if name.endswith(s)), None)
 
 
+def any_archive_suffix(path: Path) -> str | None:
+    """The suffix of an archive of any kind: one the grader opens, or one it does not."""
+    return archive_suffix(path) or foreign_archive_suffix(path)
+
+
 def foreign_archive_problem(path: Path) -> str:
+    """Why a hand-in that is an archive of a kind the grader does not open cannot be graded ("" for any other)."""
+    kind = foreign_archive_suffix(path)
     return _("{archive} is a {kind} archive, which the grader does not open: submit a {kinds} instead",
-             archive=path.name, kind=foreign_archive_suffix(path), kinds=ARCHIVES_SAID)
+             archive=path.name, kind=kind, kinds=ARCHIVES_SAID) if kind else ""
 
 
 def ignored(path: Path | PurePosixPath) -> bool:
@@ -90,7 +97,7 @@ def student_id(entry: Path) -> str:
     if canvas:
         return f"{canvas['name']}_{canvas['user']}"
     name = entry.name
-    suffix = archive_suffix(entry) or foreign_archive_suffix(entry)
+    suffix = any_archive_suffix(entry)
     if suffix and entry.is_file():
         name = name[: -len(suffix)]
     return MOODLE_SUFFIX.sub("", name)
@@ -120,7 +127,7 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
     twice: dict[str, list[str]] = {}  # a student with more than one submission -> what each is
     for path in map(Path, paths):
         if path.is_file():
-            if not archive_suffix(path) and not foreign_archive_suffix(path):
+            if not any_archive_suffix(path):
                 raise IntakeError(_("{path} is neither a folder nor an archive ({kinds})", path=path,
                                     kinds=ARCHIVES_SAID))
             candidates = [path]
@@ -132,7 +139,7 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
             for entry in sorted(path.iterdir()):
                 if ignored(PurePosixPath(entry.name)):
                     skipped.append(Skipped(entry, _("a hidden or system entry")))
-                elif entry.is_dir() or archive_suffix(entry) or foreign_archive_suffix(entry):
+                elif entry.is_dir() or any_archive_suffix(entry):
                     candidates.append(entry)
                 elif CANVAS.match(entry.name) and entry.name.endswith(".py"):
                     loose.setdefault(student_id(entry), []).append(entry)
@@ -151,8 +158,7 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
             if student in found:  # that student's problem: which one counts is theirs to say
                 twice.setdefault(student, [found[student].source.name]).append(candidate.name)
                 continue
-            found[student] = Submission(student, candidate,
-                                        foreign_archive_problem(candidate) if foreign_archive_suffix(candidate) else "")
+            found[student] = Submission(student, candidate, foreign_archive_problem(candidate))
     for student, names in twice.items():
         found[student].problem = \
             _("two submissions for this student: {first} and {second}; keep one and resubmit", first=names[0],

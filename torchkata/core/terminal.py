@@ -38,7 +38,7 @@ _COMMANDS_WITH_AN_ARGUMENT = {"check", "explain", "hint", "reset", "solution", "
 def _pieces(text: str) -> list[tuple[str, bool]]:
     """The pieces a line may not break inside, each with whether a space came before it."""
     pieces: list[list] = []
-    space, glue_next = False, 0
+    space, glue_next = False, False
     for unit in _UNITS.findall(text):
         if unit.isspace():
             space = True
@@ -48,13 +48,8 @@ def _pieces(text: str) -> list[tuple[str, bool]]:
             pieces[-1][0] += (" " if space else "") + unit
         else:
             pieces.append([unit, space])
-        if unit.lstrip("(`'\"“（") == "torchkata":
-            glue_next = 1
-        elif glue_next and unit in _COMMANDS_WITH_AN_ARGUMENT:
-            glue_next = 1
-        else:
-            glue_next = int(operator)
-        space = False
+        command = unit.lstrip("(`'\"“（") == "torchkata" or (glue_next and unit in _COMMANDS_WITH_AN_ARGUMENT)
+        space, glue_next = False, command or operator
     return [(unit, space) for unit, space in pieces]
 
 

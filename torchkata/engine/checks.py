@@ -216,8 +216,8 @@ def check_error_message(message: str, mentions, *, call, error: str) -> None:
     value received. Each of `mentions` is a text the message must contain (any case), or a
     tuple of texts any one of which will do (a shape said as (6,), [6] or 1 dim)."""
     lowered = message.lower()
-    missing = [m if isinstance(m, tuple) else (m,) for m in mentions
-               if not any(str(alt).lower() in lowered for alt in (m if isinstance(m, tuple) else (m,)))]
+    alternatives = [m if isinstance(m, tuple) else (m,) for m in mentions]
+    missing = [alts for alts in alternatives if not any(str(alt).lower() in lowered for alt in alts)]
     if missing:
         named = functools.reduce(lambda first, second: M_("{first} or {second}", first=first, second=second),
                                  [repr(str(alt)) for alt in missing[0]])

@@ -75,15 +75,14 @@ class Implementation:
         try:
             return getattr(module, name)
         except AttributeError:
+            file = self.folder / f"{module_name}.py"
             names = [e.name for e in load() if e.module == module_name]
             if not any(hasattr(module, other) for other in names):  # one reason for all of them
                 raise AttributeError(_(
                     "{file} defines none of this module's functions ({names}): is it empty, or another file saved "
-                    "under its name?", file=self.folder / (module_name + ".py"), names=", ".join(names))) from None
-            raise AttributeError(_(
-                "{file} defines no {name!r}: keep the name and signature of the stub",
-                file=self.folder / (module_name + ".py"), name=name
-            )) from None
+                    "under its name?", file=file, names=", ".join(names))) from None
+            raise AttributeError(_("{file} defines no {name!r}: keep the name and signature of the stub",
+                                   file=file, name=name)) from None
 
 def import_test_modules() -> None:
     """Import every module of tests/exercises (as tests.exercises.*): the probes that run

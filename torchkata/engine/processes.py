@@ -383,32 +383,25 @@ def wait(pid: int, deadline: float | TimeLimit) -> Ending | None:
     """Wait for child `pid` until the monotonic `deadline` (or within a TimeLimit from now);
     past it, kill its whole group and return None (it timed out; SlowStart when it was the
     start-up limit). Its group is killed either way: whatever it left running goes with it."""
-    if not isinstance(deadline, TimeLimit):
-        return wait_any({pid: deadline})[1]
-    clock = _Clock(deadline)
-    while True:
-        done, raw = os.waitpid(pid, os.WNOHANG)
-        overrun = None if done else clock.overrun()
-        if done or overrun:
-            _end(pid, wait=not done)
-            if overrun == "startup":
-                raise SlowStart(deadline.startup)
-            return Ending.from_status(raw) if done else None
-        time.sleep(0.01)
+    return wait_any({pid: _Clock(deadline) if isinstance(deadline, TimeLimit) else deadline})[1]
 
 
-def wait_any(deadlines: dict[int, float]) -> tuple[int, Ending | None]:
-    """Wait for the first of several children (pid -> monotonic deadline) to end, and kill
-    what it left running; a child past its deadline is killed with its group and returned
-    with None."""
+def wait_any(deadlines: dict[int, float | _Clock]) -> tuple[int, Ending | None]:
+    """Wait for the first of several children (pid -> monotonic deadline, or the clock of a
+    TimeLimit) to end, and kill what it left running; a child past its deadline is killed
+    with its group and returned with None (past a clock's start-up limit: SlowStart)."""
     while True:
         for pid, deadline in deadlines.items():
             done, raw = os.waitpid(pid, os.WNOHANG)
             if done:
                 _end(pid, wait=False)
                 return pid, Ending.from_status(raw)
-            if time.monotonic() > deadline:
+            overrun = deadline.overrun() if isinstance(deadline, _Clock) else \
+                "work" if time.monotonic() > deadline else None
+            if overrun:
                 _end(pid, wait=True)
+                if overrun == "startup":
+                    raise SlowStart(deadline.limit.startup)
                 return pid, None
         time.sleep(0.01)
 

@@ -178,10 +178,12 @@ class WarmGrader:
             with environment({READY_FILE: str(limit.ready)}):
                 pid = fork(run_suite)
             try:
-                ending = wait(pid, limit)
+                ending, slow = wait(pid, limit), None
             except SlowStart as error:
-                return slow_start(error, log.read_text(errors="replace") if log.exists() else "")
+                ending, slow = None, error
             output = log.read_text(errors="replace") if log.exists() else ""
+            if slow is not None:
+                return slow_start(slow, output)
             run = Run(output=output, seconds=time.perf_counter() - start)
             if ending is None:
                 run.timed_out = True

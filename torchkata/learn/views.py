@@ -60,9 +60,6 @@ def reflow(text: str) -> list[str]:
 
 
 class View:
-    # Below this many columns for the message beside an id, the message moves under its row.
-    NARROW_MESSAGE = 16
-
     def __init__(self, console: Console, lang: str = "en"):
         self.console = console
         self.lang = lang
