@@ -69,7 +69,7 @@ def test_the_allow_list_names_only_modules_that_exist():
 def test_the_readme_shows_the_layers_the_import_contracts_enforce():
     """README.md's layout names each package's modules in the layers of its import-linter
     contract (pyproject.toml), top to bottom, and every module of the package is in a layer."""
-    import tomllib
+    from torchkata.core.compat import tomllib
 
     root = PACKAGE.parent
     contracts = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]

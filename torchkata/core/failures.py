@@ -17,8 +17,8 @@ inputs is the one named.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
+from .compat import StrEnum
 from .i18n import M_, N_, Message, _
 
 

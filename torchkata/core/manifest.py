@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .compat import tomllib
 from .paths import PACKAGE
 from .verdicts import Verdict
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
+from .compat import StrEnum
 from .failures import Failure, Rule
 from .i18n import M_, Message
 
