@@ -26,6 +26,8 @@ from .grading import ROOT, grade, submission_with
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the sandbox needs fork and Linux namespaces")
 
+REFERENCE_TEXT = (ROOT / "solutions" / "training.py").read_text(encoding="utf-8")
+
 HOSTILE = [
     ("infinite loop", "def zero_grad(params):\n    while True:\n        pass", "did not finish in 3 s"),
     ("sleep forever", "import time\ndef zero_grad(params):\n    time.sleep(10**6)", "did not finish in 3 s"),
@@ -51,6 +53,12 @@ HOSTILE = [
      "             and (f.__module__ or '').startswith('solutions')]\n"
      "    found[0](torch.nn.Linear(2, 2))\n"
      "    for p in params:\n        p.grad = None", "the reference solutions"),
+    # The reference's text, read while it was readable (here: written into the file), run as the
+    # student's own code, its lines moved: recognised by what it is, not by the file it claims.
+    ("runs the reference's text under its own file's name", f"_ns = {{}}\nexec(compile(7 * chr(10) + {REFERENCE_TEXT!r}, __file__, "
+     "'exec'), _ns)\ndef zero_grad(params):\n    return _ns['zero_grad'](params)", "the reference solutions"),
+    ("runs the reference's text under a made-up name", f"_ns = {{}}\nexec(compile({REFERENCE_TEXT!r}, '<mine>', "
+     "'exec'), _ns)\ndef zero_grad(params):\n    return _ns['zero_grad'](params)", "the reference solutions"),
     ("spawns a process that outlives it", "import subprocess\ndef zero_grad(params):\n"
      "    subprocess.Popen(['sleep', '987654'], start_new_session=True)", "zero_grad left parameter"),
     ("writes to the reports", "def zero_grad(params):\n    open(REPORTS + '/grades.csv', 'w').write('me,100')",
@@ -360,3 +368,35 @@ def test_pytest_isolate_unconfined_puts_the_graders_files_back_and_says_so(tmp_p
     assert said and "tests/training.py deleted" in said[0] and "put back" in said[0], run.stdout
     weaknesses = json.loads((tmp_path / "verdicts.json").read_text())["_sandbox_weaknesses"]
     assert any("tests/training.py deleted" in w for w in weaknesses), weaknesses
+
+
+# What a container that refuses namespaces leaves (Gradescope's usually do): root without
+# CAP_SYS_ADMIN, from capsh. Student code reads what the grader holds, or says it could not.
+READS_THE_GRADERS_FILES = """
+def relu(x):
+    from torchkata.core.paths import SOLUTIONS, TESTS
+    for path in (SOLUTIONS / "activations.py", TESTS / "exercises" / "test_activations.py"):
+        try:
+            path.read_text()
+        except PermissionError:
+            continue
+        raise AssertionError(f"read {path}")
+    return torch.clamp(x, min=0)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("capsh") is None,
+                    reason="needs root and capsh, to take the namespaces away as a container does")
+def test_as_root_without_namespaces_student_code_cannot_read_the_solutions_or_the_tests(tmp_path):
+    student = shutil.move(submission_with(tmp_path / "s", "activations", READS_THE_GRADERS_FILES), tmp_path / "anna")
+    modes = {p: p.stat().st_mode for p in (ROOT / "solutions", ROOT / "tests")}
+    grade = f"{sys.executable} -m torchkata grade {student} --out {tmp_path / 'out'} --only activations.relu"
+    run = subprocess.run(["capsh", "--drop=cap_sys_admin", "--", "-c", grade], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    graded = json.loads((tmp_path / "out" / "grades.json").read_text())["students"]["anna"]
+    weaknesses = " ".join(graded["sandbox_weaknesses"])
+    assert "no mount/network namespaces" in weaknesses, "the control: namespaces really were refused"
+    assert graded["exercises"]["activations.relu"]["verdict"] == "done", graded["exercises"]["activations.relu"]
+    assert "file permissions keep the tests and solutions from student code" in weaknesses
+    assert {p: p.stat().st_mode for p in modes} == modes, "the folders' modes were not put back"

@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 from ..core.i18n import _
-from ..core.paths import EXERCISE_TESTS, EXERCISES, ROOT
+from ..core.paths import EXERCISE_TESTS, EXERCISES, ROOT, SOLUTIONS, TESTS
 from ..core.verdicts import StudentResult
-from ..engine.confinement import can_confine, confinement_refusal
+from ..engine.confinement import can_confine, confinement_refusal, mount_namespaces_work, out_of_reach
 from ..engine.guard import FileGuard
 from ..engine.preload import preload
 from ..engine.processes import GradingError, Unconfined, children_can_grade, cuda_in_use, environment, prepare_parent
@@ -70,14 +71,18 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
         judges = Judges(submissions, scratch, jobs, exercises, progress, device, guard)
         # The checkout's own exercises/ too: a student's `import exercises...` must not find the instructor's.
         hidden = [out, scratch, EXERCISES, *hide, *_sources_to_hide(submissions)]
+        # As root where no namespace can hide them: file permissions keep them from the sandbox's uid.
+        unhideable = os.geteuid() == 0 and not mount_namespaces_work()
+        reach = out_of_reach([TESTS, SOLUTIONS, *(h for h in hidden if h != scratch)]) if unhideable else nullcontext()
         # --impl is a placeholder here: each judge points the session at its student's folder.
-        code = pytest.main([str(EXERCISE_TESTS), "--impl=exercises", f"--device={device}",
-                            # Every test, not --stop-at-verdict: the reports list every distinct failure
-                            # (it costs a class of 40 nothing measurable: docs/measured.md).
-                            "--isolate", *(["--allow-unconfined"] if allow_unconfined else []),
-                            f"--call-timeout={call_seconds}", *(f"--hide={h}" for h in hidden),
-                            *(f"--exercise={e}" for e in exercises), "--capture=no", *LEAN_OPTIONS],
-                           plugins=[judges])
+        with reach:
+            code = pytest.main([str(EXERCISE_TESTS), "--impl=exercises", f"--device={device}",
+                                # Every test, not --stop-at-verdict: the reports list every distinct failure
+                                # (it costs a class of 40 nothing measurable: docs/measured.md).
+                                "--isolate", *(["--allow-unconfined"] if allow_unconfined else []),
+                                f"--call-timeout={call_seconds}", *(f"--hide={h}" for h in hidden),
+                                *(f"--exercise={e}" for e in exercises), "--capture=no", *LEAN_OPTIONS],
+                               plugins=[judges])
         if judges.problem or code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             raise GradingError(_("the grader could not run its own test suite (pytest exit code {code}): {problem}",
                                  code=code, problem=judges.problem or _("see the messages above")))

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from ..core.i18n import _, current, translations
+from ..core.paths import SOLUTIONS
 from . import boundary
 from . import confinement as confining  # its confine() is looked up at the call (tests replace it)
 from .confinement import UID_BASE, Confinement, Limits
@@ -47,6 +48,7 @@ from .processes import (
     spawn,
     warm_up,
 )
+from .tripwire import reference_code
 
 
 def _frame(data: bytes) -> bytes:
@@ -238,6 +240,7 @@ def _child_main(folder: Path, device, confinement: Confinement, rfd: int, wfd: i
             os.environ.setdefault("USER", "torchkata-sandbox")
             os.environ.setdefault("LOGNAME", "torchkata-sandbox")
             warm_up()
+            reference_code(SOLUTIONS)  # read now: confinement hides the folder, or makes it unreadable
             folder, weaknesses, hidden = confining.confine(folder, confinement, device)
         except BaseException as error:  # noqa: BLE001 - say why, then end
             reason = str(error) if isinstance(error, GradingError) else \
@@ -247,7 +250,6 @@ def _child_main(folder: Path, device, confinement: Confinement, rfd: int, wfd: i
         os.write(report_fd, "\n".join(weaknesses).encode())
         os.close(report_fd)
         sys.dont_write_bytecode = True
-        from ..core.paths import SOLUTIONS
         from .worker import Worker
 
         worker = Worker(folder, device, reference_hidden=SOLUTIONS in hidden)

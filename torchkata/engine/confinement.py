@@ -10,6 +10,7 @@ the reports can say it (channel.py carries it to the parent).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.i18n import _
-from ..core.paths import ROOT
+from ..core.paths import ROOT, SOLUTIONS, TESTS
 from .processes import (
     GradingError,
     Unconfined,
@@ -154,6 +155,9 @@ def confine(folder: Path, confinement: Confinement, device: str = "cpu") -> tupl
     if os.geteuid() == 0:
         if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 and _mount(libc, None, "/", None, MS_REC | MS_PRIVATE):
             folder, weaknesses, hidden = _mount_and_hide(libc, folder, confinement)
+        elif _kept_from_others(TESTS) and _kept_from_others(SOLUTIONS):  # out_of_reach did its part
+            weaknesses.append(_("no mount/network namespaces: the network stays reachable (file permissions keep "
+                                "the tests and solutions from student code)"))
         else:
             weaknesses.append(_("no mount/network namespaces: the network, the solutions and the tests stay "
                                 "reachable"))
@@ -247,6 +251,50 @@ def user_namespaces_work() -> bool:
 
     ending = wait(fork(child), time.monotonic() + 30)
     return ending is not None and ending.code == 0
+
+
+def _kept_from_others(folder: Path) -> bool:
+    try:
+        return folder.stat().st_mode & 0o077 == 0
+    except OSError:
+        return True
+
+
+@functools.cache
+def mount_namespaces_work() -> bool:
+    """Whether this (root) process may make mount and network namespaces: containers often
+    refuse them (Gradescope's usually do)."""
+    def child() -> int:
+        return 0 if ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 else 1
+
+    ending = wait(fork(child), time.monotonic() + 30)
+    return ending is not None and ending.code == 0
+
+
+@contextlib.contextmanager
+def out_of_reach(folders: list[Path]):
+    """As root where no namespace can hide a folder from student code: for the duration, each
+    of `folders` lets only its owner in (group and others lose every right to it), so the
+    sandbox's uid cannot read the tests, the solutions or another student's files; the
+    grader, root, still can. The modes are put back after, even when grading fails."""
+    changed: list[tuple[Path, int]] = []
+    needed = _runtime_folders()
+    try:
+        for folder in folders:
+            if any(n == folder or n.is_relative_to(folder) for n in needed):
+                continue  # never a folder the sandbox runs from (Python, torchkata)
+            try:
+                mode = folder.stat().st_mode & 0o7777
+                if mode & 0o077:
+                    os.chmod(folder, mode & ~0o077)
+                    changed.append((folder, mode))
+            except FileNotFoundError:
+                continue
+        yield [folder for folder, _mode in changed]
+    finally:
+        for folder, mode in reversed(changed):
+            with contextlib.suppress(OSError):
+                os.chmod(folder, mode)
 
 
 def _confine_unprivileged(libc, folder: Path, confinement: Confinement) -> tuple[Path, list[str], list[Path]]:

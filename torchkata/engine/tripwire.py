@@ -16,11 +16,13 @@ The tripwire only records; it never changes what the learner's code computes.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import threading
 import types
 import warnings
 from functools import cache
+from pathlib import Path
 
 import torch
 
@@ -102,11 +104,13 @@ class Tripwire:
     (with `learner_folder`) the code of that folder that ran: which of the learner's
     functions a verdict depends on is what actually ran, not what the source seems to use."""
 
-    def __init__(self, names: tuple[str, ...], forbidden_files: tuple[str, ...] = (), learner_folder: str = ""):
+    def __init__(self, names: tuple[str, ...], forbidden_files: tuple[str, ...] = (), learner_folder: str = "",
+                 reference: ReferenceCode | None = None):
         self.codes, self.c_keys = resolve(tuple(names))
         self.c_names = frozenset(key[-1] for key in self.c_keys)  # a cheap first filter
         self.forbidden_files = forbidden_files
         self.learner_folder = learner_folder
+        self.reference = reference
         self.hits: list[str] = []
         self.ran: set[types.CodeType] = set()
         self._previous = None
@@ -123,7 +127,9 @@ class Tripwire:
                 return
             label = self.codes.get(code)
             if label is None and self.forbidden_files and code.co_filename.startswith(self.forbidden_files):
-                label = f"{REFERENCE_LABEL} ({code.co_filename})"
+                label = reference_label(code.co_filename)
+            if label is None and self.reference is not None and code.co_name in self.reference.names:
+                label = self.reference.label_of(code)  # the reference's text run under another name
         elif event == "c_call":
             if getattr(arg, "__name__", None) not in self.c_names:
                 return
@@ -148,7 +154,8 @@ class Tripwire:
                 self.hits.append(SWITCHED_OFF)
             sys.setprofile(self._previous)
             threading.setprofile(None)
-        for label in REFERENCE_CALLS:
+        copied = self.reference.run_as_own(self.ran) if self.reference is not None else []
+        for label in [*REFERENCE_CALLS, *copied]:
             if label not in self.hits:
                 self.hits.append(label)
         REFERENCE_CALLS.clear()
@@ -165,6 +172,12 @@ class Tripwire:
 REFERENCE_CALLS: list[str] = []
 REFERENCE_LABEL = "the reference solutions"  # how a call into solutions/ is named among the hits
 SWITCHED_OFF = "sys.setprofile (switching off the grader's watch)"  # the hit of code that stops the watch
+
+
+def reference_label(path: str) -> str:
+    """A call into the reference as the hits name it: by the file's place in the project, never
+    by where the grader keeps it (a sandbox's or a container's path)."""
+    return f"{REFERENCE_LABEL} (solutions/{os.path.basename(path)})"
 
 
 def said(label: str) -> str:
@@ -228,5 +241,105 @@ def refuse_reference_code(folder: str) -> None:
             for function in _functions_in(vars(module), seen):
                 code = function.__code__
                 if code.co_filename.startswith(folder):
-                    label = f"{REFERENCE_LABEL} ({code.co_filename})"
+                    label = reference_label(code.co_filename)
                     function.__code__ = _refusing_code(label, len(code.co_freevars))
+
+
+# -- the reference solutions, recognised by their code ----------------------------------------
+# A learner who reads solutions/losses.py and runs its text as their own (exec, or compile
+# under their file's name, with lines added above it) runs code objects equal to the
+# reference's in everything but file and line. A learner who wrote the same code honestly
+# compiled it from their own file, at the line it claims: only code that matches the
+# reference and was not compiled from the file and line it names is the reference's.
+def fingerprint(code: types.CodeType) -> tuple:
+    """Everything of a code object but where it is: name, bytecode, names, local names,
+    constants (nested code by its own fingerprint)."""
+    consts = tuple(fingerprint(c) if isinstance(c, types.CodeType) else (type(c).__name__, c) for c in code.co_consts)
+    return (code.co_name, code.co_code, code.co_names, code.co_varnames, consts)
+
+
+def _codes(code: types.CodeType):
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _codes(const)
+
+
+def _compiled(text: str, filename: str) -> list[types.CodeType]:
+    try:
+        return list(_codes(compile(text, filename, "exec", dont_inherit=True)))
+    except (SyntaxError, ValueError):
+        return []
+
+
+def file_code(filename: str) -> types.CodeType | None:
+    """The code a Python file compiles to (None where it cannot be read or compiled), compiled
+    once per version of the file."""
+    try:
+        return _file_code(filename, os.stat(filename).st_mtime_ns)
+    except OSError:
+        return None
+
+
+@cache
+def _file_code(filename: str, mtime_ns: int) -> types.CodeType | None:
+    try:
+        compiled = _compiled(Path(filename).read_text(encoding="utf-8"), filename)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return compiled[0] if compiled else None
+
+
+@cache
+def _placed(module: types.CodeType) -> dict[tuple, str]:
+    """(fingerprint, first line) of every code object of a module -> the top-level function
+    or class it belongs to."""
+    return {(fingerprint(c), c.co_firstlineno): top.co_name for top in module.co_consts
+            if isinstance(top, types.CodeType) for c in _codes(top)}
+
+
+def top_level_name(code: types.CodeType) -> str:
+    """The top-level function or class of its file that `code` belongs to (Model.forward is
+    Model's, a helper nested in fit is fit's): what Python 3.11's co_qualname begins with, on
+    every version. Code its file does not compile to (run by exec) goes by its own name."""
+    module = file_code(code.co_filename)
+    where = (fingerprint(code), code.co_firstlineno)
+    return _placed(module).get(where, code.co_name) if module is not None else code.co_name
+
+
+class ReferenceCode:
+    """The reference solutions' code objects, by fingerprint. Built while the reference files
+    can still be read (before confinement hides them): `reference_code` caches one."""
+
+    def __init__(self, folder: Path):
+        self.prints: dict[tuple, str] = {}
+        for path in sorted(Path(folder).glob("*.py")):
+            codes = _compiled(path.read_text(encoding="utf-8"), str(path))
+            self.prints.update(dict.fromkeys(map(fingerprint, codes), reference_label(str(path))))
+        # Named functions and methods only: a lambda or a comprehension is too small to be told
+        # from torch's own by its code (and runs inside a named one that is told).
+        self.names = frozenset(p[0] for p in self.prints if not p[0].startswith("<"))
+        self._labels: dict[int, tuple[types.CodeType, str | None]] = {}
+
+    def label_of(self, code: types.CodeType) -> str | None:
+        known = self._labels.get(id(code))
+        if known is None or known[0] is not code:
+            known = self._labels[id(code)] = (code, self.prints.get(fingerprint(code)))
+        return known[1]
+
+    def run_as_own(self, ran) -> list[str]:
+        """The reference's code among `ran` (the learner's code that ran) that was not
+        compiled from the learner file it names."""
+        labels = []
+        for code in ran:
+            label = self.label_of(code) if code.co_name in self.names else None
+            if label is not None:
+                module = file_code(code.co_filename)
+                if module is None or (fingerprint(code), code.co_firstlineno) not in _placed(module):
+                    labels.append(label)
+        return labels
+
+
+@cache
+def reference_code(folder: Path) -> ReferenceCode:
+    return ReferenceCode(folder)

@@ -31,7 +31,7 @@ from ..core.manifest import Curriculum, load
 from ..core.paths import SOLUTIONS
 from . import boundary
 from .loader import Implementation
-from .tripwire import Tripwire, refuse_reference_code
+from .tripwire import Tripwire, reference_code, refuse_reference_code, top_level_name
 
 # The folders of a checkout a submission must not import by name (graded, its own files are elsewhere).
 COURSE_FOLDERS = ("exercises", "solutions", "tests")
@@ -95,6 +95,8 @@ class Worker:
         if reference_hidden and not grading_the_reference:
             refuse_reference_code(reference_folder)
         self._forbidden_files = () if grading_the_reference or reference_hidden else (reference_folder,)
+        # ... and its text run under another name is recognised by its code (tripwire.py).
+        self._reference = None if grading_the_reference else reference_code(SOLUTIONS)
         self._learner_folder = str(self.impl.folder.resolve()) + os.sep
 
     # -- the one entry point -------------------------------------------------------
@@ -181,16 +183,17 @@ class Worker:
         names = self.curriculum.get(exercise).off_limits
 
         def call(*args, **kwargs):
-            with Tripwire(names, self._forbidden_files, self._learner_folder) as wire:
-                try:
+            wire = Tripwire(names, self._forbidden_files, self._learner_folder, self._reference)
+            try:
+                with wire:
                     return fn(*args, **kwargs)
-                except NotImplementedError as error:
-                    if self._is_stub(error):
-                        raise _NotAttempted(self._learner_trace(error)) from None
-                    raise
-                finally:
-                    self._hits.extend(wire.hits)
-                    self._ran.update(self._names_of(wire.ran))
+            except NotImplementedError as error:
+                if self._is_stub(error):
+                    raise _NotAttempted(self._learner_trace(error)) from None
+                raise
+            finally:  # after the wire's exit, which adds the hits it could only tell at the end
+                self._hits.extend(wire.hits)
+                self._ran.update(self._names_of(wire.ran))
 
         return call
 
@@ -207,8 +210,7 @@ class Worker:
     def _names_of(self, codes) -> set[str]:
         """module.name of the top-level function or class each code object belongs to
         (Model.forward is Model's; a helper nested in fit is fit's)."""
-        return {f"{Path(code.co_filename).stem}.{getattr(code, 'co_qualname', code.co_name).split('.')[0]}"
-                for code in codes}
+        return {f"{Path(code.co_filename).stem}.{top_level_name(code)}" for code in codes}
 
     def _learner_trace(self, error: BaseException) -> list[list]:
         """The frames of the learner's own files, most recent last, as [file, line, function, code]."""
