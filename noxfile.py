@@ -1,5 +1,6 @@
-"""Sessions: `tests` (cpu, cuda), `bench` (cpu, cuda), `learn` (the learner's command line), `grade` (a whole class),
-`messages` (the translation template and catalog).
+"""Sessions: `tests` (cpu, cuda), `pythons` (the tests on Python 3.10 and 3.13), `bench`
+(cpu, cuda), `learn` (the learner's command line), `grade` (a whole class), `messages` (the
+translation template and catalog).
 
 Each session builds its own virtual environment with the light CPU torch from
 requirements/torch-cpu.txt (cpu) or the default CUDA build (cuda). To use a torch you
@@ -9,7 +10,9 @@ your site-packages and install no torch of their own.
 
 import hashlib
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import nox
@@ -51,6 +54,42 @@ def tests(session, device):
     stubs fail every exercise test."""
     if device == "cuda":
         require_cuda(session)
+    suite(session, device)
+
+
+# The oldest and the newest Python torchkata supports (pyproject.toml's requires-python):
+# 3.10 is Ubuntu 22.04's, and that of Gradescope's images built on it.
+OLDEST_AND_NEWEST = ["3.10", "3.13"]
+
+
+def pyenv_finds_every_python():
+    """With pyenv, `python3.10` and the like are found only for the versions PYENV_VERSION
+    names: name the current one first, then the newest release of each other 3.x installed."""
+    if "PYENV_VERSION" in os.environ or shutil.which("pyenv") is None:
+        return
+    asked = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True)
+    current = subprocess.run(["pyenv", "version-name"], capture_output=True, text=True).stdout.strip()
+    releases = [v for v in asked.stdout.split() if re.fullmatch(r"3\.\d+\.\d+", v)]
+    newest = {}
+    for version in sorted(releases, key=lambda v: tuple(map(int, v.split(".")))):
+        newest[version.rsplit(".", 1)[0]] = version  # a later patch release of 3.x replaces an earlier one
+    if current and newest:
+        os.environ["PYENV_VERSION"] = ":".join([current, *(v for v in newest.values() if v != current)])
+
+
+pyenv_finds_every_python()
+
+
+@nox.session(python=OLDEST_AND_NEWEST, venv_params=VENV_PARAMS)
+def pythons(session):
+    """The `tests` session on cpu under the oldest and the newest supported Python, each found
+    on PATH as python3.10 and python3.13 (with pyenv, whichever of its versions are installed).
+    torch 2.13.0 has no CPU-only wheel for these on the default index: pip takes the CUDA
+    build (about 4.6 GB), which runs on the CPU all the same."""
+    suite(session, "cpu")
+
+
+def suite(session, device):
     install(session, device)
     session.install("ruff>=0.6", "import-linter>=2.1", "pytest-xdist>=3.5")
     session.run("ruff", "check", "torchkata", "tests", "benchmarks", "solutions", "exercises", "noxfile.py")
@@ -101,3 +140,15 @@ def messages(session):
                 "--sort-output", "--omit-header", ".")
     session.run("pybabel", "update", "-i", "torchkata/locale/torchkata.pot", "-d", "torchkata/locale",
                 "-D", "torchkata", "-l", "zh_CN", "--no-fuzzy-matching", "--ignore-obsolete", "--width=100")
+
+
+@nox.session(venv_params=VENV_PARAMS)
+def gradescope(session):
+    """The Gradescope bundle installed and run as Gradescope does (setup.sh, then run_autograder
+    on a sample submission, its results.json checked) in stand-ins of Gradescope's images: a
+    Debian 12 root file system from debootstrap, whose Python is externally managed, and
+    Python 3.10 as python3. Slow (minutes), as root, with the network to the package registries."""
+    if shutil.which("debootstrap") is None:
+        session.run("apt-get", "install", "-y", "-qq", "debootstrap", external=True)
+    install(session)
+    session.run("pytest", "tests/standins", "-v", "-s", *session.posargs)

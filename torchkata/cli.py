@@ -110,6 +110,10 @@ def parser() -> argparse.ArgumentParser:
                                  description="Write setup.sh, run_autograder and this project into OUT, and "
                                  "OUT/autograder.zip to upload as a Gradescope assignment's autograder.")
     bundle.add_argument("out", type=Path, metavar="OUT")
+    bundle.add_argument("--torch-index", metavar="URL",
+                        help="the package index setup.sh installs torch from: PyTorch's CPU-only index (its "
+                        "website's install selector: Linux, Pip, CPU) keeps the image light; default: pip's "
+                        "default index, which gives the CUDA build (about 4.6 GB) on Linux x86-64")
     plot = commands.add_parser("plot", parents=[common], help="draw your functions beside torch's, as PNG files")
     plot.add_argument("kind", choices=("activations", "init", "dropout", "training"))
     plot.add_argument("--out", type=Path, default=Path("plots"), help="folder for the PNG files (default: plots/)")
@@ -179,12 +183,16 @@ def main(argv=None) -> int:
         from .classroom.gradescope import write_bundle
 
         try:
-            archive = write_bundle(args.out)
+            archive = write_bundle(args.out, torch_index=args.torch_index)
         except ValueError as error:
             complain(f"torchkata gradescope-autograder: {error}")
             return EXIT_USAGE
         print(f"Upload {archive} as the assignment's autograder (Gradescope: Configure Autograder, zip file upload; "
               "Ubuntu base image).")
+        if args.torch_index is None:
+            print("setup.sh installs torch from pip's default index: on Gradescope's Linux x86-64 images that is the "
+                  "CUDA build (about 4.6 GB, of no use there); give --torch-index with PyTorch's CPU-only index "
+                  "for a light image.")
         return 0
     if command != "grade":
         problem = kata_folder_problem(args.exercises)

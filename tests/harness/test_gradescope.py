@@ -39,6 +39,7 @@ def test_the_bundle_grades_a_submission_as_gradescope_runs_it(tmp_path):
     assert "Sandbox" not in results["output"], "what the sandbox lacks is the instructor's to know, not every student's"
     assert "61 of 62 points" in ran.stdout and "failed  0/1  activations.relu" in ran.stdout, \
         "the run's log, which Gradescope keeps for the instructor"
+    assert (root / "results" / "stdout").read_text() == ran.stdout + ran.stderr, "results/stdout holds the run's log"
     assert set(results["extra_data"]) == {"flags", "sandbox_weaknesses"}
     tests = {t["name"]: t for t in results["tests"]}
     assert [t["number"] for t in results["tests"]] == [str(n) for n in range(1, 41)]
@@ -70,3 +71,17 @@ def test_a_bundle_never_overwrites_the_project_nor_packs_what_else_its_folder_ho
     (tmp_path / "other" / "torchkata").mkdir(parents=True)
     with pytest.raises(ValueError, match="not an earlier bundle"):
         write_bundle(tmp_path / "other")
+
+
+def test_setup_takes_torch_from_the_index_the_bundle_names_and_refuses_what_is_not_one(tmp_path):
+    from torchkata.classroom.gradescope import write_bundle
+
+    write_bundle(tmp_path / "cpu", torch_index="https://example.org/whl/cpu")
+    setup = (tmp_path / "cpu" / "setup.sh").read_text()
+    assert "torch_index=https://example.org/whl/cpu\n" in setup
+    assert 'python3 -m venv' not in setup and '"$python" -m venv "$venv"' in setup, "setup.sh keeps to its own venv"
+    write_bundle(tmp_path / "default")
+    assert "torch_index=''\n" in (tmp_path / "default" / "setup.sh").read_text()
+    made = torchkata("gradescope-autograder", "gs", "--torch-index", "cpu-please", cwd=tmp_path)
+    assert made.returncode == 2 and "--torch-index must be the address of a package index" in made.stderr
+    assert "'cpu-please'" in made.stderr and not (tmp_path / "gs").exists(), "nothing written for a refused bundle"

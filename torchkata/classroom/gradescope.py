@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..core.i18n import _
 from ..core.paths import ROOT
@@ -34,12 +36,57 @@ from .reports import gradescope_results
 CARRIED = ("pyproject.toml", "README.md", "requirements", "torchkata", "tests", "solutions", "exercises")
 SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
+# setup.sh, as Gradescope runs it (as root, once, in /autograder/source): the project in a
+# virtual environment of its own, so a system Python that PEP 668 marks externally managed
+# (Debian 12, Ubuntu 24.04) is never touched, with the pinned torch of requirements/torch-cpu.txt.
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, when it builds the assignment's container.
+# Gradescope runs this once, as root, when it builds the assignment's image.
 set -euo pipefail
-cd /autograder/source/torchkata
-python3 -m pip install --quiet -r requirements/torch-cpu.txt
-python3 -m pip install --quiet -e .
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+venv="$here/venv"
+# Where torch comes from: pip's default index (on Linux x86-64 that is the CUDA build,
+# about 4.6 GB), unless the bundle was written with --torch-index (PyTorch's CPU-only index).
+torch_index=%(torch_index)s
+
+say() { echo "setup.sh: $*" >&2; }
+
+python=""
+for candidate in python3 python3.13 python3.12 python3.11 python3.10; do
+    if command -v "$candidate" >/dev/null &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+        python="$(command -v "$candidate")"; break
+    fi
+done
+if [ -z "$python" ]; then
+    say "torchkata needs Python 3.10 or newer and this image has none; pick Gradescope's Ubuntu 22.04 base image or newer"
+    exit 1
+fi
+version="$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+say "Python $version ($python); virtual environment in $venv"
+
+# Debian and Ubuntu ship venv's pip apart, in python3-venv (python3.X-venv for another version).
+if ! "$python" -m venv "$venv" >/dev/null 2>&1; then
+    rm -rf "$venv"
+    if ! command -v apt-get >/dev/null; then
+        say "'$python -m venv' failed and there is no apt-get to install what it lacks"; exit 1
+    fi
+    package="python3-venv"
+    [ "$(readlink -f "$python")" = "$(readlink -f "$(command -v python3 || true)")" ] || package="python$version-venv"
+    say "installing $package with apt-get (venv needs it here)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "$package" "python$version-venv" >/dev/null 2>&1 || apt-get install -y -qq "$package"
+    "$python" -m venv "$venv"
+fi
+
+pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+if [ -n "$torch_index" ]; then
+    "${pip[@]}" --index-url "$torch_index" -r "$here/torchkata/requirements/torch-cpu.txt"
+else
+    "${pip[@]}" -r "$here/torchkata/requirements/torch-cpu.txt"
+fi
+"${pip[@]}" -e "$here/torchkata"
+"$venv/bin/python" -c 'import torch, torchkata; print("setup.sh: torch", torch.__version__, "ready")' >&2
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -48,14 +95,33 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 # container's paths in tests.
 set -uo pipefail
 export TORCHKATA_STARTED="$(date +%s.%N)"  # execution_time covers the whole run, the interpreter's start too
-exec "${TORCHKATA_PYTHON:-python3}" -m torchkata.classroom.gradescope "${AUTOGRADER_ROOT:-/autograder}"
+root="${AUTOGRADER_ROOT:-/autograder}"
+mkdir -p "$root/results"
+# The run's log, for the instructor: in results/stdout unless Gradescope already sends it there.
+tee_pid=""
+if ! [ /dev/stdout -ef "$root/results/stdout" ]; then
+    exec > >(tee "$root/results/stdout") 2>&1
+    tee_pid=$!
+fi
+"${TORCHKATA_PYTHON:-$root/source/venv/bin/python}" -m torchkata.classroom.gradescope "$root"
+status=$?
+if [ -n "$tee_pid" ]; then
+    exec >&- 2>&-  # tee sees the end of the log and writes its last lines before we exit
+    wait "$tee_pid"
+fi
+exit "$status"
 """
 
 
-def write_bundle(out: Path, root: Path = ROOT) -> Path:
+def write_bundle(out: Path, root: Path = ROOT, torch_index: str | None = None) -> Path:
     """The autograder bundle in `out/` (setup.sh, run_autograder, torchkata/ with the project)
-    and `out/autograder.zip` to upload to Gradescope; returns the zip's path."""
+    and `out/autograder.zip` to upload to Gradescope; returns the zip's path. `torch_index`:
+    the package index setup.sh takes torch from (PyTorch's CPU-only one keeps the image light);
+    None, pip's default index."""
     out, root = Path(out), Path(root)
+    if torch_index is not None and urlsplit(torch_index).scheme not in ("http", "https", "file"):
+        raise ValueError(_("--torch-index must be the address of a package index (http://, https:// or "
+                           "file://), got {value!r}", value=torch_index))
     if out.exists() and not out.is_dir():
         raise ValueError(_("{out} is a file; give a folder for the autograder bundle", out=out))
     where = out.resolve()
@@ -66,7 +132,8 @@ def write_bundle(out: Path, root: Path = ROOT) -> Path:
     if (out / "torchkata").exists() and not (out / "run_autograder").is_file():
         raise ValueError(_("{out} holds a torchkata/ that is not an earlier bundle; give an empty folder", out=out))
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+    setup = SETUP_SH % {"torch_index": shlex.quote(torch_index or "")}
+    for name, text in (("setup.sh", setup), ("run_autograder", RUN_AUTOGRADER)):
         (out / name).write_text(text, encoding="utf-8")
         os.chmod(out / name, 0o755)
     project = out / "torchkata"
