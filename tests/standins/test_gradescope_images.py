@@ -106,6 +106,10 @@ def in_root(root: Path, script: str, env: dict, what: str, timeout: float) -> fl
         mounts += f" && mount --bind -o ro {folder} {root}{folder}"
     if carried:
         env = {**env, "PIP_FIND_LINKS": " ".join(carried)}
+    cert = os.environ.get("PIP_CERT", "")
+    if Path(cert).is_file():  # where this machine's network vouches for the registries with a CA of its own:
+        shutil.copy2(cert, root / "host-ca.crt")  # beside the root's own bundle, which apt may rewrite
+        env = {**env, "PIP_CERT": "/host-ca.crt"}
     shutil.copy2("/etc/resolv.conf", root / "etc" / "resolv.conf")
     inner = f"{mounts} && exec chroot {root} /bin/bash -c {json.dumps(script)}"
     return timed(["unshare", "--mount", "--propagation", "private", "bash", "-c", inner], what, env, timeout)
