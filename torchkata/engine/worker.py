@@ -112,6 +112,7 @@ class Worker:
             reply = {"status": "broken", "file": broken.file, "detail": broken.detail.to_json(), "trace": broken.trace}
         except (Exception, SystemExit) as error:  # sys.exit in learner code is a wrong answer
             reply = describe_error(error)
+            reply["message"] = self._as_the_learner_names_it(reply["message"])
             reply["trace"] = self._learner_trace(error)
         else:
             reply = {"status": "ok", "value": value}
@@ -176,7 +177,7 @@ class Worker:
                     hint = M_(" (your module imports the course's folder by name; graded, your files are in a folder "
                               "of their own: import from the same folder with a relative import instead, "
                               "from .activations import softmax)")
-                detail = Message.join("", [f"{type(error).__name__}: {error}", hint])
+                detail = Message.join("", [f"{type(error).__name__}: {self._as_the_learner_names_it(str(error))}", hint])
             raise _Broken(failed, detail, trace) from None
 
     def _monitored(self, fn, exercise: str):
@@ -206,6 +207,15 @@ class Worker:
         last = frames[-1]
         in_impl = Path(last.filename).resolve().is_relative_to(self.impl.folder.resolve())
         return in_impl and (last.line or "").lstrip().startswith("raise NotImplementedError")
+
+    def _as_the_learner_names_it(self, text: str) -> str:
+        """An error's text with the grader's names for the learner's files taken out: the folder
+        the files were graded in (a sandbox's, a scratch copy's) and the package they were
+        imported as, so `/run/torchkata/submission/losses.py` reads `losses.py` and
+        `_torchkata_impl_3.losses` reads `losses`."""
+        for inner in (self._learner_folder, f"{self.impl.package}.", self.impl.package):
+            text = text.replace(inner, "")
+        return text
 
     def _names_of(self, codes) -> set[str]:
         """module.name of the top-level function or class each code object belongs to
