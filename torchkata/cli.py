@@ -12,6 +12,7 @@ import argparse
 import os
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -104,6 +105,13 @@ def parser() -> argparse.ArgumentParser:
                        help="where student code cannot be confined (not root, no user namespaces), grade anyway: "
                        "it then runs with your uid, files and network; students are graded one at a time and "
                        "your tests, solutions and the submissions are put back after each")
+    grade.add_argument("--deadline", type=deadline, metavar="WHEN",
+                       help="mark hand-ins made after this time late (ISO 8601: 2026-12-01T23:59, local time unless "
+                       "it says +HH:MM); the time is that of the hand-in's newest file, as the platform's download "
+                       "gives it; Canvas's _LATE_ marks a hand-in late whatever the deadline")
+    grade.add_argument("--several-hand-ins", choices=("newest", "refuse"), default="newest",
+                       help="a student with more than one hand-in: grade the newest and say so in report.md "
+                       "(default), or grade none and ask the student to keep one")
     grade.add_argument("--only", action="append", default=[], metavar="EXERCISE",
                        help="grade only this exercise (repeatable); the reports then hold only these")
     bundle = commands.add_parser("gradescope-autograder", help="write a Gradescope autograder bundle (instructors)",
@@ -118,6 +126,15 @@ def parser() -> argparse.ArgumentParser:
     plot.add_argument("kind", choices=("activations", "init", "dropout", "training"))
     plot.add_argument("--out", type=Path, default=Path("plots"), help="folder for the PNG files (default: plots/)")
     return top
+
+
+def deadline(text: str) -> datetime:
+    """--deadline's value: an ISO 8601 date and time; a time without an offset is local time."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date and time such as 2026-12-01T23:59: {text!r}") from None
+    return when if when.tzinfo else when.astimezone()
 
 
 def cuda_refusal(device: str) -> str | None:

@@ -308,11 +308,33 @@ def test_every_absolute_import_of_a_course_module_gets_the_relative_import_hint(
     assert said["verdict"] == "could not load" and "with a relative import instead" in said["messages"][0], said
 
 
-def test_two_submissions_for_one_student_are_that_students_problem(sample, tmp_path):
-    """Which of two hand-ins counts is the student's to say: the class is taken in, and
-    staging that student says why not (Action needed)."""
+def test_of_two_hand_ins_the_newest_is_graded_and_the_other_said(sample, tmp_path):
     (tmp_path / "s1-perfect.zip").write_bytes(b"")
+    os.utime(tmp_path / "s1-perfect.zip", (2_000_000_000, 2_000_000_000))  # newer than the folder
     found = {s.student: s for s in classroom.discover([sample, tmp_path])}
+    assert found["s1-perfect"].source == tmp_path / "s1-perfect.zip" and found["s1-perfect"].set_aside == ("s1-perfect",)
+    os.utime(tmp_path / "s1-perfect.zip", (1_000_000_000, 1_000_000_000))  # older than the folder
+    found = {s.student: s for s in classroom.discover([sample, tmp_path])}
+    assert found["s1-perfect"].source == sample / "s1-perfect" and found["s1-perfect"].set_aside == ("s1-perfect.zip",)
+
+
+def test_a_deadline_marks_the_hand_ins_made_after_it_late(sample, tmp_path):
+    from datetime import datetime, timezone
+
+    for student, when in (("s1-perfect", 1_000_000_000), ("s2-typical", 3_000_000_000)):
+        for path in (sample / student).rglob("*"):
+            os.utime(path, (when, when))
+    deadline = datetime.fromtimestamp(2_000_000_000, timezone.utc)
+    late = {s.student: s.late for s in classroom.discover([sample], deadline=deadline)}
+    assert late["s1-perfect"] is False and late["s2-typical"] is True
+    assert not any(s.late for s in classroom.discover([sample])), "no deadline, no platform mark: nobody is late"
+
+
+def test_two_hand_ins_refused_when_asked_are_that_students_problem(sample, tmp_path):
+    """With --several-hand-ins refuse, which of two hand-ins counts is the student's to say: the
+    class is taken in, and staging that student says why not (Action needed)."""
+    (tmp_path / "s1-perfect.zip").write_bytes(b"")
+    found = {s.student: s for s in classroom.discover([sample, tmp_path], newest_wins=False)}
     assert len(found) == 4 and not found["s2-typical"].problem
     with pytest.raises(classroom.UnreadableSubmission,
                        match="two submissions for this student: s1-perfect and s1-perfect.zip; keep one"):
@@ -440,7 +462,8 @@ def test_merge_reads_grades_of_format_1(tmp_path):
     (["grade", "--out", "a-file"], "--out must be a folder for the reports; a-file is a file"),
     (["grade", "--call-timeout", "0"], "--call-timeout must be a number of seconds above 0, got 0.0"),
     (["grade", "--call-timeout", "nan"], "--call-timeout must be a number of seconds above 0, got nan"),
-], ids=["missing", "not_json", "nothing", "jobs_0", "out_is_a_file", "call_timeout_0", "call_timeout_nan"])
+    (["grade", "--deadline", "friday"], "argument --deadline: not a date and time such as 2026-12-01T23:59: 'friday'"),
+], ids=["missing", "not_json", "nothing", "jobs_0", "out_is_a_file", "call_timeout_0", "call_timeout_nan", "deadline"])
 def test_bad_input_is_named_with_its_value_and_exits_2(tmp_path, args, says):
     (tmp_path / "not-json.json").write_text("{nope")
     (tmp_path / "a-file").write_text("")
@@ -541,6 +564,11 @@ def messy_class(folder: Path) -> Path:
     copy(cls / "syntax").joinpath("training.py").open("a").write("\ndef oops(:\n")
     absolute = copy(cls / "absolute") / "training.py"
     absolute.write_text("from exercises.activations import sigmoid as _s\n" + absolute.read_text())
+    older = copy(cls / "twice")                                             # two hand-ins: a folder, then a zip
+    (older / "training.py").write_text("def oops(:\n")
+    for path in older.iterdir():
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    zipped(cls / "twice.zip", "")
     (cls / "corrupt.zip").write_bytes(b"")
     (cls / "notes.zip").write_text("a text file renamed .zip")
     (cls / "__MACOSX" / "._LEI.ZIP").parent.mkdir()
@@ -560,8 +588,9 @@ def test_a_messy_class_is_taken_in_whole(tmp_path, jobs):
         assert f"not taken in: {cls / name}" in " ".join(run.stdout.split()), run.stdout
     results = {r.student: r.exercises["training.zero_grad"] for r in reports.merge([tmp_path / "out" / "grades.json"])}
     assert list(results) == ["absolute", "corrupt", "doejane_222", "dup", "John Smith_123456", "LEI", "missing",
-                             "notes", "smithjohn_12345", "syntax", "tara", "Zoë Ng"], "every student, sorted as people sort"
-    for student in ("doejane_222", "John Smith_123456", "LEI", "smithjohn_12345", "tara", "Zoë Ng"):
+                             "notes", "smithjohn_12345", "syntax", "tara", "twice", "Zoë Ng"], \
+        "every student, sorted as people sort"
+    for student in ("doejane_222", "John Smith_123456", "LEI", "smithjohn_12345", "tara", "twice", "Zoë Ng"):
         assert results[student].verdict == "done", (student, results[student])
     report = (tmp_path / "out" / "report.md").read_text()
     action = report.split("## Action needed: files that could not be loaded")[1].split("##")[0]
@@ -575,6 +604,14 @@ def test_a_messy_class_is_taken_in_whole(tmp_path, jobs):
                          ("syntax", "training.py could not be loaded: SyntaxError at line")]:
         assert results[student].verdict == "could not load", (student, results[student])
         assert f"- **{student}** (`training`): " in action and why in action, (student, action)
+    hand_ins = " ".join(report.split("## Hand-ins")[1].split("\n## ")[0].split())
+    assert "Late (1; the platform's mark, or handed in after --deadline): doejane_222" in hand_ins, hand_ins
+    assert "- **twice**: twice" in hand_ins, "the older hand-in, set aside: the newest was graded"
+    with open(tmp_path / "out" / "grades.csv", encoding="utf-8-sig") as handle:
+        late = {row["student"]: row["late"] for row in csv.DictReader(handle)}
+    assert late["doejane_222"] == "yes" and set(late.values()) == {"yes", "no"} and late["twice"] == "no"
+    feedback = (tmp_path / "out" / "feedback" / "twice.md").read_text()
+    assert "your newest hand-in was graded, not twice." in feedback
 
 
 def test_a_class_graded_in_chinese_gets_its_reports_and_feedback_in_chinese(sample, tmp_path):
@@ -617,3 +654,32 @@ def test_what_the_class_gets_wrong_names_the_rule_unless_the_mistake_says_it(gra
     lines = [line for line in reteach.splitlines() if line.startswith("- ")]
     assert lines and "(the rule: the exercise's own rule)" not in reteach
     assert any("(the rule: " in line for line in lines), reteach
+
+
+def test_scores_png_keeps_the_zeros_of_work_that_could_not_load_apart():
+    from torchkata.core.failures import Failure, Rule
+    from torchkata.core.i18n import M_
+    from torchkata.core.verdicts import ExerciseResult, StudentResult, Verdict
+
+    def student(name, verdict, points):
+        failures = [Failure(Rule.NOT_LOADED, M_("losses.py is missing"))] if verdict == Verdict.NOT_LOADED else []
+        return StudentResult(name, {"losses.mse_loss": ExerciseResult(verdict, points, failures)})
+
+    data = reports.to_json([student("ann", Verdict.NOT_LOADED, 0), student("bo", Verdict.WRONG, 0),
+                            student("cy", Verdict.WRONG, 0), student("di", Verdict.DONE, 1)])
+    graded, unloaded = reports.score_counts(data).values()
+    assert graded == {0: 2, 1: 1} and unloaded == {0: 1}
+
+
+def test_feedback_names_the_students_files_as_the_student_does(tmp_path):
+    """Not by where the sandbox mounted them, nor by the package the grader imported them as."""
+    from .grading import submission_with
+
+    code = ("def relu(x):\n    open(__file__ + '.missing')\n"
+            "def tanh(x):\n    import sys\n    return sys.modules[__name__].not_there(x)\n")
+    found = grade(submission_with(tmp_path, "activations", code), tmp_path, ["activations.relu", "activations.tanh"],
+                  "--isolate")
+    said = " ".join(m for e in found.values() for m in e["messages"])
+    assert "No such file or directory: 'activations.py.missing'" in said, said
+    assert "module 'activations' has no attribute 'not_there'" in said, said
+    assert "/run/torchkata" not in said and "_torchkata_impl" not in said, said

@@ -55,7 +55,8 @@ def grade_command(args, console: Console) -> int:
             console.print(_("No submissions given: grading the sample class (a perfect student, one with typical "
                             "mistakes, one who never started, one hostile)."))
         skipped: list[grader.Skipped] = []
-        everyone = grader.discover(paths, skipped)
+        everyone = grader.discover(paths, skipped, newest_wins=args.several_hand_ins == "newest",
+                                   deadline=args.deadline)
         for entry in skipped:
             console.print(_("not taken in: {path} ({why})", path=entry.path, why=entry.why), style="yellow")
         if not everyone:

@@ -18,6 +18,7 @@ import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from ..core.i18n import _
@@ -40,6 +41,28 @@ class Submission:
     problem: str = ""  # why it cannot be graded, found while taking the class in (then staging says so)
     files: tuple[Path, ...] = ()  # loose files of one student in a class folder (Canvas), when not a folder
     project_copy: bool = False  # staging found a copy of the whole project and took its exercises/ only
+    late: bool = False  # the platform marked it late (Canvas's _LATE_), or it was handed in after --deadline
+    set_aside: tuple[str, ...] = ()  # the student's older hand-ins, not graded: the newest is
+
+    @property
+    def handed_in(self) -> float:
+        """When it was handed in, as the platform's download gives it: the newest modification
+        time of its own files (an archive's, a folder's .py files', the loose files')."""
+        if self.files:
+            paths = list(self.files)
+        elif self.source.is_dir():
+            paths = [p for p in self.source.rglob("*.py") if not ignored(p.relative_to(self.source))] or [self.source]
+        else:
+            paths = [self.source]
+        try:
+            return max(p.stat().st_mtime for p in paths)
+        except OSError:  # unreadable: staging says so; its time decides nothing
+            return 0.0
+
+    @property
+    def name(self) -> str:
+        """The hand-in as the class folder shows it."""
+        return self.files[0].name if self.files else self.source.name
 
 
 @dataclass
@@ -58,7 +81,7 @@ IGNORED = ("__MACOSX", "__pycache__")
 MOODLE_SUFFIX = re.compile(r"_assignsubmission_[a-z]+_?$")
 # Canvas names each file of a download `<name>[_LATE]_<user id>_<submission id>_<file name>`,
 # and a resubmitted file `<file name>-1.py`.
-CANVAS = re.compile(r"^(?P<name>[^_]+)(?:_LATE)?_(?P<user>\d+)_\d+_(?P<file>.+)$")
+CANVAS = re.compile(r"^(?P<name>[^_]+)(?P<late>_LATE)?_(?P<user>\d+)_\d+_(?P<file>.+)$")
 CANVAS_AGAIN = re.compile(r"-\d+(?=\.py$)")
 MAX_MEMBER_BYTES = 4 << 20  # a module bigger than this is not a student's answer
 
@@ -118,13 +141,18 @@ def _one_submission(folder: Path) -> bool:
     return len(entries) == 1 and entries[0].is_dir() and looks_like_exercises(entries[0])
 
 
-def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Submission]:
+def discover(paths: list[Path], skipped: list[Skipped] | None = None, *, newest_wins: bool = True,
+             deadline: datetime | None = None) -> list[Submission]:
     """Each path: a submission (a folder or an archive), or a class folder of those (one per
     student, named by student). What a class folder holds that is not a submission is
-    appended to `skipped`, with the reason."""
+    appended to `skipped`, with the reason.
+
+    A student with several hand-ins (a folder and a zip, two zips): the newest is graded and
+    the others are set aside, said in the reports; with `newest_wins=False`, none is graded
+    and the student is asked to keep one. A hand-in is late when the platform says so
+    (Canvas's `_LATE_`) or when it was handed in after `deadline`."""
     skipped = [] if skipped is None else skipped
-    found: dict[str, Submission] = {}
-    twice: dict[str, list[str]] = {}  # a student with more than one submission -> what each is
+    every: dict[str, list[Submission]] = {}  # each student's hand-ins, as found
     for path in map(Path, paths):
         if path.is_file():
             if not any_archive_suffix(path):
@@ -146,26 +174,42 @@ def discover(paths: list[Path], skipped: list[Skipped] | None = None) -> list[Su
                 else:
                     skipped.append(Skipped(entry, _("neither a folder nor an archive ({kinds})", kinds=ARCHIVES_SAID)))
             for student, files in loose.items():
-                if student in found:
-                    twice.setdefault(student, [found[student].source.name]).append(
-                        _("loose files such as {file}", file=files[0].name))
-                    continue
-                found[student] = Submission(student, path, files=tuple(sorted(files, key=_resubmission_order)))
+                files = tuple(sorted(files, key=_resubmission_order))
+                late = any(CANVAS.match(f.name)["late"] for f in files)
+                every.setdefault(student, []).append(Submission(student, path, files=files, late=late))
         else:
             raise IntakeError(_("{path}: no such file or folder", path=path))
         for candidate in candidates:
-            student = student_id(candidate)
-            if student in found:  # that student's problem: which one counts is theirs to say
-                twice.setdefault(student, [found[student].source.name]).append(candidate.name)
-                continue
-            found[student] = Submission(student, candidate, foreign_archive_problem(candidate))
-    for student, names in twice.items():
-        found[student].problem = \
+            canvas = CANVAS.match(candidate.name) if candidate.is_file() else None
+            every.setdefault(student_id(candidate), []).append(
+                Submission(student_id(candidate), candidate, foreign_archive_problem(candidate),
+                           late=bool(canvas and canvas["late"])))
+    found = {student: _one_of(hand_ins, newest_wins) for student, hand_ins in every.items()}
+    if deadline is not None:
+        limit = deadline.timestamp()
+        for submission in found.values():
+            submission.late = submission.late or submission.handed_in > limit
+    return [found[s] for s in sorted(found, key=sort_key)]
+
+
+def _one_of(hand_ins: list[Submission], newest_wins: bool) -> Submission:
+    """The hand-in graded of one student's: the only one, else the newest (the others set
+    aside), or (not newest_wins) the first, with the problem that there are several."""
+    if len(hand_ins) == 1:
+        return hand_ins[0]
+    names = [h.name if not h.files else _("loose files such as {file}", file=h.name) for h in hand_ins]
+    if not newest_wins:
+        chosen = hand_ins[0]
+        chosen.problem = \
             _("two submissions for this student: {first} and {second}; keep one and resubmit", first=names[0],
               second=names[1]) if len(names) == 2 else \
             _("{n} submissions for this student: {submissions}; keep one and resubmit", n=len(names),
               submissions=_(", ").join(names))
-    return [found[s] for s in sorted(found, key=sort_key)]
+        return chosen
+    order = sorted(range(len(hand_ins)), key=lambda i: (hand_ins[i].handed_in, names[i]))
+    chosen = hand_ins[order[-1]]
+    chosen.set_aside = tuple(names[i] for i in order[:-1])  # the graded one's own lateness stays its own
+    return chosen
 
 
 def _resubmission_order(path: Path) -> tuple:

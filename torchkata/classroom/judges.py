@@ -107,6 +107,7 @@ class Judges:
         return True
 
     def _done(self, submission: Submission, result: StudentResult) -> None:
+        result.late, result.set_aside = submission.late, list(submission.set_aside)
         self.results[submission.student] = result
         if self.progress:
             self.progress(submission.student)

@@ -11,6 +11,7 @@ import json
 import math
 import shutil
 import statistics
+from collections import Counter
 from pathlib import Path
 
 from ..core.failures import Rule, rule_said
@@ -47,7 +48,8 @@ def to_json(results: list[StudentResult], shard: str | None = None) -> dict:
         # them back from files that sort their keys): a merged report equals a whole run's.
         "students": {r.student: {"score": r.score, "exercises": {e.id: r.exercises[e.id].to_json() for e in exercises
                                                                  if e.id in r.exercises},
-                                 "flags": r.flags, "sandbox_weaknesses": r.sandbox_weaknesses}
+                                 "flags": r.flags, "sandbox_weaknesses": r.sandbox_weaknesses, "late": r.late,
+                                 "set_aside": r.set_aside}
                      for r in sorted(results, key=lambda r: sort_key(r.student))},
     }
 
@@ -62,7 +64,8 @@ def from_json(data: dict, source: str = "grades.json") -> list[StudentResult]:
     for student, entry in data["students"].items():
         exercises = {i: ExerciseResult.from_json(e) for i, e in entry["exercises"].items()}
         results.append(StudentResult(student, exercises, entry.get("sandbox_weaknesses", []),
-                                     extra_flags=list(entry.get("flags", []))))
+                                     extra_flags=list(entry.get("flags", [])), late=entry.get("late", False),
+                                     set_aside=list(entry.get("set_aside", []))))
     return results
 
 
@@ -166,11 +169,12 @@ def _csv(data: dict, path: Path) -> None:
     # With a byte-order mark: spreadsheet programs then read "Zoë" and "李雷" as UTF-8.
     with open(path, "w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", *ids, "total", "max", "flags"])
+        writer.writerow(["student", *ids, "total", "max", "late", "flags"])
         for student, entry in data["students"].items():
             points = [entry["exercises"].get(i, {}).get("points", 0) for i in ids]
+            late = "yes" if entry.get("late") else "no"
             writer.writerow([spreadsheet_safe(cell) for cell in
-                             [student, *points, entry["score"], data["max_score"], "; ".join(entry["flags"])]])
+                             [student, *points, entry["score"], data["max_score"], late, "; ".join(entry["flags"])]])
 
 
 def verdict_text(verdict: str) -> str:
@@ -301,6 +305,7 @@ def _markdown(data: dict) -> str:
                 lines.append("- " + _("**{student}** ({modules}): {why}", student=student,
                                       modules=_modules_said(modules), why=why))
         lines.append("")
+    lines += _hand_ins(students)
     mistakes = class_mistakes(data)
     if mistakes:
         lines += ["## " + _("What the class gets wrong"), "",
@@ -349,6 +354,24 @@ def _markdown(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _hand_ins(students: dict) -> list[str]:
+    """The section on how the work came in: late hand-ins, and the older hand-ins set aside."""
+    late = [s for s, e in students.items() if e.get("late")]
+    several = {s: e["set_aside"] for s, e in students.items() if e.get("set_aside")}
+    if not late and not several:
+        return []
+    lines = ["## " + _("Hand-ins"), ""]
+    if late:
+        lines += [_("Late ({n}; the platform's mark, or handed in after --deadline): {students}", n=len(late),
+                    students=listed(late)), ""]
+    if several:
+        lines += [_("Handed in more than once: the newest hand-in was graded, these were set aside "
+                    "(grade with --several-hand-ins refuse to ask such students to keep one instead):"), ""]
+        lines += ["- " + _("**{student}**: {hand_ins}", student=s, hand_ins=listed(names)) for s, names in several.items()]
+        lines.append("")
+    return lines
+
+
 def class_mistakes(data: dict) -> dict[str, list[tuple[str, Rule, list[str]]]]:
     """Exercise -> [(a mistake's first line, the rule it breaks, the students who made it)],
     most made first: a student's main failure (`ExerciseResult.main`), grouped with the others' by what it is
@@ -373,6 +396,9 @@ def feedback(data: dict, student: str) -> str:
                       max_score=data["max_score"]), ""]
     if entry["flags"]:
         lines += [_("Flagged for your instructor: {flags}.", flags=flags_text(entry["flags"])), ""]
+    if entry.get("set_aside"):
+        lines += [_("You handed in more than once: your newest hand-in was graded, not {older}.",
+                    older=listed(entry["set_aside"])), ""]
     states = {e["id"]: entry["exercises"][e["id"]] for e in data["exercises"] if e["id"] in entry["exercises"]}
     passed = [i for i, state in states.items() if state["verdict"] == DONE]
     if passed:
@@ -417,6 +443,15 @@ STACK = [(DONE, "tab:green"), (WRONG, "tab:red"), (NOT_ATTEMPTED, "tab:gray"), (
          (GRADING_ERROR, "tab:purple")]
 
 
+def score_counts(data: dict) -> dict[str, Counter]:
+    """How many students got each score, the students graded in full apart from those with
+    work that could not be loaded: a 0 for a missing file is not a 0 for wrong code."""
+    graded, unloaded = Counter(), Counter()
+    for entry in data["students"].values():
+        (unloaded if not_loaded(entry) else graded)[entry["score"]] += 1
+    return {_("graded"): graded, _("could not load, in part or whole"): unloaded}
+
+
 def _plots(data: dict, out: Path) -> list[Path]:
     import matplotlib
 
@@ -434,18 +469,28 @@ def _plots(data: dict, out: Path) -> list[Path]:
         ax.barh(ids, share, left=left, color=colour, label=verdict_text(verdict))
         left = [a + b for a, b in zip(left, share)]
     ax.set(xlabel=_("% of students"), xlim=(0, 100), title=_("Verdicts per exercise (course order, top to bottom)"))
-    ax.legend(loc="lower right", fontsize=8)
+    # Below the axes, never over the bars it explains.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=len(STACK), fontsize=8, frameon=False)
     ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
-    fig.savefig(out / "pass_rate.png", dpi=100)
+    fig.savefig(out / "pass_rate.png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(8, 4))
-    scores = [s["score"] for s in data["students"].values()]
-    ax.hist(scores, bins=range(0, data["max_score"] + 2), color="tab:orange", edgecolor="white")
+    bottom: Counter = Counter()
+    for (kind, counts), colour in zip(score_counts(data).items(), ("tab:blue", "tab:orange")):
+        if not counts:
+            continue  # no bar, and no legend entry for it
+        scores = sorted(counts)
+        # One bar per score, centred on it: a score is a whole number of points.
+        ax.bar(scores, [counts[s] for s in scores], bottom=[bottom[s] for s in scores], width=0.8, color=colour,
+               label=kind)
+        bottom.update(counts)
     ax.set(xlabel=_("score (of {max_score})", max_score=data["max_score"]), ylabel=_("students"),
-           title=_("Score distribution"))
+           title=_("Score distribution"), xlim=(-1, data["max_score"] + 1))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count of students is whole
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(out / "scores.png", dpi=100)
+    fig.savefig(out / "scores.png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     return [out / "pass_rate.png", out / "scores.png"]

@@ -168,6 +168,8 @@ class StudentResult:
     sandbox_weaknesses: list[str] = field(default_factory=list)
     extra_flags: list[str] = field(default_factory=list)  # the student's own (not an exercise's), and
                                                           # the free-text flags of format 1 files
+    late: bool = False                                    # handed in late (the platform's mark, or --deadline)
+    set_aside: list[str] = field(default_factory=list)    # the student's older hand-ins, not graded
 
     @property
     def score(self) -> int:
