@@ -149,6 +149,7 @@ def gradescope(session):
     Debian 12 root file system from debootstrap, whose Python is externally managed, and
     Python 3.10 as python3. Slow (minutes), as root, with the network to the package registries."""
     if shutil.which("debootstrap") is None:
+        session.run("apt-get", "update", "-qq", external=True)
         session.run("apt-get", "install", "-y", "-qq", "debootstrap", external=True)
     install(session)
     session.run("pytest", "tests/standins", "-v", "-s", *session.posargs)

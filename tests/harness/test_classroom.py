@@ -127,7 +127,7 @@ def test_a_run_of_some_exercises_reports_those_only(graded):
     in_course_order = [e.id for e in load() if e.id in ONLY]
     assert [e["id"] for e in data["exercises"]] == in_course_order and data["max_score"] == 5
     header = next(csv.reader(open(out / "grades.csv", encoding="utf-8-sig")))
-    assert header == ["student", *in_course_order, "total", "max", "flags"]
+    assert header == ["student", *in_course_order, "total", "max", "late", "flags"]
 
 
 def test_merge_refuses_shards_that_graded_different_exercises(graded, tmp_path):

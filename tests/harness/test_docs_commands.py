@@ -115,8 +115,11 @@ COVERED = {
     "torchkata grade ...": GRADE,
     "torchkata grade merge SHARD1/grades.json SHARD2/grades.json ... --out grades": GRADE,
     "torchkata grade merge": GRADE,
-    "torchkata gradescope-autograder autograder":
-        ByTest("test_gradescope.py::test_the_bundle_grades_a_submission_as_gradescope_runs_it"),
+    "torchkata gradescope-autograder autograder --torch-index URL":
+        ByTest("test_gradescope.py::test_setup_takes_torch_from_the_index_the_bundle_names_and_refuses_what_is_not_one"),
+    "nox -s gradescope": ByCI(),  # .ci/run runs it: the bundle set up and run in stand-ins of Gradescope's images
+    "nox -s pythons": ByCI(),  # .ci/run runs it: the suite on Python 3.10 and 3.13
+    "python3 -m venv ~/.venvs/torchkata && . ~/.venvs/torchkata/bin/activate": ByCI(),  # .ci/run works in a venv
     # docs/cuda.md
     'nox -s "tests(device=\'cuda\')"': OnGpu("docs/cuda.md"),
     "pytest --impl=solutions --device=cuda": OnGpu("docs/cuda.md"),

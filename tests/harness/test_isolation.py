@@ -290,6 +290,7 @@ def zero_grad(params):
     open(GRADER + '/solutions/training.py', 'w').write('def sgd_step(p, lr): pass')
     open(GRADER + '/exercises/training.py', 'w').write('def zero_grad(params): raise SystemExit')
     open(NEIGHBOUR + '/training.py', 'w').write('')
+    open(OUT + '/grades.csv', 'w').write('a-hostile,100')  # the reports' folder, before the reports are written
     fake = json.dumps({'training.zero_grad': {'verdict': 'wrong', 'messages': ['sabotaged']}})
     pattern = tempfile.gettempdir() + '/torchkata-class-*/verdicts/'
     for folder in glob.glob(pattern):
@@ -320,7 +321,8 @@ def test_graded_unconfined_a_student_changes_nothing_of_the_graders_or_a_neighbo
     (tmp_path / "class").mkdir()
     neighbour = shutil.move(submission_with(tmp_path / "class-b", "training", ""), tmp_path / "class" / "b-neighbour")
     marker = tmp_path / "daemon-started"
-    prelude = f"GRADER = {str(grader)!r}\nNEIGHBOUR = {str(neighbour)!r}\nMARKER = {str(marker)!r}\n"
+    prelude = (f"GRADER = {str(grader)!r}\nNEIGHBOUR = {str(neighbour)!r}\nMARKER = {str(marker)!r}\n"
+               f"OUT = {str(tmp_path / 'out')!r}\n")
     shutil.move(submission_with(tmp_path / "class-a", "training", prelude + UNCONFINED_HOSTILE),
                 tmp_path / "class" / "a-hostile")
     before = fingerprint(grader, neighbour)
@@ -338,6 +340,8 @@ def test_graded_unconfined_a_student_changes_nothing_of_the_graders_or_a_neighbo
     said = " ".join(hostile_result["notes"])
     assert "tests/training.py deleted" in said and "solutions/training.py changed" in said
     assert "exercises/training.py changed" in said
+    assert "grades.csv added" in said and not (tmp_path / "out" / "grades.csv").exists(), \
+        "what the student left in the reports' folder is taken away before the grader writes there"
     assert "training.py changed" in said and "put back" in said
 
 

@@ -66,7 +66,7 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
         os.chmod(scratch, 0o711)
         guard = None
         if not can_confine():  # and allowed: the grader's files and the submissions are put back after each
-            guard = FileGuard.of_grader(*(s.source for s in submissions))
+            guard = FileGuard.of_grader(out, *(s.source for s in submissions))  # out: the reports' folder
         jobs = 1 if guard else max(1, jobs or os.cpu_count() or 1)
         judges = Judges(submissions, scratch, jobs, exercises, progress, device, guard)
         # The checkout's own exercises/ too: a student's `import exercises...` must not find the instructor's.

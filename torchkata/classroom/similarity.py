@@ -1,0 +1,199 @@
+"""Near-identical code between students, for the instructor's report: token fingerprints with winnowing.
+
+Written here rather than taken from `copydetect` (the one maintained winnowing library): it hashes
+k-grams with Python's salted `hash()` of str, so its fingerprints change from run to run; it
+replaces attribute names too (`torch.clamp` and `torch.relu` look alike to it); and it brings
+jinja2, tqdm and an HTML report that we do not need, for what is ~100 lines on `tokenize`.
+
+How it works (Schleimer, Wilkerson, Aiken: "Winnowing", SIGMOD 2003, as MOSS does it):
+
+1. Each exercise's code becomes a list of tokens, with what a copier changes for free taken out:
+   comments, blank lines, indentation and docstrings are dropped, and every name (variable,
+   parameter, function, module) becomes the same placeholder, so renaming hides nothing. Keywords,
+   numbers, operators, strings and attribute names (the `clamp` of `torch.clamp`) stay.
+2. Every run of K consecutive tokens (a k-gram) is hashed. Winnowing keeps, of each WINDOW
+   consecutive hashes, the smallest: far fewer hashes to compare, yet any shared passage of
+   K + WINDOW - 1 tokens or more is sure to share at least one kept hash, its fingerprint.
+3. Fingerprints that are not evidence are removed: those of the stub's own text (the signature
+   every student started from) and those of passages most of the class wrote (MOSS's `-m`).
+4. Two students' code for an exercise is near-identical when they share at least `threshold` of
+   the fingerprints of the smaller of the two.
+
+A listing is a lead for the instructor to read, never a verdict: honest students converge on
+the same code when an answer is short or canonical, so an exercise is evidence only when each
+side wrote at least `min_tokens` tokens of its own, and passages common in the class are not
+counted. In a small class a short canonical answer can still be shared by two honest students.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import keyword
+import tokenize
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+
+from ..core.manifest import load
+
+K = 5  # tokens per k-gram: shorter passages (`x.clamp(min=0)`) are common to everyone
+WINDOW = 4  # hashes per winnowing window: a shared passage of K + WINDOW - 1 = 8 tokens is always seen
+NAME = "<name>"  # what every identifier becomes
+F_STRING = "<f-string>"  # an f-string holds names, so it is one opaque token
+MODULUS = (1 << 61) - 1  # a prime: the k-gram hash is a polynomial in the token hashes modulo it
+BASE = 1_000_003
+
+# A passage written by more than COMMON students (or by more than a quarter of the class, when that is
+# fewer) is how the course is solved, not a copy: MOSS ignores such passages too (its -m, default 10).
+# A ring of ALWAYS_EVIDENCE students or fewer is never hidden this way, however small the class.
+COMMON = 10
+ALWAYS_EVIDENCE = 3
+
+_SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
+# Python 3.12 splits an f-string into tokens (3.14 a t-string too); before, it is one STRING.
+_TEMPLATE_STARTS = {getattr(tokenize, n) for n in ("FSTRING_START", "TSTRING_START") if hasattr(tokenize, n)}
+_TEMPLATE_ENDS = {getattr(tokenize, n) for n in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, n)}
+
+
+@dataclass(frozen=True)
+class SimilarPair:
+    first: str  # student id, the smaller in sort order
+    second: str
+    share: float  # 0..1: the share of fingerprints they have in common (of the smaller set), over the exercises below
+    exercises: tuple[str, ...]  # exercise ids whose code is near-identical between them, in course order
+
+
+def similar_pairs(code: dict[str, dict[str, str]], stubs: dict[str, str], threshold: float = 0.8,
+                  min_tokens: int = 12) -> list[SimilarPair]:
+    """code: student -> exercise id -> that exercise's source text as the student wrote it (one function or class definition).
+    stubs: exercise id -> the stub's source text of that exercise (what every student started from).
+    Returns the pairs whose code for at least one exercise shares >= threshold of its fingerprints, most similar first.
+
+    A pair's `share` pools its near-identical exercises: the fingerprints shared in all of them over
+    the smaller side's fingerprints in each, added up (a mean of the exercises' shares, weighted by
+    size, so a long copied function weighs more than a short one). Code that does not tokenize is
+    skipped; an exercise missing from `stubs` has no boilerplate removed.
+    """
+    matches: dict[tuple[str, str], list[tuple[str, int, int]]] = defaultdict(list)
+    exercises = sorted({e for by_exercise in code.values() for e in by_exercise})
+    for exercise in exercises:
+        written = {student: by_exercise[exercise] for student, by_exercise in sorted(code.items())
+                   if exercise in by_exercise}
+        prints = _evidence(written, stubs.get(exercise, ""), min_tokens)
+        holders: dict[int, list[str]] = defaultdict(list)
+        for student, fingerprints in prints.items():
+            for fingerprint in fingerprints:
+                holders[fingerprint].append(student)
+        # Every fingerprint has few holders (common ones are gone), so this never pairs the whole class.
+        shared: Counter[tuple[str, str]] = Counter()
+        for students in holders.values():
+            shared.update(combinations(students, 2))
+        for (first, second), count in shared.items():
+            smaller = min(len(prints[first]), len(prints[second]))
+            if count / smaller >= threshold:
+                matches[first, second].append((exercise, count, smaller))
+
+    order = _course_order()
+    pairs = [SimilarPair(first, second, sum(c for _, c, _ in found) / sum(s for _, _, s in found),
+                         tuple(sorted((e for e, _, _ in found), key=lambda e: (order.get(e, len(order)), e))))
+             for (first, second), found in matches.items()]
+    return sorted(pairs, key=lambda p: (-p.share, p.first, p.second))
+
+
+def _evidence(written: dict[str, str], stub: str, min_tokens: int) -> dict[str, set[int]]:
+    """student -> their fingerprints for one exercise, less the stub's and the class's common ones;
+    only students with at least `min_tokens` tokens of their own (students sorted, as `written` is)."""
+    stub_kgrams = set(_kgram_hashes(tuple(_tokens(stub) or ())))
+    kgrams = {student: _kgram_hashes(tokens) for student, text in written.items()
+              if (tokens := _tokens(text)) is not None}
+    holders = Counter(h for hashes in kgrams.values() for h in set(hashes) - stub_kgrams)
+    limit = max(ALWAYS_EVIDENCE, min(COMMON, len(kgrams) // 4))
+    not_evidence = stub_kgrams | {h for h, count in holders.items() if count > limit}
+
+    prints = {}
+    for student, hashes in kgrams.items():
+        # A token is the student's own when no removed k-gram covers it.
+        covered = bytearray(len(hashes) + K - 1 if hashes else 0)
+        for start, h in enumerate(hashes):
+            if h in not_evidence:
+                covered[start:start + K] = b"\1" * K
+        if len(covered) - sum(covered) >= min_tokens:
+            fingerprints = _winnow(hashes) - not_evidence
+            if fingerprints:
+                prints[student] = fingerprints
+    return prints
+
+
+@lru_cache(maxsize=4096)  # students who left an exercise alone hand in the stub's very text
+def _tokens(source: str) -> tuple[str, ...] | None:
+    """The source's tokens as compared (module docstring, step 1), or None if it does not tokenize."""
+    try:
+        raw = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):  # IndentationError is a SyntaxError
+        return None
+    if any(tok.type == tokenize.ERRORTOKEN for tok in raw):  # what Python 3.12 on refuses, 3.10 passes on
+        return None
+    tokens: list[str] = []
+    line: list[tuple[str, bool]] = []  # the logical line so far: (token, whether it is a string)
+    template_depth = 0
+    for tok in raw:
+        if tok.type in _TEMPLATE_STARTS:
+            if not template_depth:
+                line.append((F_STRING, True))
+            template_depth += 1
+        elif tok.type in _TEMPLATE_ENDS:
+            template_depth -= 1
+        elif template_depth or tok.type in _SKIPPED:
+            continue
+        elif tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            if not all(is_string for _, is_string in line):  # a string alone on its line is a docstring
+                tokens.extend(text for text, _ in line)
+            line = []
+        elif tok.type == tokenize.STRING:
+            line.append((_string(tok.string), True))
+        elif tok.type == tokenize.NAME and not keyword.iskeyword(tok.string):
+            line.append((tok.string if line and line[-1][0] == "." else NAME, False))
+        else:
+            line.append((tok.string, False))
+    return tuple(tokens)
+
+
+def _string(literal: str) -> str:
+    """A string literal with its quotes made alike ('a' and "a" are one token), an f-string as F_STRING."""
+    body = literal.lstrip("rRbBuUfFtT")
+    if any(c in "fFtT" for c in literal[:len(literal) - len(body)]):
+        return F_STRING
+    quote = 3 if body[:3] in ('"""', "'''") else 1
+    return '"' + body[quote:-quote] + '"'
+
+
+def _kgram_hashes(tokens: tuple[str, ...]) -> list[int]:
+    """The hash of every K consecutive tokens, rolled along the list: a fixed polynomial, the same in every run."""
+    hashes, rolling = [], 0
+    leaving = pow(BASE, K - 1, MODULUS)  # the weight of the token that leaves the k-gram
+    ids = [_token_hash(t) for t in tokens]
+    for i, token in enumerate(ids):
+        if i >= K:
+            rolling -= ids[i - K] * leaving
+        rolling = (rolling * BASE + token) % MODULUS
+        if i >= K - 1:
+            hashes.append(rolling)
+    return hashes
+
+
+@lru_cache(maxsize=1 << 16)
+def _token_hash(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "big") % MODULUS
+
+
+def _winnow(hashes: list[int]) -> set[int]:
+    """The smallest hash of each WINDOW consecutive ones (all of them in one window when there are fewer)."""
+    if len(hashes) <= WINDOW:
+        return {min(hashes)} if hashes else set()
+    return {min(hashes[i:i + WINDOW]) for i in range(len(hashes) - WINDOW + 1)}
+
+
+def _course_order() -> dict[str, int]:
+    return {exercise.id: i for i, exercise in enumerate(load())}
