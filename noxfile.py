@@ -64,17 +64,20 @@ OLDEST_AND_NEWEST = ["3.10", "3.13"]
 
 def pyenv_finds_every_python():
     """With pyenv, `python3.10` and the like are found only for the versions PYENV_VERSION
-    names: name the current one first, then the newest release of each other 3.x installed."""
-    if "PYENV_VERSION" in os.environ or shutil.which("pyenv") is None:
+    names (pyenv's shim of nox sets it to the current one): add the newest release of each
+    other 3.x installed."""
+    if shutil.which("pyenv") is None:
         return
-    asked = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True)
-    current = subprocess.run(["pyenv", "version-name"], capture_output=True, text=True).stdout.strip()
-    releases = [v for v in asked.stdout.split() if re.fullmatch(r"3\.\d+\.\d+", v)]
+    asked = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True).stdout.split()
+    current = os.environ.get("PYENV_VERSION") or subprocess.run(["pyenv", "version-name"], capture_output=True,
+                                                                text=True).stdout.strip()
+    named = [v for v in current.split(":") if v]
     newest = {}
-    for version in sorted(releases, key=lambda v: tuple(map(int, v.split(".")))):
+    for version in sorted((v for v in asked if re.fullmatch(r"3\.\d+\.\d+", v)),
+                          key=lambda v: tuple(map(int, v.split(".")))):
         newest[version.rsplit(".", 1)[0]] = version  # a later patch release of 3.x replaces an earlier one
-    if current and newest:
-        os.environ["PYENV_VERSION"] = ":".join([current, *(v for v in newest.values() if v != current)])
+    if named:
+        os.environ["PYENV_VERSION"] = ":".join([*named, *(v for v in newest.values() if v not in named)])
 
 
 pyenv_finds_every_python()

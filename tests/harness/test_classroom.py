@@ -683,3 +683,66 @@ def test_feedback_names_the_students_files_as_the_student_does(tmp_path):
     assert "No such file or directory: 'activations.py.missing'" in said, said
     assert "module 'activations' has no attribute 'not_there'" in said, said
     assert "/run/torchkata" not in said and "_torchkata_impl" not in said, said
+
+
+ANNA = '''
+def mse_loss(input, target, reduction="mean"):
+    _check(input, target, reduction)
+    difference = input - target
+    squared = difference * difference
+    if reduction == "sum":
+        total = squared.sum()
+        return total
+    if reduction == "mean":
+        average = squared.sum() / squared.numel()
+        return average
+    return squared
+'''
+BEN = '''
+def mse_loss(input, target, reduction="mean"):
+    # my own work, honestly
+    _check(input, target, reduction)
+    d = input - target
+    sq = d * d
+
+    if reduction == "sum":
+        s = sq.sum()  # add them up
+        return s
+    if reduction == "mean":
+        m = sq.sum() / sq.numel()
+        return m
+    return sq
+'''
+CARA = '''
+def mse_loss(input, target, reduction="mean"):
+    _check(input, target, reduction)
+    errors = torch.pow(torch.sub(input, target), 2)
+    return {"none": errors, "sum": errors.sum()}.get(reduction, errors.mean())
+'''
+
+
+def test_a_copy_with_its_names_changed_is_listed_for_the_instructor_across_shards_too(tmp_path):
+    from .grading import submission_with
+
+    cls = tmp_path / "class"
+    for student, code in (("anna", ANNA), ("ben", BEN), ("cara", CARA)):
+        shutil.move(submission_with(tmp_path / student, "losses", code), cls / student)
+    out = tmp_path / "out"
+    grade_in_a_fresh_process([cls], out, only=("losses.mse_loss",))
+    report = (out / "report.md").read_text()
+    assert "## Similar code (for you, not the students)" in report
+    similar = report.split("## Similar code")[1].split("\n## ")[0]
+    assert "- **anna** and **ben**: 100% of their fingerprints shared, in `losses.mse_loss`" in similar, similar
+    assert "cara" not in similar, "an honest, different answer is nobody's copy"
+    assert not any("ben" in (out / "feedback" / f"{s}.md").read_text() for s in ("anna", "cara")), \
+        "feedback pages never name another student"
+
+    shards = []
+    for k in (1, 2):
+        grade_in_a_fresh_process([cls], tmp_path / f"shard{k}", "--shard", f"{k}/2", only=("losses.mse_loss",))
+        shards.append(str(tmp_path / f"shard{k}" / "grades.json"))
+    first = json.loads(Path(shards[0]).read_text())["students"]
+    assert "anna" in first and "ben" not in first, "the control: the two are graded in different shards"
+    merged = torchkata("grade", "merge", *shards, "--out", "merged", cwd=tmp_path)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert (tmp_path / "merged" / "report.md").read_text() == report, "a merge compares across shards as one run"

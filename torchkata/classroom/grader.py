@@ -19,6 +19,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from ..core.i18n import _
+from ..core.manifest import load
 from ..core.paths import EXERCISE_TESTS, EXERCISES, ROOT, SOLUTIONS, TESTS
 from ..core.verdicts import StudentResult
 from ..engine.confinement import can_confine, confinement_refusal, mount_namespaces_work, out_of_reach
@@ -28,6 +29,7 @@ from ..engine.processes import GradingError, Unconfined, children_can_grade, cud
 from ..engine.session import LEAN_ENV, LEAN_OPTIONS
 from .intake import IntakeError, Skipped, Submission, UnreadableSubmission, discover, shard, stage  # noqa: F401 - the API
 from .judges import Judges
+from .similarity import definition_in
 
 
 # -- grading ----------------------------------------------------------------------------------
@@ -86,7 +88,28 @@ def grade_class(submissions: list[Submission], out: Path, *, jobs: int | None = 
         if judges.problem or code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             raise GradingError(_("the grader could not run its own test suite (pytest exit code {code}): {problem}",
                                  code=code, problem=judges.problem or _("see the messages above")))
-        return [judges.results[s.student] for s in submissions]
+        results = [judges.results[s.student] for s in submissions]
+        keep_code(results, scratch / "submissions", exercises)
+        return results
+
+
+def keep_code(results: list[StudentResult], staged: Path, only: tuple[str, ...] = ()) -> None:
+    """Keep, on each student's result, their definition of each exercise, from the copy staged
+    for their judge: the reports compare the class's code with it (similarity.py)."""
+    for result in results:
+        folder = staged / result.student
+        if folder.is_dir():
+            result.code = _definitions(folder, only)
+
+
+def _definitions(folder: Path, only: tuple[str, ...]) -> dict[str, str]:
+    found = {}
+    for exercise in load():
+        if not only or exercise.id in only:
+            text = definition_in(folder / f"{exercise.module}.py", exercise.name)
+            if text:
+                found[exercise.id] = text
+    return found
 
 
 def _sources_to_hide(submissions: list[Submission]) -> list[Path]:

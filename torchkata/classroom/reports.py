@@ -19,6 +19,7 @@ from ..core.i18n import _, current, figure_language, ngettext, words
 from ..core.manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, load
 from ..core.verdicts import ExerciseResult, Flag, StudentResult
 from .intake import sort_key
+from .similarity import boilerplate, similar_pairs
 
 # 3: each exercise's failures as records (failures.Failure), said in the reader's language
 # when a report is written; 2: per-exercise flags, the "grading error" verdict.
@@ -49,7 +50,7 @@ def to_json(results: list[StudentResult], shard: str | None = None) -> dict:
         "students": {r.student: {"score": r.score, "exercises": {e.id: r.exercises[e.id].to_json() for e in exercises
                                                                  if e.id in r.exercises},
                                  "flags": r.flags, "sandbox_weaknesses": r.sandbox_weaknesses, "late": r.late,
-                                 "set_aside": r.set_aside}
+                                 "set_aside": r.set_aside, "code": r.code}
                      for r in sorted(results, key=lambda r: sort_key(r.student))},
     }
 
@@ -65,7 +66,8 @@ def from_json(data: dict, source: str = "grades.json") -> list[StudentResult]:
         exercises = {i: ExerciseResult.from_json(e) for i, e in entry["exercises"].items()}
         results.append(StudentResult(student, exercises, entry.get("sandbox_weaknesses", []),
                                      extra_flags=list(entry.get("flags", [])), late=entry.get("late", False),
-                                     set_aside=list(entry.get("set_aside", []))))
+                                     set_aside=list(entry.get("set_aside", [])),
+                                     code=dict(entry.get("code", {}))))
     return results
 
 
@@ -306,6 +308,7 @@ def _markdown(data: dict) -> str:
                                       modules=_modules_said(modules), why=why))
         lines.append("")
     lines += _hand_ins(students)
+    lines += _similar(data)
     mistakes = class_mistakes(data)
     if mistakes:
         lines += ["## " + _("What the class gets wrong"), "",
@@ -369,6 +372,29 @@ def _hand_ins(students: dict) -> list[str]:
                     "(grade with --several-hand-ins refuse to ask such students to keep one instead):"), ""]
         lines += ["- " + _("**{student}**: {hand_ins}", student=s, hand_ins=listed(names)) for s, names in several.items()]
         lines.append("")
+    return lines
+
+
+def _similar(data: dict) -> list[str]:
+    """The pairs of students whose code for an exercise is near-identical (for the instructor
+    only: feedback pages never say it), from the code grades.json keeps: a merge of shards
+    compares every student with every other, as one run does."""
+    code = {student: entry.get("code", {}) for student, entry in data["students"].items()}
+    ids = {e["id"] for e in data["exercises"]}
+    pairs = similar_pairs(code, boilerplate(e for e in load() if e.id in ids))
+    if not pairs:
+        return []
+    lines = ["## " + _("Similar code (for you, not the students)"), "",
+             _("Pairs of students whose code for an exercise is near-identical once the stub, the reference "
+               "solution and what much of the class wrote are set aside (token fingerprints, as MOSS takes them: "
+               "renamed variables and moved comments do not hide a copy). A lead to read, not a verdict: "
+               "short answers can meet by chance."), ""]
+    for pair in pairs:
+        first, second = sorted((pair.first, pair.second), key=sort_key)
+        lines.append("- " + _("**{first}** and **{second}**: {share:.0%} of their fingerprints shared, in {exercises}",
+                              first=first, second=second, share=pair.share,
+                              exercises=listed(f"`{e}`" for e in pair.exercises)))
+    lines.append("")
     return lines
 
 

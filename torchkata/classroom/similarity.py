@@ -1,9 +1,9 @@
 """Near-identical code between students, for the instructor's report: token fingerprints with winnowing.
 
-Written here rather than taken from `copydetect` (the one maintained winnowing library): it hashes
-k-grams with Python's salted `hash()` of str, so its fingerprints change from run to run; it
-replaces attribute names too (`torch.clamp` and `torch.relu` look alike to it); and it brings
-jinja2, tqdm and an HTML report that we do not need, for what is ~100 lines on `tokenize`.
+Written here rather than taken from `copydetect` (winnowing, on PyPI): it hashes its k-grams with
+Python's salted `hash()` of str, so its fingerprints change from run to run, it renames attribute
+names too (`torch.clamp` and `torch.relu` look alike to it), and it imports jinja2, tqdm and
+matplotlib for an HTML report we do not use: too much to save the ~100 lines below on `tokenize`.
 
 How it works (Schleimer, Wilkerson, Aiken: "Winnowing", SIGMOD 2003, as MOSS does it):
 
@@ -37,6 +37,8 @@ from functools import lru_cache
 from itertools import combinations
 
 from ..core.manifest import load
+from ..core.paths import PACKAGE, SOLUTIONS
+from ..core.source import definition_text
 
 K = 5  # tokens per k-gram: shorter passages (`x.clamp(min=0)`) are common to everyone
 WINDOW = 4  # hashes per winnowing window: a shared passage of K + WINDOW - 1 = 8 tokens is always seen
@@ -108,7 +110,9 @@ def _evidence(written: dict[str, str], stub: str, min_tokens: int) -> dict[str, 
     stub_kgrams = set(_kgram_hashes(tuple(_tokens(stub) or ())))
     kgrams = {student: _kgram_hashes(tokens) for student, text in written.items()
               if (tokens := _tokens(text)) is not None}
-    holders = Counter(h for hashes in kgrams.values() for h in set(hashes) - stub_kgrams)
+    holders: Counter[int] = Counter()
+    for hashes in kgrams.values():
+        holders.update(set(hashes) - stub_kgrams)
     limit = max(ALWAYS_EVIDENCE, min(COMMON, len(kgrams) // 4))
     not_evidence = stub_kgrams | {h for h, count in holders.items() if count > limit}
 
@@ -119,6 +123,9 @@ def _evidence(written: dict[str, str], stub: str, min_tokens: int) -> dict[str, 
         for start, h in enumerate(hashes):
             if h in not_evidence:
                 covered[start:start + K] = b"\1" * K
+        # Too little code of one's own is no evidence: many honest students write the same
+        # `return torch.clamp(x, min=0)` (11 tokens; 12 is the default minimum), and the report
+        # must never point at them. Long canonical answers are what the class-wide filter is for.
         if len(covered) - sum(covered) >= min_tokens:
             fingerprints = _winnow(hashes) - not_evidence
             if fingerprints:
@@ -129,34 +136,33 @@ def _evidence(written: dict[str, str], stub: str, min_tokens: int) -> dict[str, 
 @lru_cache(maxsize=4096)  # students who left an exercise alone hand in the stub's very text
 def _tokens(source: str) -> tuple[str, ...] | None:
     """The source's tokens as compared (module docstring, step 1), or None if it does not tokenize."""
+    tokens: list[str] = []
+    line: list[str] = []  # the logical line so far
+    only_strings = True  # whether that line is string literals alone: a docstring
+    template_depth = 0  # inside an f-string, as Python 3.12 on tokenizes it
     try:
-        raw = list(tokenize.generate_tokens(io.StringIO(source).readline))
+        for kind, text, *_ in tokenize.generate_tokens(io.StringIO(source).readline):
+            if template_depth:
+                template_depth += (kind in _TEMPLATE_STARTS) - (kind in _TEMPLATE_ENDS)
+            elif kind == tokenize.NAME:
+                line.append(text if keyword.iskeyword(text) or (line and line[-1] == ".") else NAME)
+                only_strings = False
+            elif kind == tokenize.STRING:
+                line.append(_string(text))
+            elif kind in _TEMPLATE_STARTS:
+                line.append(F_STRING)
+                template_depth = 1
+            elif kind == tokenize.NEWLINE or kind == tokenize.ENDMARKER:
+                if not only_strings:
+                    tokens += line
+                line, only_strings = [], True
+            elif kind == tokenize.ERRORTOKEN:  # what Python 3.12 on refuses to tokenize, 3.10 passes on
+                return None
+            elif kind not in _SKIPPED:
+                line.append(text)
+                only_strings = False
     except (tokenize.TokenError, SyntaxError):  # IndentationError is a SyntaxError
         return None
-    if any(tok.type == tokenize.ERRORTOKEN for tok in raw):  # what Python 3.12 on refuses, 3.10 passes on
-        return None
-    tokens: list[str] = []
-    line: list[tuple[str, bool]] = []  # the logical line so far: (token, whether it is a string)
-    template_depth = 0
-    for tok in raw:
-        if tok.type in _TEMPLATE_STARTS:
-            if not template_depth:
-                line.append((F_STRING, True))
-            template_depth += 1
-        elif tok.type in _TEMPLATE_ENDS:
-            template_depth -= 1
-        elif template_depth or tok.type in _SKIPPED:
-            continue
-        elif tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
-            if not all(is_string for _, is_string in line):  # a string alone on its line is a docstring
-                tokens.extend(text for text, _ in line)
-            line = []
-        elif tok.type == tokenize.STRING:
-            line.append((_string(tok.string), True))
-        elif tok.type == tokenize.NAME and not keyword.iskeyword(tok.string):
-            line.append((tok.string if line and line[-1][0] == "." else NAME, False))
-        else:
-            line.append((tok.string, False))
     return tuple(tokens)
 
 
@@ -197,3 +203,20 @@ def _winnow(hashes: list[int]) -> set[int]:
 
 def _course_order() -> dict[str, int]:
     return {exercise.id: i for i, exercise in enumerate(load())}
+
+
+def definition_in(path, name: str) -> str | None:
+    """`name`'s definition in the Python file at `path`, or None (no such file or definition,
+    or a file that does not parse)."""
+    try:
+        return definition_text(path.read_text(encoding="utf-8"), name)
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+
+
+def boilerplate(exercises) -> dict[str, str]:
+    """What is no evidence of copying, per exercise: the stub every student started from, and
+    the reference solution (an honest student who writes the canonical answer copied nobody)."""
+    return {e.id: "\n".join(filter(None, [definition_in(PACKAGE / "stubs" / f"{e.module}.py", e.name),
+                                          definition_in(SOLUTIONS / f"{e.module}.py", e.name)]))
+            for e in exercises}

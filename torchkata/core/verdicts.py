@@ -170,6 +170,8 @@ class StudentResult:
                                                           # the free-text flags of format 1 files
     late: bool = False                                    # handed in late (the platform's mark, or --deadline)
     set_aside: list[str] = field(default_factory=list)    # the student's older hand-ins, not graded
+    code: dict[str, str] = field(default_factory=dict)   # exercise id -> the student's definition of it, kept
+                                                          # for the similarity check (across shards too)
 
     @property
     def score(self) -> int:
