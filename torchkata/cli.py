@@ -118,6 +118,9 @@ def parser() -> argparse.ArgumentParser:
                                  description="Write setup.sh, run_autograder and this project into OUT, and "
                                  "OUT/autograder.zip to upload as a Gradescope assignment's autograder.")
     bundle.add_argument("out", type=Path, metavar="OUT")
+    bundle.add_argument("--lang", choices=("en", "zh"), default=argparse.SUPPRESS,  # or the one given before
+                        help="language of the feedback students read on Gradescope: en or zh (default: "
+                        "TORCHKATA_LANG, else the locale)")
     bundle.add_argument("--torch-index", metavar="URL",
                         help="the package index setup.sh installs torch from: PyTorch's CPU-only index (its "
                         "website's install selector: Linux, Pip, CPU) keeps the image light; default: pip's "
@@ -161,7 +164,7 @@ def use_language(args) -> tuple[str, Progress | None]:
     remember an explicit --lang in the learner's progress file (returned, read once)."""
     progress = Progress.load(args.exercises) if getattr(args, "exercises", None) else None
     lang = language(args.lang, progress.lang if progress else None)
-    learners = args.command != "grade"  # an instructor's --lang is not the learner's choice
+    learners = args.command not in ("grade", "gradescope-autograder")  # an instructor's --lang is not the learner's
     remembered = learners and progress is not None and remembered_decides(args.lang, progress.lang)
     use(lang)  # from here on TORCHKATA_LANG is set: ask remembered_decides before
     if remembered:
@@ -200,7 +203,7 @@ def main(argv=None) -> int:
         from .classroom.gradescope import write_bundle
 
         try:
-            archive = write_bundle(args.out, torch_index=args.torch_index)
+            archive = write_bundle(args.out, torch_index=args.torch_index, lang=lang)
         except ValueError as error:
             complain(f"torchkata gradescope-autograder: {error}")
             return EXIT_USAGE

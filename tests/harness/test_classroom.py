@@ -171,7 +171,9 @@ def test_grade_help_lists_only_what_grading_uses():
     assert "--lang" in grade_help, "the reports and feedback can be written in Chinese"
 
 
-@pytest.mark.parametrize("argv", [["--lang", "zh", "grade", "class"], ["grade", "class", "--lang", "zh"]])
+@pytest.mark.parametrize("argv", [["--lang", "zh", "grade", "class"], ["grade", "class", "--lang", "zh"],
+                                  ["--lang", "zh", "gradescope-autograder", "gs"],
+                                  ["gradescope-autograder", "gs", "--lang", "zh"]])
 def test_the_language_given_for_grading_wins_before_or_after_grade(tmp_path, argv, monkeypatch):
     """An instructor's --lang, before or after `grade`, beats what a learner's command
     remembered in this checkout, and is not remembered as the learner's choice."""

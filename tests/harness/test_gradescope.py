@@ -85,3 +85,19 @@ def test_setup_takes_torch_from_the_index_the_bundle_names_and_refuses_what_is_n
     made = torchkata("gradescope-autograder", "gs", "--torch-index", "cpu-please", cwd=tmp_path)
     assert made.returncode == 2 and "--torch-index must be the address of a package index" in made.stderr
     assert "'cpu-please'" in made.stderr and not (tmp_path / "gs").exists(), "nothing written for a refused bundle"
+
+
+def test_the_bundle_grades_in_the_language_it_was_written_in(tmp_path):
+    made = torchkata("--lang", "zh", "gradescope-autograder", "gs", cwd=tmp_path)
+    assert made.returncode == 0, made.stdout + made.stderr
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(tmp_path / "gs" / "autograder.zip") as archive:
+        archive.extractall(root / "source")
+    shutil.copytree(submission_with(tmp_path, "activations", "def relu(x):\n    return x"), root / "submission")
+    env = {k: v for k, v in os.environ.items() if k != "TORCHKATA_LANG"}
+    env.update(AUTOGRADER_ROOT=str(root), TORCHKATA_PYTHON=sys.executable)
+    ran = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["output"].startswith("40 道练习通过了 39 道"), results["output"]

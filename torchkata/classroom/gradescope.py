@@ -94,7 +94,8 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 # /autograder/results/results.json. AUTOGRADER_ROOT and TORCHKATA_PYTHON stand in for the
 # container's paths in tests.
 set -uo pipefail
-export TORCHKATA_STARTED="$(date +%s.%N)"  # execution_time covers the whole run, the interpreter's start too
+export TORCHKATA_STARTED="$(date +%%s.%%N)"  # execution_time covers the whole run, the interpreter's start too
+export TORCHKATA_LANG="${TORCHKATA_LANG:-%(lang)s}"  # the language of what students read: as the bundle was written
 root="${AUTOGRADER_ROOT:-/autograder}"
 mkdir -p "$root/results"
 # The run's log, for the instructor: in results/stdout unless Gradescope already sends it there.
@@ -113,11 +114,11 @@ exit "$status"
 """
 
 
-def write_bundle(out: Path, root: Path = ROOT, torch_index: str | None = None) -> Path:
+def write_bundle(out: Path, root: Path = ROOT, torch_index: str | None = None, lang: str = "en") -> Path:
     """The autograder bundle in `out/` (setup.sh, run_autograder, torchkata/ with the project)
     and `out/autograder.zip` to upload to Gradescope; returns the zip's path. `torch_index`:
     the package index setup.sh takes torch from (PyTorch's CPU-only one keeps the image light);
-    None, pip's default index."""
+    None, pip's default index. `lang`: the language the feedback is written in."""
     out, root = Path(out), Path(root)
     if torch_index is not None and urlsplit(torch_index).scheme not in ("http", "https", "file"):
         raise ValueError(_("--torch-index must be the address of a package index (http://, https:// or "
@@ -133,7 +134,7 @@ def write_bundle(out: Path, root: Path = ROOT, torch_index: str | None = None) -
         raise ValueError(_("{out} holds a torchkata/ that is not an earlier bundle; give an empty folder", out=out))
     out.mkdir(parents=True, exist_ok=True)
     setup = SETUP_SH % {"torch_index": shlex.quote(torch_index or "")}
-    for name, text in (("setup.sh", setup), ("run_autograder", RUN_AUTOGRADER)):
+    for name, text in (("setup.sh", setup), ("run_autograder", RUN_AUTOGRADER % {"lang": shlex.quote(lang)})):
         (out / name).write_text(text, encoding="utf-8")
         os.chmod(out / name, 0o755)
     project = out / "torchkata"
