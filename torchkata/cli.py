@@ -207,12 +207,12 @@ def main(argv=None) -> int:
         except ValueError as error:
             complain(f"torchkata gradescope-autograder: {error}")
             return EXIT_USAGE
-        print(f"Upload {archive} as the assignment's autograder (Gradescope: Configure Autograder, zip file upload; "
-              "Ubuntu base image).")
+        print(wrapped(f"Upload {archive} as the assignment's autograder (Gradescope: Configure Autograder, zip "
+                      "file upload; Ubuntu 22.04 base image or newer)."))
         if args.torch_index is None:
-            print("setup.sh installs torch from pip's default index: on Gradescope's Linux x86-64 images that is the "
-                  "CUDA build (about 4.6 GB, of no use there); give --torch-index with PyTorch's CPU-only index "
-                  "for a light image.")
+            print(wrapped("setup.sh installs torch from pip's default index: on Gradescope's Linux x86-64 images "
+                          "that is the CUDA build (about 4.6 GB, of no use there); give --torch-index with PyTorch's "
+                          "CPU-only index for a light image."))
         return 0
     if command != "grade":
         problem = kata_folder_problem(args.exercises)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,7 @@ def test_a_run_of_some_exercises_reports_those_only(graded):
     in_course_order = [e.id for e in load() if e.id in ONLY]
     assert [e["id"] for e in data["exercises"]] == in_course_order and data["max_score"] == 5
     header = next(csv.reader(open(out / "grades.csv", encoding="utf-8-sig")))
-    assert header == ["student", *in_course_order, "total", "max", "late", "flags"]
+    assert header == ["student", *in_course_order, "total", "max", "late", "could not load", "flags"]
 
 
 def test_merge_refuses_shards_that_graded_different_exercises(graded, tmp_path):
@@ -196,8 +197,8 @@ def test_grades_csv_cells_are_never_formulas(tmp_path):
     from torchkata.classroom import reports
 
     data = {"exercises": [{"id": "activations.relu"}], "max_score": 1,
-            "students": {"=HYPERLINK(\"http://x\")": {"exercises": {"activations.relu": {"points": 1}}, "score": 1,
-                                                       "flags": []},
+            "students": {"=HYPERLINK(\"http://x\")": {"exercises": {"activations.relu": {"points": 1, "verdict": "done"}},
+                                                       "score": 1, "flags": []},
                          "-1+2": {"exercises": {}, "score": 0, "flags": ["@SUM(A1)"]}}}
     reports._csv(data, tmp_path / "grades.csv")
     rows = list(csv.reader(open(tmp_path / "grades.csv", encoding="utf-8-sig")))
@@ -314,10 +315,12 @@ def test_of_two_hand_ins_the_newest_is_graded_and_the_other_said(sample, tmp_pat
     (tmp_path / "s1-perfect.zip").write_bytes(b"")
     os.utime(tmp_path / "s1-perfect.zip", (2_000_000_000, 2_000_000_000))  # newer than the folder
     found = {s.student: s for s in classroom.discover([sample, tmp_path])}
-    assert found["s1-perfect"].source == tmp_path / "s1-perfect.zip" and found["s1-perfect"].set_aside == ("s1-perfect",)
+    graded = found["s1-perfect"]
+    assert graded.source == tmp_path / "s1-perfect.zip" and [h.label for h in graded.set_aside] == ["s1-perfect/"]
     os.utime(tmp_path / "s1-perfect.zip", (1_000_000_000, 1_000_000_000))  # older than the folder
     found = {s.student: s for s in classroom.discover([sample, tmp_path])}
-    assert found["s1-perfect"].source == sample / "s1-perfect" and found["s1-perfect"].set_aside == ("s1-perfect.zip",)
+    graded = found["s1-perfect"]
+    assert graded.source == sample / "s1-perfect" and [h.label for h in graded.set_aside] == ["s1-perfect.zip"]
 
 
 def test_a_deadline_marks_the_hand_ins_made_after_it_late(sample, tmp_path):
@@ -339,7 +342,7 @@ def test_two_hand_ins_refused_when_asked_are_that_students_problem(sample, tmp_p
     found = {s.student: s for s in classroom.discover([sample, tmp_path], newest_wins=False)}
     assert len(found) == 4 and not found["s2-typical"].problem
     with pytest.raises(classroom.UnreadableSubmission,
-                       match="two submissions for this student: s1-perfect and s1-perfect.zip; keep one"):
+                       match="two submissions for this student: s1-perfect/ and s1-perfect.zip; keep one"):
         classroom.stage(found["s1-perfect"], tmp_path / "staging")
 
 
@@ -480,7 +483,7 @@ import os
 def zero_grad(params):
     for fd in range(3, 1025):
         try:
-            os.write(fd, b'GARBAGE FROM STUDENT CODE')
+            os.write(fd, b'GARB' + b'AGE FROM STUDENT CODE')  # grades.json keeps this source: not the word
         except OSError:
             pass
     for p in params:
@@ -524,9 +527,9 @@ def test_an_unreadable_upload_is_that_students_problem_only(sample, tmp_path, jo
     results = {r.student: r for r in reports.merge([out / "grades.json"])}
     assert results["ana"].exercises["training.zero_grad"].verdict == "done"
     bo = results["bo"].exercises["training.zero_grad"]
-    assert bo.verdict == "could not load" and "could not be read" in bo.said("en")[0]
+    assert bo.verdict == "could not load" and "could not be used" in bo.said("en")[0]
     report = (out / "report.md").read_text()
-    assert "## Action needed: files that could not be loaded" in report and "- **bo** (`training`): the submission could not be read" in report
+    assert "## Action needed: files that could not be loaded" in report and "- **bo** (`training`): the submission could not be used" in report
     assert "| `training.zero_grad` | 100% (1/1) |" in report, "the pass rate counts the students whose module loaded"
 
 
@@ -608,12 +611,18 @@ def test_a_messy_class_is_taken_in_whole(tmp_path, jobs):
         assert f"- **{student}** (`training`): " in action and why in action, (student, action)
     hand_ins = " ".join(report.split("## Hand-ins")[1].split("\n## ")[0].split())
     assert "Late (1; the platform's mark, or handed in after --deadline): doejane_222" in hand_ins, hand_ins
-    assert "- **twice**: twice" in hand_ins, "the older hand-in, set aside: the newest was graded"
+    older = datetime.fromtimestamp(1_700_000_000).strftime("%Y-%m-%d %H:%M")
+    assert re.search(rf"- \*\*twice\*\*: graded twice\.zip \([-\d: ]+\); set aside twice/ \({older}\)", hand_ins), \
+        "the older hand-in, set aside, with when each was made: the newest was graded"
     with open(tmp_path / "out" / "grades.csv", encoding="utf-8-sig") as handle:
         late = {row["student"]: row["late"] for row in csv.DictReader(handle)}
     assert late["doejane_222"] == "yes" and set(late.values()) == {"yes", "no"} and late["twice"] == "no"
+    with open(tmp_path / "out" / "grades.csv", encoding="utf-8-sig") as handle:
+        unloaded = {row["student"]: row["could not load"] for row in csv.DictReader(handle)}
+    assert unloaded["missing"] == "training" and unloaded["corrupt"] == "training" and unloaded["tara"] == "", \
+        "a 0 for work that never loaded is told apart from a wrong answer in the CSV too"
     feedback = (tmp_path / "out" / "feedback" / "twice.md").read_text()
-    assert "your newest hand-in was graded, not twice." in feedback
+    assert "your newest hand-in, twice.zip (" in feedback and f"was graded; not twice/ ({older})." in feedback
 
 
 def test_a_class_graded_in_chinese_gets_its_reports_and_feedback_in_chinese(sample, tmp_path):

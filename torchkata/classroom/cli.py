@@ -102,6 +102,11 @@ def _finish(results, out: Path, console: Console, seconds: float | None, shard: 
                     "feedback/<student>.md, gradescope/<student>/results.json ({n} files)", out=out, n=len(written)))
     for note in notes:
         console.print(note, style="yellow")
+    late = [r.student for r in results if r.late]
+    several = [r.student for r in results if r.hand_ins]
+    if late or several:
+        console.print(_("Hand-ins: {late} late, {several} handed in more than once (report.md says which)",
+                        late=len(late), several=len(several)))
     unloaded = [r.student for r in results if any(e.verdict == Verdict.NOT_LOADED for e in r.exercises.values())]
     if unloaded:
         console.print(_("Action needed: the work of {n} student(s) could not be loaded, in part or whole "

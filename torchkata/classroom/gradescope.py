@@ -79,7 +79,8 @@ if ! "$python" -m venv "$venv" >/dev/null 2>&1; then
     "$python" -m venv "$venv"
 fi
 
-pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+# Not --quiet: Gradescope's build log then shows the download of torch going on.
+pip=("$venv/bin/python" -m pip install --progress-bar off --disable-pip-version-check)
 if [ -n "$torch_index" ]; then
     "${pip[@]}" --index-url "$torch_index" -r "$here/torchkata/requirements/torch-cpu.txt"
 else

@@ -42,7 +42,7 @@ class Submission:
     files: tuple[Path, ...] = ()  # loose files of one student in a class folder (Canvas), when not a folder
     project_copy: bool = False  # staging found a copy of the whole project and took its exercises/ only
     late: bool = False  # the platform marked it late (Canvas's _LATE_), or it was handed in after --deadline
-    set_aside: tuple[str, ...] = ()  # the student's older hand-ins, not graded: the newest is
+    set_aside: tuple[Submission, ...] = ()  # the student's older hand-ins, not graded: the newest is
 
     @property
     def handed_in(self) -> float:
@@ -60,9 +60,11 @@ class Submission:
             return 0.0
 
     @property
-    def name(self) -> str:
-        """The hand-in as the class folder shows it."""
-        return self.files[0].name if self.files else self.source.name
+    def label(self) -> str:
+        """The hand-in as the class folder shows it: `alice/`, `alice.zip`, or loose files."""
+        if self.files:
+            return _("loose files such as {file}", file=self.files[0].name)
+        return f"{self.source.name}/" if self.source.is_dir() else self.source.name
 
 
 @dataclass
@@ -197,7 +199,7 @@ def _one_of(hand_ins: list[Submission], newest_wins: bool) -> Submission:
     aside), or (not newest_wins) the first, with the problem that there are several."""
     if len(hand_ins) == 1:
         return hand_ins[0]
-    names = [h.name if not h.files else _("loose files such as {file}", file=h.name) for h in hand_ins]
+    names = [h.label for h in hand_ins]
     if not newest_wins:
         chosen = hand_ins[0]
         chosen.problem = \
@@ -208,7 +210,7 @@ def _one_of(hand_ins: list[Submission], newest_wins: bool) -> Submission:
         return chosen
     order = sorted(range(len(hand_ins)), key=lambda i: (hand_ins[i].handed_in, names[i]))
     chosen = hand_ins[order[-1]]
-    chosen.set_aside = tuple(names[i] for i in order[:-1])  # the graded one's own lateness stays its own
+    chosen.set_aside = tuple(hand_ins[i] for i in order[:-1])  # the graded one's own lateness stays its own
     return chosen
 
 

@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,11 @@ class Judges:
         return True
 
     def _done(self, submission: Submission, result: StudentResult) -> None:
-        result.late, result.set_aside = submission.late, list(submission.set_aside)
+        result.late = submission.late
+        if submission.set_aside:
+            result.hand_ins = [{"name": h.label, "graded": h is submission,
+                                "handed_in": datetime.fromtimestamp(h.handed_in, timezone.utc).isoformat()}
+                               for h in sorted((submission, *submission.set_aside), key=lambda h: h.handed_in)]
         self.results[submission.student] = result
         if self.progress:
             self.progress(submission.student)
@@ -164,5 +169,5 @@ def unreadable_result(submission: Submission, error: Exception, only: tuple[str,
         if only and exercise.id not in only:
             continue
         result.exercises[exercise.id] = ExerciseResult(Verdict.NOT_LOADED, 0, [Failure(Rule.NOT_LOADED, M_(
-            "the submission could not be read: {error}", error=str(error)))])
+            "the submission could not be used: {error}", error=str(error)))])
     return result

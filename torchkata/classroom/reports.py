@@ -12,6 +12,7 @@ import math
 import shutil
 import statistics
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 from ..core.failures import Rule, rule_said
@@ -50,7 +51,7 @@ def to_json(results: list[StudentResult], shard: str | None = None) -> dict:
         "students": {r.student: {"score": r.score, "exercises": {e.id: r.exercises[e.id].to_json() for e in exercises
                                                                  if e.id in r.exercises},
                                  "flags": r.flags, "sandbox_weaknesses": r.sandbox_weaknesses, "late": r.late,
-                                 "set_aside": r.set_aside, "code": r.code}
+                                 "hand_ins": r.hand_ins, "code": r.code}
                      for r in sorted(results, key=lambda r: sort_key(r.student))},
     }
 
@@ -66,7 +67,7 @@ def from_json(data: dict, source: str = "grades.json") -> list[StudentResult]:
         exercises = {i: ExerciseResult.from_json(e) for i, e in entry["exercises"].items()}
         results.append(StudentResult(student, exercises, entry.get("sandbox_weaknesses", []),
                                      extra_flags=list(entry.get("flags", [])), late=entry.get("late", False),
-                                     set_aside=list(entry.get("set_aside", [])),
+                                     hand_ins=list(entry.get("hand_ins", [])),
                                      code=dict(entry.get("code", {}))))
     return results
 
@@ -171,12 +172,14 @@ def _csv(data: dict, path: Path) -> None:
     # With a byte-order mark: spreadsheet programs then read "Zoë" and "李雷" as UTF-8.
     with open(path, "w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", *ids, "total", "max", "late", "flags"])
+        # "could not load": the modules whose 0 is not a wrong answer (report.md says why).
+        writer.writerow(["student", *ids, "total", "max", "late", "could not load", "flags"])
         for student, entry in data["students"].items():
             points = [entry["exercises"].get(i, {}).get("points", 0) for i in ids]
             late = "yes" if entry.get("late") else "no"
-            writer.writerow([spreadsheet_safe(cell) for cell in
-                             [student, *points, entry["score"], data["max_score"], late, "; ".join(entry["flags"])]])
+            unloaded = "; ".join(dict.fromkeys(m for modules in not_loaded(entry).values() for m in modules))
+            writer.writerow([spreadsheet_safe(cell) for cell in [student, *points, entry["score"], data["max_score"],
+                                                                 late, unloaded, "; ".join(entry["flags"])]])
 
 
 def verdict_text(verdict: str) -> str:
@@ -334,7 +337,8 @@ def _markdown(data: dict) -> str:
     for low in range(0, data["max_score"] + 1, width):
         high = min(low + width - 1, data["max_score"])
         count = sum(low <= s <= high for s in scores)
-        lines.append(f"| {low}–{high} | {count} {'█' * count} |")
+        scores_said = f"{low}" if low == high else f"{low}–{high}"
+        lines.append(f"| {scores_said} | {count} {'█' * count} |")
     lines += ["", "## " + _("Students"), ""]
     for student, entry in students.items():
         lines.append(f"### {student}: {entry['score']} / {data['max_score']}")
@@ -360,7 +364,7 @@ def _markdown(data: dict) -> str:
 def _hand_ins(students: dict) -> list[str]:
     """The section on how the work came in: late hand-ins, and the older hand-ins set aside."""
     late = [s for s, e in students.items() if e.get("late")]
-    several = {s: e["set_aside"] for s, e in students.items() if e.get("set_aside")}
+    several = {s: e["hand_ins"] for s, e in students.items() if e.get("hand_ins")}
     if not late and not several:
         return []
     lines = ["## " + _("Hand-ins"), ""]
@@ -368,11 +372,21 @@ def _hand_ins(students: dict) -> list[str]:
         lines += [_("Late ({n}; the platform's mark, or handed in after --deadline): {students}", n=len(late),
                     students=listed(late)), ""]
     if several:
-        lines += [_("Handed in more than once: the newest hand-in was graded, these were set aside "
+        lines += [_("Handed in more than once: the newest hand-in was graded, the others set aside "
                     "(grade with --several-hand-ins refuse to ask such students to keep one instead):"), ""]
-        lines += ["- " + _("**{student}**: {hand_ins}", student=s, hand_ins=listed(names)) for s, names in several.items()]
+        for student, hand_ins in several.items():
+            graded = next(h for h in hand_ins if h["graded"])
+            lines.append("- " + _("**{student}**: graded {graded}; set aside {others}", student=student,
+                                  graded=hand_in_said(graded),
+                                  others=listed(hand_in_said(h) for h in hand_ins if not h["graded"])))
         lines.append("")
     return lines
+
+
+def hand_in_said(hand_in: dict) -> str:
+    """`alice.zip (2026-03-03 10:00)`: a hand-in and when it was made, in this machine's time."""
+    when = datetime.fromisoformat(hand_in["handed_in"]).astimezone()
+    return f"{hand_in['name']} ({when:%Y-%m-%d %H:%M})"
 
 
 def _similar(data: dict) -> list[str]:
@@ -422,9 +436,11 @@ def feedback(data: dict, student: str) -> str:
                       max_score=data["max_score"]), ""]
     if entry["flags"]:
         lines += [_("Flagged for your instructor: {flags}.", flags=flags_text(entry["flags"])), ""]
-    if entry.get("set_aside"):
-        lines += [_("You handed in more than once: your newest hand-in was graded, not {older}.",
-                    older=listed(entry["set_aside"])), ""]
+    if entry.get("hand_ins"):
+        graded = next(h for h in entry["hand_ins"] if h["graded"])
+        lines += [_("You handed in more than once: your newest hand-in, {graded}, was graded; not {older}.",
+                    graded=hand_in_said(graded),
+                    older=listed(hand_in_said(h) for h in entry["hand_ins"] if not h["graded"])), ""]
     states = {e["id"]: entry["exercises"][e["id"]] for e in data["exercises"] if e["id"] in entry["exercises"]}
     passed = [i for i, state in states.items() if state["verdict"] == DONE]
     if passed:
@@ -487,12 +503,12 @@ def _plots(data: dict, out: Path) -> list[Path]:
 
     ids = [e["id"] for e in data["exercises"]][::-1]
     n = max(1, len(data["students"]))
-    fig, ax = plt.subplots(figsize=(10, 9))
+    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.2 * len(ids)))  # a row per exercise, as many as were graded
     left = [0.0] * len(ids)
     for verdict, colour in STACK:  # each exercise's students split by verdict, stacked left to right
         share = [100 * sum(s["exercises"].get(i, {}).get("verdict") == verdict for s in data["students"].values()) / n
                  for i in ids]
-        ax.barh(ids, share, left=left, color=colour, label=verdict_text(verdict))
+        ax.barh(ids, share, left=left, color=colour, label=verdict_text(verdict) if any(share) else None)
         left = [a + b for a, b in zip(left, share)]
     ax.set(xlabel=_("% of students"), xlim=(0, 100), title=_("Verdicts per exercise (course order, top to bottom)"))
     # Below the axes, never over the bars it explains.
@@ -512,7 +528,7 @@ def _plots(data: dict, out: Path) -> list[Path]:
                label=kind)
         bottom.update(counts)
     ax.set(xlabel=_("score (of {max_score})", max_score=data["max_score"]), ylabel=_("students"),
-           title=_("Score distribution"), xlim=(-1, data["max_score"] + 1))
+           title=_("Score distribution"), xlim=(-0.6, data["max_score"] + 0.6))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count of students is whole
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8, frameon=False)

@@ -169,7 +169,8 @@ class StudentResult:
     extra_flags: list[str] = field(default_factory=list)  # the student's own (not an exercise's), and
                                                           # the free-text flags of format 1 files
     late: bool = False                                    # handed in late (the platform's mark, or --deadline)
-    set_aside: list[str] = field(default_factory=list)    # the student's older hand-ins, not graded
+    hand_ins: list[dict] = field(default_factory=list)    # when more than one: each {"name", "handed_in"
+                                                          # (ISO 8601), "graded"}, the newest graded
     code: dict[str, str] = field(default_factory=dict)   # exercise id -> the student's definition of it, kept
                                                           # for the similarity check (across shards too)
 
