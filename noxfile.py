@@ -1,6 +1,7 @@
 """Sessions: `tests` (cpu, cuda), `pythons` (the tests on Python 3.10 and 3.13), `bench`
-(cpu, cuda), `learn` (the learner's command line), `grade` (a whole class), `messages` (the
-translation template and catalog).
+(cpu, cuda), `bench_grading` (how fast a class is graded), `learn` (the learner's command
+line), `grade` (a whole class), `gradescope` (the bundle in stand-ins of Gradescope's
+images), `messages` (the translation template and catalog).
 
 Each session builds its own virtual environment with the light CPU torch from
 requirements/torch-cpu.txt (cpu) or the default CUDA build (cuda). To use a torch you
@@ -156,3 +157,12 @@ def gradescope(session):
         session.run("apt-get", "install", "-y", "-qq", "debootstrap", external=True)
     install(session)
     session.run("pytest", "tests/standins", "-v", "-s", *session.posargs)
+
+
+@nox.session(venv_params=VENV_PARAMS)
+def bench_grading(session):
+    """How fast a class is graded (benchmarks/grading.py): one complete student, N complete,
+    N of the usual mix; wall, CPU of the process tree, peak memory, the CPU a complete student
+    costs and a projection for 1000 students on 16 cores. `nox -s bench_grading -- --students 40`."""
+    install(session)
+    session.run("python", "benchmarks/grading.py", *session.posargs)

@@ -25,11 +25,12 @@ SOURCES = {"reference": ROOT / "solutions", "alternative": ROOT / "tests" / "har
            "stub": ROOT / "exercises"}
 
 
-def build(folder: Path, students: int = 40, seed: int = 0) -> Path:
+def build(folder: Path, students: int = 40, seed: int = 0, complete_only: bool = False) -> Path:
+    """`students` folders in `folder`, the usual mix, or (complete_only) every one complete."""
     rng = random.Random(seed)
     modules = load().modules
     for i in range(students):
-        kind = ("complete", "complete", "mistakes", "mistakes", "halfway")[i % 5]
+        kind = "complete" if complete_only else ("complete", "complete", "mistakes", "mistakes", "halfway")[i % 5]
         target = Path(folder) / f"student-{i + 1:02d}"
         target.mkdir(parents=True)
         wrong = set(rng.sample(sorted(TYPICAL), rng.choice([1, 2]))) if kind == "mistakes" else set()

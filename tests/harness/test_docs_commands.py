@@ -117,6 +117,11 @@ COVERED = {
     "torchkata grade merge": GRADE,
     "torchkata gradescope-autograder autograder --torch-index URL":
         ByTest("test_gradescope.py::test_setup_takes_torch_from_the_index_the_bundle_names_and_refuses_what_is_not_one"),
+    "python benchmarks/check_times.py": Measurement(CLI),  # hyperfine timing `torchkata check`
+    "torchkata check EXERCISE": CLI,
+    "python benchmarks/check_times.py --runs 2": Measurement(CLI),
+    "nox -s bench_grading -- --students 40": ByNox("bench_grading", Here(
+        (PY, "benchmarks/grading.py", "--students", "2", "--jobs", "2"), 0, "projected for 1000 complete students")),
     "nox -s gradescope": ByCI(),  # .ci/run runs it: the bundle set up and run in stand-ins of Gradescope's images
     "nox -s pythons": ByCI(),  # .ci/run runs it: the suite on Python 3.10 and 3.13
     "python3 -m venv ~/.venvs/torchkata && . ~/.venvs/torchkata/bin/activate": ByCI(),  # .ci/run works in a venv
@@ -258,7 +263,8 @@ def test_pages_warn_against_a_plain_torch_install():
 
 
 RUN_HERE = sorted({c for c in COVERED.values() if isinstance(c, Here)} |
-                  {c.inner for c in COVERED.values() if isinstance(c, Measurement) and isinstance(c.inner, Here)},
+                  {c.inner for c in COVERED.values() if isinstance(c, Measurement) and isinstance(c.inner, Here)} |
+                  {c.then for c in COVERED.values() if isinstance(c, ByNox) and isinstance(c.then, Here)},
                   key=lambda h: h.argv)
 
 
