@@ -19,6 +19,7 @@ from torchkata.engine.learner import NotAttempted
 
 # The course's Model (3 -> 4 -> 4 -> 2, tanh, relu, softmax), built by the test.
 from .test_networks import FunctionalCourseModel as CourseNet
+from .test_training import torch_sgd_step
 
 
 def task(n: int, seed: int, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,14 +95,15 @@ def torch_fit(state, x, y, epochs, lr, device, zero_grad=True) -> tuple[list[flo
     zero_grad=False, those of a loop that never zeroes its gradients (they add up)."""
     model = CourseNet(device)
     model.load_state_dict(state)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    params = list(model.parameters())
     history = []
     for _epoch in range(epochs):
         loss = F.nll_loss(torch.log(model(x)), y)
         loss.backward()
-        optimizer.step()
+        torch_sgd_step(params, lr)  # torch.optim.SGD(params, lr).step()
         if zero_grad:
-            optimizer.zero_grad()
+            for p in params:  # torch.optim.SGD's zero_grad()
+                p.grad = None
         history.append(loss.item())
     return history, model.state_dict()
 

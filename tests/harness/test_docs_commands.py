@@ -120,6 +120,7 @@ COVERED = {
     "python benchmarks/check_times.py": Measurement(CLI),  # hyperfine timing `torchkata check`
     "torchkata check EXERCISE": CLI,
     "python benchmarks/check_times.py --runs 2": Measurement(CLI),
+    "python benchmarks/check_times.py --runs 3 --only training.sgd_step --only capstone.fit": Measurement(CLI),
     "nox -s bench_grading -- --students 40": ByNox("bench_grading", Here(
         (PY, "benchmarks/grading.py", "--students", "2", "--jobs", "2"), 0, "projected for 1000 complete students")),
     "nox -s gradescope": ByCI(),  # .ci/run runs it: the bundle set up and run in stand-ins of Gradescope's images
