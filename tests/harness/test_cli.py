@@ -6,7 +6,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -78,9 +77,8 @@ def test_check_passes_fails_and_says_not_attempted(checkout):
 ], ids=["infinite_loop", "os_exit", "syntax_error"])
 def test_check_survives_code_that_hangs_crashes_or_does_not_parse(checkout, code, expected):
     replace(checkout, "training", code)
-    start = time.monotonic()
+    # A check that did not kill the loop would run into the 60 s limit here (TimeoutExpired).
     result = torchkata(checkout, "check", "training.zero_grad", "--timeout", "8", timeout=60)
-    assert time.monotonic() - start < 40
     assert result.returncode == 1
     assert expected in result.stdout, result.stdout + result.stderr
 
@@ -147,14 +145,17 @@ def test_watch_regrades_on_save_and_moves_on(tmp_path):
 
 
 def test_watch_misses_no_save_made_while_it_starts(tmp_path):
-    """A save made while torch loads (before the watcher is up) is graded all the same."""
+    """A save made after the command started but before its watcher is up (here: while the
+    first grading runs) is graded all the same."""
     folder = tmp_path / "exercises"
     shutil.copytree(EXERCISES, folder, ignore=shutil.ignore_patterns("__pycache__"))
     watcher = subprocess.Popen([sys.executable, "-m", "torchkata", "watch", "--max-checks", "1", "--exercises",
                                 str(folder), "--lang", "en"], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=installed_env(PYTHONUNBUFFERED="1"))
     try:
-        time.sleep(0.2)  # the command has started; torch is still loading
+        # "Watching ..." is said once torch has loaded, before the first grading and before the
+        # watcher starts: a fixed sleep instead would race with a slow start on a busy machine.
+        assert "Watching" in watcher.stdout.readline()
         replace(folder, "activations", "def tanh(x):\n    return x")  # not the exercise it starts on
         output, _ = watcher.communicate(timeout=90)
     finally:
