@@ -1,12 +1,14 @@
 """What a learner waits for: `torchkata check EXERCISE` for every exercise, beside a bare
 `python -c "import torch"`, timed by hyperfine in one run (Debian: apt-get install hyperfine).
 
-    python benchmarks/check_times.py [--runs 2] [--only EXERCISE ...] [--json FILE]
+    python benchmarks/check_times.py [--runs 2] [--only EXERCISE ...] [--before REV] [--json FILE]
 
 The checks grade a learner's checkout holding the reference solutions (so every exercise
 runs all its tests), in a scratch copy of this project. Prints a markdown table: each
 exercise's median, and its ratio to the import's median from the same run (the machine is
-shared: only ratios measured side by side mean anything).
+shared: only ratios measured side by side mean anything). With `--before REV` (a git
+revision of this repository), the same checks of that revision run in the same hyperfine
+run, each beside this tree's, and the table has both.
 """
 
 from __future__ import annotations
@@ -24,14 +26,26 @@ ROOT = Path(__file__).resolve().parents[1]
 IMPORT = "import torch"
 
 
-def learner_checkout(scratch: Path) -> Path:
-    """A copy of the project whose exercises/ holds the reference solutions."""
-    checkout = scratch / "checkout"
-    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(".git", ".nox", ".venv", "__pycache__", ".torchkata",
-                                                                  "grades", "plots", "benchmark-results"))
-    for solution in (ROOT / "solutions").glob("*.py"):
+def learner_checkout(scratch: Path, revision: str | None = None) -> Path:
+    """A copy of the project (this tree, or `revision` from git) whose exercises/ holds the
+    reference solutions."""
+    checkout = scratch / (f"checkout-{revision}" if revision else "checkout")
+    if revision is None:
+        shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(".git", ".nox", ".venv", "__pycache__",
+                                                                      ".torchkata", "grades", "plots",
+                                                                      "benchmark-results"))
+    else:
+        checkout.mkdir()
+        archive = subprocess.run(["git", "archive", revision], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(checkout)], input=archive, check=True)
+    for solution in (checkout / "solutions").glob("*.py"):
         shutil.copy2(solution, checkout / "exercises" / solution.name)
     return checkout
+
+
+def check(checkout: Path, exercise: str) -> str:
+    """The learner's command, run in `checkout` (python -m finds that checkout's torchkata first)."""
+    return f"cd {checkout} && {sys.executable} -m torchkata check {exercise} --lang en"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,8 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="runs of each command (default: 2)")
     parser.add_argument("--only", action="append", default=[], metavar="EXERCISE", help="time only these")
+    parser.add_argument("--before", metavar="REV", help="also time this git revision's checks, in the same run")
     parser.add_argument("--json", type=Path, help="keep hyperfine's own results here")
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error(f"--runs {args.runs}: give at least 1")
+    if args.before and subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.before}^{{commit}}"],
+                                      cwd=ROOT, capture_output=True).returncode != 0:
+        parser.error(f"--before {args.before}: not a git revision of {ROOT}")
     known = [e.id for e in load()]
     unknown = [e for e in args.only if e not in known]
     if unknown:
@@ -51,30 +71,45 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("hyperfine is not installed (Debian: apt-get install hyperfine)")
     exercises = args.only or known
     with tempfile.TemporaryDirectory(prefix="torchkata-check-times-") as scratch:
-        checkout = learner_checkout(Path(scratch))
+        after = learner_checkout(Path(scratch))
+        before = learner_checkout(Path(scratch), args.before) if args.before else None
         results = Path(scratch) / "hyperfine.json"
-        commands = [f'{sys.executable} -c "{IMPORT}"',
-                    *(f"{sys.executable} -m torchkata check {e} --lang en" for e in exercises)]
-        subprocess.run(["hyperfine", "-N", "-i", "--style", "none", "--runs", str(args.runs), "--export-json",
-                        str(results), *commands], cwd=checkout, check=True, stdout=subprocess.DEVNULL)
+        commands = [f'{sys.executable} -c "{IMPORT}"']
+        for exercise in exercises:  # side by side: a burst of load hits both alike
+            commands += [check(before, exercise)] if before else []
+            commands.append(check(after, exercise))
+        # Through a shell (each check's `cd` needs one): hyperfine subtracts the shell's own start-up.
+        subprocess.run(["hyperfine", "-i", "--style", "none", "--runs", str(args.runs), "--export-json",
+                        str(results), *commands], check=True, stdout=subprocess.DEVNULL)
         timings = json.loads(results.read_text())["results"]
         if args.json:
             shutil.copy2(results, args.json)
+    return report(exercises, timings, args.runs, args.before)
+
+
+def report(exercises: list[str], timings: list[dict], runs: int, before: str | None) -> int:
+    """The markdown table; 1 when a check did not pass on the reference solutions."""
     baseline = statistics.median(timings[0]["times"])
-    print(f"| exercise | check (median of {args.runs}) | check / import |")
-    print("|---|---|---|")
-    print(f"| `python -c \"{IMPORT}\"` | {baseline:.2f} s | 1.00x |")
+    per_exercise = 2 if before else 1
+    columns = [f"{before} (median of {runs})", f"{before} / import"] if before else []
+    columns += [f"check (median of {runs})", "check / import"]
+    print("| exercise | " + " | ".join(columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    print(f"| `python -c \"{IMPORT}\"` | " + " | ".join([f"{baseline:.2f} s", "1.00x"] * per_exercise) + " |")
     failed = []
-    for exercise, timing in zip(exercises, timings[1:]):
-        median = statistics.median(timing["times"])
-        if any(code != 0 for code in timing.get("exit_codes", [])):
-            failed.append(exercise)
-        print(f"| `{exercise}` | {median:.2f} s | {median / baseline:.2f}x |")
+    for index, exercise in enumerate(exercises):
+        cells = []
+        for timing in timings[1 + per_exercise * index:1 + per_exercise * (index + 1)]:
+            median = statistics.median(timing["times"])
+            if any(code != 0 for code in timing.get("exit_codes", [])):
+                failed.append(exercise)
+            cells += [f"{median:.2f} s", f"{median / baseline:.2f}x"]
+        print(f"| `{exercise}` | " + " | ".join(cells) + " |")
     if failed:
-        print(f"these checks did not pass on the reference solutions, so their times mean little: {', '.join(failed)}")
+        print(f"these checks did not pass on the reference solutions, so their times mean little: "
+              f"{', '.join(sorted(set(failed)))}")
         return 1
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

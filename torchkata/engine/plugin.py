@@ -28,6 +28,7 @@ from ..core.failures import Failure, Rule, said_once
 from ..core.i18n import M_, Message, _, current, words
 from ..core.manifest import DONE, GRADING_ERROR, NOT_ATTEMPTED, NOT_LOADED, WRONG, load
 from ..core.verdicts import SANDBOX_KEY, ExerciseResult, blame, combine
+from . import dynamo_marks
 from .channel import IsolatedWorker
 from .checks import Failed
 from .confinement import Confinement, Limits, can_confine, confinement_refusal
@@ -80,6 +81,7 @@ def pytest_configure(config):
             _("torch {version} (CUDA {cuda}) finds no usable GPU", version=torch.__version__, cuda=torch.version.cuda)
         raise pytest.UsageError(_("--device=cuda: CUDA is not available ({build}). Run with --device=cpu, or on a "
                                   "machine with an NVIDIA GPU and a CUDA build of torch.", build=build))
+    dynamo_marks.settle()  # nothing here is compiled: torch need not import its compiler for us (dynamo_marks.py)
     if config.getoption("isolate"):
         # One thread: forking a process whose OpenMP pool has run can deadlock the child,
         # and the class grader runs one student per core anyway.
