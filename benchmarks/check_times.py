@@ -1,14 +1,14 @@
 """What a learner waits for: `torchkata check EXERCISE` for every exercise, beside a bare
-`python -c "import torch"`, timed by hyperfine in one run (Debian: apt-get install hyperfine).
+`python -c "import torch"`, timed by hyperfine (Debian: apt-get install hyperfine).
 
     python benchmarks/check_times.py [--runs 2] [--only EXERCISE ...] [--before REV] [--json FILE]
 
 The checks grade a learner's checkout holding the reference solutions (so every exercise
-runs all its tests), in a scratch copy of this project. Prints a markdown table: each
-exercise's median, and its ratio to the import's median from the same run (the machine is
-shared: only ratios measured side by side mean anything). With `--before REV` (a git
-revision of this repository), the same checks of that revision run in the same hyperfine
-run, each beside this tree's, and the table has both.
+runs all its tests), in a scratch copy of this project. Each exercise's check is timed right
+after an import of torch, and its ratio is to that import's median: the machine is shared,
+its speed drifts over the minutes a run takes, and only figures measured side by side mean
+anything. With `--before REV` (a git revision of this repository), that revision's check of
+each exercise runs beside this tree's, in the same run, and the table has both.
 """
 
 from __future__ import annotations
@@ -53,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     from torchkata.core.manifest import load
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=2, help="runs of each command (default: 2)")
+    parser.add_argument("--runs", type=int, default=2, help="runs of each command, one a round (default: 2)")
     parser.add_argument("--only", action="append", default=[], metavar="EXERCISE", help="time only these")
     parser.add_argument("--before", metavar="REV", help="also time this git revision's checks, in the same run")
-    parser.add_argument("--json", type=Path, help="keep hyperfine's own results here")
+    parser.add_argument("--json", type=Path, help="keep every run's time here (JSON)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error(f"--runs {args.runs}: give at least 1")
@@ -73,37 +73,51 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="torchkata-check-times-") as scratch:
         after = learner_checkout(Path(scratch))
         before = learner_checkout(Path(scratch), args.before) if args.before else None
-        results = Path(scratch) / "hyperfine.json"
-        commands = [f'{sys.executable} -c "{IMPORT}"']
-        for exercise in exercises:  # side by side: a burst of load hits both alike
+        commands = []
+        for exercise in exercises:  # side by side: a drift of the machine's speed hits all three alike
+            commands.append(f'{sys.executable} -c "{IMPORT}"')
             commands += [check(before, exercise)] if before else []
             commands.append(check(after, exercise))
-        # Through a shell (each check's `cd` needs one): hyperfine subtracts the shell's own start-up.
-        subprocess.run(["hyperfine", "-i", "--style", "none", "--runs", str(args.runs), "--export-json",
-                        str(results), *commands], check=True, stdout=subprocess.DEVNULL)
-        timings = json.loads(results.read_text())["results"]
-        if args.json:
-            shutil.copy2(results, args.json)
+        timings = rounds(commands, args.runs, Path(scratch))
+    if args.json:
+        args.json.write_text(json.dumps({"results": timings}, indent=1))
     return report(exercises, timings, args.runs, args.before)
+
+
+def rounds(commands: list[str], count: int, scratch: Path) -> list[dict]:
+    """Each command timed `count` times, in `count` rounds of one run of every command: a burst
+    of load from elsewhere then spoils one sample of a few commands, not every sample of one.
+    Returns hyperfine's results with the samples of all rounds in "times" and "exit_codes"."""
+    merged: list[dict] = []
+    for number in range(count):
+        results = scratch / f"round-{number}.json"
+        # Through a shell (each check's `cd` needs one): hyperfine subtracts the shell's own start-up.
+        subprocess.run(["hyperfine", "-i", "--style", "none", "--runs", "1", "--export-json", str(results),
+                        *commands], check=True, stdout=subprocess.DEVNULL)
+        for index, result in enumerate(json.loads(results.read_text())["results"]):
+            if number == 0:
+                merged.append({"command": result["command"], "times": [], "exit_codes": []})
+            merged[index]["times"] += result["times"]
+            merged[index]["exit_codes"] += result.get("exit_codes", [])
+    return merged
 
 
 def report(exercises: list[str], timings: list[dict], runs: int, before: str | None) -> int:
     """The markdown table; 1 when a check did not pass on the reference solutions."""
-    baseline = statistics.median(timings[0]["times"])
-    per_exercise = 2 if before else 1
-    columns = [f"{before} (median of {runs})", f"{before} / import"] if before else []
-    columns += [f"check (median of {runs})", "check / import"]
-    print("| exercise | " + " | ".join(columns) + " |")
+    columns = [f"`{IMPORT}`"] + ([f"{before}", f"{before} / import"] if before else []) + ["check", "check / import"]
+    print(f"| exercise (median of {runs}) | " + " | ".join(columns) + " |")
     print("|---|" + "---|" * len(columns))
-    print(f"| `python -c \"{IMPORT}\"` | " + " | ".join([f"{baseline:.2f} s", "1.00x"] * per_exercise) + " |")
+    group = 3 if before else 2
     failed = []
     for index, exercise in enumerate(exercises):
-        cells = []
-        for timing in timings[1 + per_exercise * index:1 + per_exercise * (index + 1)]:
+        baseline, *checks = timings[group * index:group * (index + 1)]
+        imported = statistics.median(baseline["times"])
+        cells = [f"{imported:.2f} s"]
+        for timing in checks:
             median = statistics.median(timing["times"])
             if any(code != 0 for code in timing.get("exit_codes", [])):
                 failed.append(exercise)
-            cells += [f"{median:.2f} s", f"{median / baseline:.2f}x"]
+            cells += [f"{median:.2f} s", f"{median / imported:.2f}x"]
         print(f"| `{exercise}` | " + " | ".join(cells) + " |")
     if failed:
         print(f"these checks did not pass on the reference solutions, so their times mean little: "

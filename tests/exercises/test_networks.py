@@ -20,6 +20,7 @@ from torchkata.core.devices import same_device
 from torchkata.core.failures import Rule, Suspicion
 from torchkata.core.i18n import M_
 from torchkata.engine.checks import Suspect, assert_normal, assert_tensor, assert_uniform, fail
+from torchkata.engine.probes import probe_build_on_meta
 
 COURSE_PARAMETERS = [("linear1.weight", (4, 3)), ("linear1.bias", (4,)), ("linear2.weight", (4, 4)),
                      ("linear2.bias", (4,)), ("out.weight", (2, 4)), ("out.bias", (2,))]
@@ -158,8 +159,7 @@ class TestModel:
 
     def test_builds_on_the_meta_device_too(self, learner):
         """On every run, GPU or not: a Model that ignores `device` fails here."""
-        meta = torch.device("meta")
-        check_parameters(learner(device=meta).state_dict(), "Model(device='meta')", meta)
+        check_parameters(learner.run(probe_build_on_meta).state_dict(), "Model(device='meta')", torch.device("meta"))
 
     def test_forward_matches_the_reference_for_equal_parameters(self, learner, rand, device):
         model = learner(device=device)
@@ -311,8 +311,8 @@ class TestBuildSequential:
 
     def test_builds_on_the_meta_device_too(self, learner):
         """On every run, GPU or not: a build_sequential that ignores `device` fails here."""
-        meta = torch.device("meta")
-        check_devices(learner(device=meta).state_dict(), "build_sequential(device='meta')", meta)
+        check_devices(learner.run(probe_build_on_meta).state_dict(), "build_sequential(device='meta')",
+                      torch.device("meta"))
 
     def test_initialised_with_init_params(self, learner):
         pooled = learner.run(probe_many_sequentials, MODELS_POOLED)

@@ -21,3 +21,15 @@ def test_backpropagate_refuses_a_result_of_another_shape_as_backward_does():
     x = torch.randn(4, 3, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"Mismatch in shape: the result has shape \(4, 1\)"):
         backpropagate(x.sum(1, keepdim=True), torch.ones(4, 3))
+
+
+def test_probe_build_on_meta_builds_on_meta_and_leaves_the_random_state_as_it_was():
+    from torchkata.engine.probes import probe_build_on_meta
+    from torchkata.engine.worker import Scene
+
+    calls = []
+    torch.manual_seed(3)
+    state = torch.get_rng_state()
+    built = probe_build_on_meta(Scene(lambda *a, **k: calls.append((a, k)) or "built", torch.device("cpu")), 2, x=1)
+    assert built == "built" and calls == [((2,), {"x": 1, "device": torch.device("meta")})]
+    assert torch.equal(torch.get_rng_state(), state)  # the warm-up drew nothing the learner's build would have

@@ -25,6 +25,16 @@ def backpropagate(out: torch.Tensor, upstream: torch.Tensor) -> None:
     (out * upstream).sum().backward()
 
 
+def probe_build_on_meta(scene, *args, **kwargs):
+    """`fn(*args, device=meta, **kwargs)`, with torch's meta path warmed up first, outside the
+    watch: most operations on the meta device run torch's Python references, whose first use
+    imports sympy and torch.fx's symbolic shapes (~0.3 s; more than twice that when the
+    tripwire watches every call of the import). The learner's build then costs what it costs."""
+    meta = torch.device("meta")
+    torch.empty(1, device=meta).normal_()
+    return scene.fn(*args, device=meta, **kwargs)
+
+
 def probe_inputs_after_call(scene, *args, **kwargs):
     """(result, args as they are after the call): shows whether the call modified its inputs."""
     before = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]

@@ -133,11 +133,13 @@ def children_can_grade(device: str = "cpu", seconds: float = 120.0) -> str | Non
 
 
 def warm_up() -> None:
-    """torch's one-time costs: the first seed, backward pass and optimiser (which imports
-    torch._dynamo, ~1.5 s, and looks the user up by uid). Never in a cuda parent that forks."""
+    """torch's one-time costs: the first seed, backward pass and optimiser step (which imports
+    torch._dynamo, ~1.5 s, and looks the user up by uid), the first operation on the meta
+    device (which imports sympy, ~0.3 s). Never in a cuda parent that forks."""
     import torch
 
     torch.manual_seed(0)
+    torch.empty(1, device="meta").normal_()
     layer = torch.nn.Linear(4, 2)
     optimiser = torch.optim.SGD(layer.parameters(), lr=0.1)
     layer(torch.randn(3, 4)).sum().backward()
