@@ -9,6 +9,7 @@ from torch import nn
 from torch import sigmoid as aliased_sigmoid
 
 from torchkata.core.manifest import load
+from torchkata.engine import tripwire
 from torchkata.engine.tripwire import Tripwire
 
 CURRICULUM = load()
@@ -73,10 +74,60 @@ def test_previous_profiler_is_restored():
         sys.setprofile(None)
 
 
-def test_switching_the_watch_off_is_itself_noticed():
+def _tools_in_use():
+    return [tool for tool in range(6) if sys.monitoring.get_tool(tool) is not None]
+
+
+OFF_SWITCHES = {"sys.setprofile(None)": lambda: sys.setprofile(None)}
+if hasattr(sys, "monitoring"):  # Python 3.12+, where the watch is sys.monitoring's
+    OFF_SWITCHES |= {
+        "monitoring.set_events": lambda: [sys.monitoring.set_events(t, 0) for t in _tools_in_use()],
+        "monitoring.free_tool_id": lambda: [sys.monitoring.free_tool_id(t) for t in _tools_in_use()],
+        "monitoring.register_callback": lambda: [sys.monitoring.register_callback(t, e, None) for t in _tools_in_use()
+                                                 for e in (sys.monitoring.events.PY_START, sys.monitoring.events.CALL)],
+    }
+
+
+@pytest.mark.parametrize("switch", OFF_SWITCHES)
+def test_switching_the_watch_off_never_hides_a_forbidden_call(switch):
+    """Code that stops the watch is itself noticed; code that tries and cannot has its call seen."""
     def sneaky():
-        sys.setprofile(None)
+        OFF_SWITCHES[switch]()
         return torch.sigmoid(x)
 
     found = hits("activations.sigmoid", sneaky)
-    assert any("sys.setprofile" in h for h in found)
+    assert "torch.sigmoid" in found or any("switching off the grader's watch" in h for h in found), found
+
+
+def test_switching_off_the_route_watching_is_named():
+    """Whichever route watches, stopping it is named as what it is."""
+    switch = "sys.setprofile(None)" if tripwire.WATCH_ROUTE == tripwire.SETPROFILE else "monitoring.set_events"
+    found = hits("activations.sigmoid", OFF_SWITCHES[switch])
+    assert any(f"sys.{tripwire.WATCH_ROUTE} (switching off the grader's watch)" == h for h in found), found
+
+
+@pytest.mark.skipif(not hasattr(sys, "monitoring"), reason="sys.monitoring is Python 3.12's")
+@pytest.mark.parametrize("switch", [s for s in OFF_SWITCHES if s.startswith("monitoring")])
+def test_the_watch_leaves_no_monitoring_behind(switch):
+    """After a watch, even one learner code tampered with, the tool id is free and nothing fires."""
+    hits("activations.sigmoid", OFF_SWITCHES[switch])
+    assert sys.monitoring.get_tool(tripwire.MONITORING_TOOL) is None
+    sys.monitoring.use_tool_id(tripwire.MONITORING_TOOL, "test")
+    try:
+        assert sys.monitoring.get_events(tripwire.MONITORING_TOOL) == 0
+    finally:
+        sys.monitoring.free_tool_id(tripwire.MONITORING_TOOL)
+
+
+def test_both_routes_see_the_same_calls():
+    """sys.monitoring where Python has it, sys.setprofile everywhere: the same hits."""
+    routes = [tripwire.SETPROFILE, *([tripwire.MONITORING] if hasattr(sys, "monitoring") else [])]
+    def calls():
+        aliased_sigmoid(x), x.sigmoid(), nn.Sigmoid()(x), F.sigmoid(x), torch.special.expit(x)
+
+    seen = []
+    for route in routes:
+        with Tripwire(CURRICULUM.get("activations.sigmoid").off_limits, route=route) as wire:
+            calls()
+        seen.append(sorted(wire.hits))
+    assert all(found == seen[0] for found in seen) and len(seen[0]) == 5, seen  # each call its own name

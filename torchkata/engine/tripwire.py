@@ -2,8 +2,16 @@
 
 A learner may write `torch.softmax(x, 1)`, `x.softmax(1)`, `F.softmax`, `from torch import
 softmax as sm`, or `nn.Softmax(dim=1)(x)`. Patching module attributes misses aliases bound
-at import time, so instead we watch calls with `sys.setprofile` for the duration of the
-learner's call and compare each callee with the forbidden set:
+at import time, so instead we watch calls for the duration of the learner's call and
+compare each callee with the forbidden set. Two routes watch every call (their cost on the
+course's code is in docs/measured.md, `python benchmarks/watch_routes.py`):
+
+* Python 3.12 and later: `sys.monitoring`'s PY_START and CALL events. A Python function seen
+  once is switched off for the rest of the watch (its verdict cannot change), so learner
+  code that builds modules in a loop pays for each function once, not on every call.
+* Python 3.10 and 3.11: `sys.setprofile`, which sees every call and return.
+
+Each callee is compared with the forbidden set:
 
 * a Python function (e.g. `F.softmax`, `nn.init.xavier_normal_`) by its code object;
 * a C function (e.g. `torch.sigmoid`) by its owner and name;
@@ -105,20 +113,46 @@ class Tripwire:
     functions a verdict depends on is what actually ran, not what the source seems to use."""
 
     def __init__(self, names: tuple[str, ...], forbidden_files: tuple[str, ...] = (), learner_folder: str = "",
-                 reference: ReferenceCode | None = None):
+                 reference: ReferenceCode | None = None, route: str | None = None):
         self.codes, self.c_keys = resolve(tuple(names))
         self.c_names = frozenset(key[-1] for key in self.c_keys)  # a cheap first filter
         self.forbidden_files = forbidden_files
         self.learner_folder = learner_folder
         self.reference = reference
+        self.route = route or WATCH_ROUTE
         self.hits: list[str] = []
         self.ran: set[types.CodeType] = set()
         self._previous = None
+        self._route: str | None = None  # the route taken while watching
 
     @property
     def watching(self) -> bool:
         return bool(self.codes or self.c_keys or self.forbidden_files or self.learner_folder)
 
+    def _python_label(self, code: types.CodeType) -> str | None:
+        """A Python function starting: the learner's is noted as run; the label of a forbidden one."""
+        if self.learner_folder and code.co_filename.startswith(self.learner_folder):
+            self.ran.add(code)
+            return None
+        label = self.codes.get(code)
+        if label is None and self.forbidden_files and code.co_filename.startswith(self.forbidden_files):
+            label = reference_label(code.co_filename)
+        if label is None and self.reference is not None and code.co_name in self.reference.names:
+            label = self.reference.label_of(code)  # the reference's text run under another name
+        return label
+
+    def _c_label(self, fn) -> str | None:
+        if getattr(fn, "__name__", None) not in self.c_names:
+            return None
+        key = _c_key(fn)
+        return self.c_keys.get(key) if key is not None else None
+
+    def _hit(self, label: str | None) -> None:
+        if label is not None and label not in self.hits:
+            self.hits.append(label)
+
+    # sys.setprofile's callback, which runs on every call and return: _python_label and
+    # _c_label written out, as a call of each would cost more than what they do.
     def _profile(self, frame, event, arg):
         if event == "call":
             code = frame.f_code
@@ -140,16 +174,37 @@ class Tripwire:
         if label is not None and label not in self.hits:
             self.hits.append(label)
 
+    # sys.monitoring's callbacks
+    def _on_start(self, code, offset):
+        self._hit(self._python_label(code))
+        return sys.monitoring.DISABLE  # seen once is enough: the same code gets the same answer
+
+    def _on_call(self, code, offset, callee, arg0):
+        if getattr(callee, "__name__", None) in self.c_names:  # the cheap filter first, as _profile does
+            self._hit(self._c_label(callee))  # never switched off: one call site may reach other callees
+
     def __enter__(self):
         REFERENCE_CALLS.clear()
+        self._route = None
         if self.watching:
-            self._previous = sys.getprofile()
-            sys.setprofile(self._profile)
-            threading.setprofile(self._profile)
+            self._route = MONITORING if self.route == MONITORING and _take_monitoring_tool() else SETPROFILE
+            if self._route == MONITORING:
+                events = sys.monitoring.events
+                sys.monitoring.register_callback(MONITORING_TOOL, events.PY_START, self._on_start)
+                sys.monitoring.register_callback(MONITORING_TOOL, events.CALL, self._on_call)
+                sys.monitoring.set_events(MONITORING_TOOL, MONITORED_EVENTS)
+            else:
+                self._previous = sys.getprofile()
+                sys.setprofile(self._profile)
+                threading.setprofile(self._profile)
         return self
 
     def __exit__(self, *exc):
-        if self.watching:
+        if self._route == MONITORING:
+            if not self._monitoring_intact():  # learner code switched the watch off
+                self.hits.append(SWITCHED_OFF_MONITORING)
+            _give_back_monitoring_tool()
+        elif self._route == SETPROFILE:
             if sys.getprofile() != self._profile:  # learner code switched the watch off
                 self.hits.append(SWITCHED_OFF)
             sys.setprofile(self._previous)
@@ -160,6 +215,47 @@ class Tripwire:
                 self.hits.append(label)
         REFERENCE_CALLS.clear()
         return False
+
+    def _monitoring_intact(self) -> bool:
+        monitoring = sys.monitoring
+        if monitoring.get_tool(MONITORING_TOOL) != TOOL_NAME or monitoring.get_events(MONITORING_TOOL) != MONITORED_EVENTS:
+            return False
+        # register_callback answers with the callback it replaces: ours, unless the learner's code replaced it
+        ours = {monitoring.events.PY_START: self._on_start, monitoring.events.CALL: self._on_call}
+        return all(monitoring.register_callback(MONITORING_TOOL, event, callback) == callback
+                   for event, callback in ours.items())
+
+
+SETPROFILE, MONITORING = "setprofile", "monitoring"
+# The route a Tripwire takes by default: TORCHKATA_WATCH=setprofile asks for the older one
+# where both exist (to compare them; benchmarks/watch_routes.py).
+WATCH_ROUTE = MONITORING if hasattr(sys, "monitoring") and os.environ.get("TORCHKATA_WATCH") != SETPROFILE \
+    else SETPROFILE
+MONITORING_TOOL = 3  # sys.monitoring's free tool ids are 3 and 4 (0-2 and 5 are the debugger's, coverage's, ...)
+TOOL_NAME = "torchkata tripwire"
+MONITORED_EVENTS = sys.monitoring.events.PY_START | sys.monitoring.events.CALL if hasattr(sys, "monitoring") else 0
+
+
+def _take_monitoring_tool() -> bool:
+    """Claim the tool id; False where something else holds it (then sys.setprofile watches)."""
+    try:
+        sys.monitoring.use_tool_id(MONITORING_TOOL, TOOL_NAME)
+    except ValueError:
+        return False
+    return True
+
+
+def _give_back_monitoring_tool() -> None:
+    """Leave the tool id free, with no events and no callbacks, whatever learner code did to it
+    (before Python 3.14 a freed id keeps its events firing until someone claims and clears it)."""
+    monitoring = sys.monitoring
+    if monitoring.get_tool(MONITORING_TOOL) is None:
+        monitoring.use_tool_id(MONITORING_TOOL, TOOL_NAME)
+    monitoring.set_events(MONITORING_TOOL, 0)
+    for event in (monitoring.events.PY_START, monitoring.events.CALL):
+        monitoring.register_callback(MONITORING_TOOL, event, None)
+    monitoring.free_tool_id(MONITORING_TOOL)
+    monitoring.restart_events()  # what the watch switched off is watched again by the next one
 
 
 # -- the reference solutions, where their folder is hidden -----------------------------------
@@ -172,6 +268,7 @@ class Tripwire:
 REFERENCE_CALLS: list[str] = []
 REFERENCE_LABEL = "the reference solutions"  # how a call into solutions/ is named among the hits
 SWITCHED_OFF = "sys.setprofile (switching off the grader's watch)"  # the hit of code that stops the watch
+SWITCHED_OFF_MONITORING = "sys.monitoring (switching off the grader's watch)"
 
 
 def reference_label(path: str) -> str:
@@ -184,6 +281,8 @@ def said(label: str) -> str:
     """A hit as the learner reads it: a built-in by its own name, the others in the learner's language."""
     if label == SWITCHED_OFF:
         return _("sys.setprofile (switching off the grader's watch)")
+    if label == SWITCHED_OFF_MONITORING:
+        return _("sys.monitoring (switching off the grader's watch)")
     if label.startswith(f"{REFERENCE_LABEL} (") and label.endswith(")"):
         return _("the reference solutions ({file})", file=label[len(REFERENCE_LABEL) + 2:-1])
     return label
