@@ -120,7 +120,19 @@ COVERED = {
     "python benchmarks/check_times.py": Measurement(CLI),  # hyperfine timing `torchkata check`
     "torchkata check EXERCISE": CLI,
     "python benchmarks/check_times.py --runs 2": Measurement(CLI),
-    "python benchmarks/check_times.py --runs 3 --only training.sgd_step --only capstone.fit": Measurement(CLI),
+    "TORCHKATA_WATCH=setprofile": ByTest("test_tripwire.py::test_torchkata_watch_setprofile_asks_for_the_older_route"),
+    "python benchmarks/check_times.py --before REV": Measurement(CLI),
+    "python benchmarks/grading.py --students 40": Here((PY, "benchmarks/grading.py", "--students", "2", "--jobs", "2"), 0,
+                                                       "projected for 1000 complete students"),
+    "python benchmarks/check_times.py --runs 5 --before 25cf854 --only networks.Model --only training.sgd_step "
+    "--only training.train_step --only capstone.fit --only training.zero_grad --only activations.relu": Measurement(CLI),
+    "python benchmarks/check_times.py --runs 3 --before 25cf854": Measurement(CLI),
+    "python benchmarks/watch_cost.py": Here((PY, "benchmarks/watch_cost.py", "--rounds", "1", "--only",
+                                             "training.zero_grad"), 0, "| `training.zero_grad` |"),
+    "python benchmarks/watch_cost.py --rounds 3": Here((PY, "benchmarks/watch_cost.py", "--rounds", "1", "--only",
+                                                        "training.zero_grad"), 0, "| `training.zero_grad` |"),
+    "python benchmarks/watch_routes.py": Here((PY, "benchmarks/watch_routes.py", "--repeat", "1"), 0,
+                                              "| which learner code ran | yes |"),
     "nox -s bench_grading -- --students 40": ByNox("bench_grading", Here(
         (PY, "benchmarks/grading.py", "--students", "2", "--jobs", "2"), 0, "projected for 1000 complete students")),
     "nox -s gradescope": ByCI(),  # .ci/run runs it: the bundle set up and run in stand-ins of Gradescope's images

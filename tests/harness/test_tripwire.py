@@ -1,5 +1,7 @@
 """Off-limits built-ins are noticed however they are reached, and nothing else is."""
 
+import os
+import subprocess
 import sys
 
 import pytest
@@ -131,3 +133,13 @@ def test_both_routes_see_the_same_calls():
             calls()
         seen.append(sorted(wire.hits))
     assert all(found == seen[0] for found in seen) and len(seen[0]) == 5, seen  # each call its own name
+
+
+def test_torchkata_watch_setprofile_asks_for_the_older_route():
+    code = "from torchkata.engine import tripwire; print(tripwire.WATCH_ROUTE)"
+    env = {**os.environ, "TORCHKATA_WATCH": "setprofile"}
+    asked = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert asked.stdout.strip() == "setprofile"
+    default = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={k: v for k, v in env.items() if k != "TORCHKATA_WATCH"})
+    assert default.stdout.strip() == ("monitoring" if hasattr(sys, "monitoring") else "setprofile")
