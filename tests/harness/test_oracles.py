@@ -6,15 +6,13 @@ for an import no check needs. What they stand in for is the class itself, so eac
 compared here with the class, bit for bit.
 """
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
 
 from tests.exercises.test_training import CourseSGD, RecordingSGD, course_setup, torch_sgd_step
+
+from .test_dynamo_marks import dynamo_imported_after
 
 
 def params_with_grads(seed: int):
@@ -60,11 +58,7 @@ def test_course_sgd_steps_without_recording_a_graph_and_runs_a_closure():
 def test_course_sgd_keeps_torch_dynamo_out_of_a_fresh_process():
     """Why CourseSGD exists: in a process where nothing imported torch._dynamo, a training step
     with it imports none (torch.optim.SGD's step would)."""
-    code = ("import sys\nimport torch\nfrom torchkata.engine import dynamo_marks\ndynamo_marks.settle()\n"
-            "from tests.exercises.test_training import course_setup\n"
+    code = ("from tests.exercises.test_training import course_setup\n"
             "model, inputs, target, loss_fn, optimiser = course_setup('cpu')\n"
-            "loss_fn(model(inputs), target).backward(); optimiser.step(); optimiser.zero_grad()\n"
-            "print('torch._dynamo' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parents[2]).stdout
-    assert out.strip() == "False"
+            "loss_fn(model(inputs), target).backward(); optimiser.step(); optimiser.zero_grad()\n")
+    assert not dynamo_imported_after(code, settle=True)

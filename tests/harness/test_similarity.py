@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from torchkata.classroom.similarity import SimilarPair, similar_pairs
+from torchkata.core.source import definition_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -161,16 +162,9 @@ def softmax(x: torch.Tensor, dim: int) -> torch.Tensor:
     log_total = torch.logsumexp(x, dim, keepdim=True)  # stable: logsumexp subtracts the max itself
     return torch.exp(x - log_total)
 '''),
-    BUILD_SEQUENTIAL: ('''
-def build_sequential(device=None) -> nn.Sequential:
-    model = nn.Sequential(
-        nn.Linear(3, 4, device=device), nn.Tanh(),
-        nn.Linear(4, 4, device=device), nn.ReLU(),
-        nn.Linear(4, 2, device=device), nn.Softmax(dim=1),
-    )
-    model.apply(init_params)
-    return model
-''', '''
+    # The course's own Sequential, as the reference writes it, and a loop that builds the same.
+    BUILD_SEQUENTIAL: (definition_text((ROOT / "solutions" / "networks.py").read_text(encoding="utf-8"),
+                                       "build_sequential"), '''
 def build_sequential(device=None) -> nn.Sequential:
     sizes = [3, 4, 4, 2]
     activations = [nn.Tanh(), nn.ReLU(), nn.Softmax(dim=1)]
